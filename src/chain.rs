@@ -1,0 +1,340 @@
+//! Digest chains: one per account × delivering region × trail (× standard
+//! or backfill), organization trails included.
+//!
+//! [`build`] groups the digests that lie where they claim to be by the
+//! identity their key carries and orders each group by time.
+//! [`check_links`] then follows every `previousDigest*` link, independent of
+//! listing order, and reports missing and modified predecessors, restarts
+//! and contradictions between link order and time order.
+
+use crate::finding::{Finding, FindingCode};
+use crate::mirror::{self, Inventory};
+use crate::verify::{DigestRecord, TimeRange};
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+
+/// What identifies a chain (SPEC §9.6, without bucket and prefix, which may
+/// change during a chain's life).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainKey {
+    /// Organization id of an organization trail.
+    pub organization: Option<String>,
+    /// Account the digests are delivered for.
+    pub account: String,
+    /// Delivering region.
+    pub region: String,
+    /// Trail name.
+    pub trail: String,
+    /// The trail's home region.
+    pub home_region: String,
+    /// Whether this is the `_backfill` chain.
+    pub backfill: bool,
+}
+
+impl ChainKey {
+    /// Stable identifier: `[org/]account/region/trail@home[/backfill]`.
+    #[must_use]
+    pub fn id(&self) -> String {
+        let org = self
+            .organization
+            .as_ref()
+            .map(|o| format!("{o}/"))
+            .unwrap_or_default();
+        let kind = if self.backfill { "/backfill" } else { "" };
+        format!(
+            "{org}{}/{}/{}@{}{kind}",
+            self.account, self.region, self.trail, self.home_region
+        )
+    }
+}
+
+/// The digests of one chain, oldest first.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// Identity.
+    pub key: ChainKey,
+    /// Indexes into the records, ordered by (time, key).
+    pub members: Vec<usize>,
+}
+
+/// Groups digests that are where they claim to be into chains by identity,
+/// each ordered by time. Moved and unnamed digests belong to no chain (they
+/// are reported on their own).
+#[must_use]
+pub fn build(records: &[DigestRecord]) -> Vec<Chain> {
+    let mut groups: BTreeMap<ChainKey, Vec<usize>> = BTreeMap::new();
+    for (index, record) in records.iter().enumerate() {
+        if record.moved {
+            continue;
+        }
+        let (Some(layout), Some(name)) = (&record.layout, &record.name) else {
+            continue;
+        };
+        let key = ChainKey {
+            organization: layout.organization.clone(),
+            account: layout.account.clone(),
+            region: layout.region.clone(),
+            trail: name.trail.clone(),
+            home_region: name.home_region.clone(),
+            backfill: name.backfill,
+        };
+        groups.entry(key).or_default().push(index);
+    }
+    groups
+        .into_iter()
+        .map(|(key, mut members)| {
+            members.sort_by(|&a, &b| {
+                let order = |i: usize| records.get(i).map(|r| (r.time(), r.key.as_str()));
+                order(a).cmp(&order(b))
+            });
+            Chain { key, members }
+        })
+        .collect()
+}
+
+/// Which chain each record belongs to.
+#[must_use]
+pub fn chain_of(chains: &[Chain], records: usize) -> Vec<Option<usize>> {
+    let mut of = vec![None; records];
+    for (c, chain) in chains.iter().enumerate() {
+        for &m in &chain.members {
+            if let Some(slot) = of.get_mut(m) {
+                *slot = Some(c);
+            }
+        }
+    }
+    of
+}
+
+/// Follows every link and reports `digest.missing`, `digest.modified`,
+/// `chain.gap` and `chain.out_of_order`.
+#[must_use]
+pub fn check_links(
+    chains: &[Chain],
+    records: &[DigestRecord],
+    inventory: &Inventory,
+    range: &TimeRange,
+) -> Vec<Finding> {
+    let by_location: HashMap<(&str, &str), usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.bucket.as_str(), r.key.as_str()), i))
+        .collect();
+    let chain_ids = chain_of(chains, records.len());
+    let id_of = |i: usize| -> Option<String> {
+        chain_ids
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|c| chains.get(c))
+            .map(|c| c.key.id())
+    };
+    let mut findings = Vec::new();
+    let mut reported_missing: BTreeMap<String, ()> = BTreeMap::new();
+    // predecessor record -> the records that link to it
+    let mut claims: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+
+    for chain in chains {
+        let mut previous_in_time: Option<usize> = None;
+        for &index in &chain.members {
+            let Some(record) = records.get(index) else { continue };
+            let Ok(digest) = &record.parsed else {
+                previous_in_time = Some(index);
+                continue;
+            };
+            let url = record.url();
+            let Some(link) = &digest.previous else {
+                if let Some(prev) = previous_in_time.and_then(|p| records.get(p)) {
+                    let since = prev.time().map_or_else(|| "?".to_owned(), |t| t.to_string());
+                    findings.push(
+                        Finding::new(
+                            FindingCode::ChainGap,
+                            &url,
+                            format!(
+                                "The chain restarts here: this digest has no previous digest, so nothing proves the log files delivered between {since} ({}) and {} are complete.",
+                                prev.url(),
+                                digest.start_time
+                            ),
+                        )
+                        .at(Some(record.path.clone()))
+                        .values(format!("a link to {}", prev.url()), "previousDigestS3Object: null")
+                        .in_chain(Some(chain.key.id())),
+                    );
+                }
+                previous_in_time = Some(index);
+                continue;
+            };
+            let target_url = mirror::s3_url(&link.bucket, &link.object);
+            match by_location.get(&(link.bucket.as_str(), link.object.as_str())) {
+                Some(&target) => {
+                    claims.entry(target).or_default().push(index);
+                    if let Some(t) = records.get(target) {
+                        findings.extend(check_predecessor(record, digest, t, id_of(target)));
+                        findings.extend(check_order(
+                            record,
+                            t,
+                            previous_in_time.and_then(|p| records.get(p)),
+                            &chain.key.id(),
+                        ));
+                    }
+                }
+                None => {
+                    if let Some(f) = missing_predecessor(record, &target_url, link, inventory, range, &chain.key.id()) {
+                        if reported_missing.insert(target_url.clone(), ()).is_none() {
+                            findings.push(f);
+                        }
+                    }
+                }
+            }
+            previous_in_time = Some(index);
+        }
+    }
+
+    for (target, claimants) in claims {
+        if claimants.len() < 2 {
+            continue;
+        }
+        let Some(t) = records.get(target) else { continue };
+        let mut ordered = claimants.clone();
+        ordered.sort_by_key(|&c| records.get(c).and_then(DigestRecord::time));
+        for &c in ordered.iter().skip(1) {
+            let Some(r) = records.get(c) else { continue };
+            let first = ordered.first().and_then(|&f| records.get(f)).map(DigestRecord::url).unwrap_or_default();
+            findings.push(
+                Finding::new(
+                    FindingCode::ChainOutOfOrder,
+                    r.url(),
+                    format!(
+                        "This digest and {first} both name {} as their previous digest: a chain cannot fork.",
+                        t.url()
+                    ),
+                )
+                .at(Some(r.path.clone()))
+                .values("one successor per digest", format!("{} successors", claimants.len()))
+                .in_chain(id_of(c)),
+            );
+        }
+    }
+    findings
+}
+
+/// A link whose target does not exist in the mirror.
+fn missing_predecessor(
+    record: &DigestRecord,
+    target_url: &str,
+    link: &crate::digest::PreviousLink,
+    inventory: &Inventory,
+    range: &TimeRange,
+    chain_id: &str,
+) -> Option<Finding> {
+    let target_time = mirror::parse_layout(&link.object, "CloudTrail-Digest")
+        .as_ref()
+        .and_then(mirror::parse_digest_name)
+        .map(|n| n.time);
+    // A predecessor before --start-time is outside the run, not missing.
+    if let (Some(start), Some(t)) = (range.start, target_time) {
+        if t < start {
+            return None;
+        }
+    }
+    let path = if mirror::is_safe_key(&link.object) {
+        match inventory.resolve(&link.bucket, &link.object) {
+            // Present but not a digest we read (filtered by time, or not a regular file).
+            Ok(file) if file.kind != mirror::FileKind::NotRegular => return None,
+            Ok(file) => Some(inventory.path_of(file)),
+            Err(path) => path,
+        }
+    } else {
+        None
+    };
+    let mut message = format!(
+        "The digest {} names {target_url} as its previous digest, but the mirror does not have it",
+        record.url()
+    );
+    if path.is_none() {
+        message.push_str(" (no mirror root holds that bucket and prefix)");
+    }
+    message.push_str(". The log files delivered in its hour cannot be verified.");
+    Some(
+        Finding::new(FindingCode::DigestMissing, target_url, message)
+            .at(path)
+            .values(
+                format!("a digest whose SHA-256 is {}", link.hash_value.as_deref().unwrap_or("?")),
+                "no file",
+            )
+            .in_chain(Some(chain_id.to_owned())),
+    )
+}
+
+/// `previousDigestHashValue` of an authentic digest against its predecessor's content.
+fn check_predecessor(
+    record: &DigestRecord,
+    digest: &crate::digest::Digest,
+    target: &DigestRecord,
+    target_chain: Option<String>,
+) -> Option<Finding> {
+    if !record.is_authentic() {
+        return None;
+    }
+    let expected = digest.previous.as_ref()?.hash_value.as_deref()?;
+    let actual = hex::encode(target.inflated_sha256?);
+    if expected == actual {
+        return None;
+    }
+    Some(
+        Finding::new(
+            FindingCode::DigestModified,
+            target.url(),
+            format!(
+                "The content of this digest differs from what the next digest {} recorded in previousDigestHashValue.",
+                record.url()
+            ),
+        )
+        .at(Some(target.path.clone()))
+        .values(expected, actual)
+        .in_chain(target_chain),
+    )
+}
+
+/// Time order against link order: the predecessor must be older than the
+/// digest, and no digest of the chain may lie between them in time.
+fn check_order(
+    record: &DigestRecord,
+    target: &DigestRecord,
+    previous_in_time: Option<&DigestRecord>,
+    chain_id: &str,
+) -> Option<Finding> {
+    let (Some(time), Some(target_time)) = (record.time(), target.time()) else {
+        return None;
+    };
+    let finding = |message: String, expected: String, actual: String| {
+        Finding::new(FindingCode::ChainOutOfOrder, record.url(), message)
+            .at(Some(record.path.clone()))
+            .values(expected, actual)
+            .in_chain(Some(chain_id.to_owned()))
+    };
+    if target_time >= time {
+        return Some(finding(
+            format!(
+                "This digest ({time}) names {} ({target_time}) as its previous digest, which is not older.",
+                target.url()
+            ),
+            format!("a previous digest older than {time}"),
+            format!("{target_time}"),
+        ));
+    }
+    let between = previous_in_time.filter(|p| p.file != target.file)?;
+    let between_time: Timestamp = between.time()?;
+    if between_time > target_time && between_time < time {
+        return Some(finding(
+            format!(
+                "This digest links to {}, skipping {} which lies between them in time.",
+                target.url(),
+                between.url()
+            ),
+            between.url(),
+            target.url(),
+        ));
+    }
+    None
+}

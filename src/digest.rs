@@ -1,0 +1,318 @@
+//! Digest files: reading one from the mirror into a validated [`Digest`].
+//!
+//! A digest is gzip of one JSON object (SPEC §1). [`parse`] inflates it with
+//! a bound ([`crate::gzip`]), hashes the inflated bytes (they are what the
+//! signature and the next digest's `previousDigestHashValue` cover) and
+//! checks the fields the AWS CLI requires plus `logFiles`.
+
+use crate::gzip::{self, GzipError};
+use jiff::Timestamp;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use std::io::BufReader;
+
+/// Default bound on a digest's inflated size (real digests are kilobytes to a few MB).
+pub const DEFAULT_MAX_DIGEST_BYTES: u64 = 64 << 20;
+
+/// Longest S3 key (S3's own limit); longer fields make the digest malformed.
+const MAX_KEY_LEN: usize = 1024;
+
+/// Why a file is not a usable digest.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// The file could not be opened or read.
+    #[error("cannot read the file: {0}")]
+    Io(#[source] std::io::Error),
+    /// Not one complete gzip member.
+    #[error(transparent)]
+    Gzip(#[from] GzipError),
+    /// The inflated content is not the expected JSON object.
+    #[error("the content is not a valid digest JSON object: {0}")]
+    Json(String),
+    /// A required field is absent or null.
+    #[error("required field `{0}` is missing or null")]
+    MissingField(&'static str),
+    /// A field has an impossible value.
+    #[error("field `{field}` is invalid: {reason}")]
+    InvalidField {
+        /// JSON field name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The digest JSON as it is on disk; every field optional so that absence
+/// is reported precisely instead of as a generic parse error.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDigest {
+    aws_account_id: Option<String>,
+    digest_start_time: Option<String>,
+    digest_end_time: Option<String>,
+    #[serde(rename = "digestS3Bucket")]
+    digest_s3_bucket: Option<String>,
+    #[serde(rename = "digestS3Object")]
+    digest_s3_object: Option<String>,
+    digest_public_key_fingerprint: Option<String>,
+    digest_signature_algorithm: Option<String>,
+    #[serde(rename = "previousDigestS3Bucket")]
+    previous_digest_s3_bucket: Option<String>,
+    #[serde(rename = "previousDigestS3Object")]
+    previous_digest_s3_object: Option<String>,
+    previous_digest_hash_value: Option<String>,
+    previous_digest_hash_algorithm: Option<String>,
+    /// Outer `None`: key absent; inner `None`: JSON null.
+    #[serde(default, deserialize_with = "present")]
+    previous_digest_signature: Option<Option<String>>,
+    log_files: Option<Vec<RawLogFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawLogFile {
+    #[serde(rename = "s3Bucket")]
+    s3_bucket: String,
+    #[serde(rename = "s3Object")]
+    s3_object: String,
+    hash_value: String,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Where the previous digest is and what it should hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousLink {
+    /// `previousDigestS3Bucket`.
+    pub bucket: String,
+    /// `previousDigestS3Object`.
+    pub object: String,
+    /// `previousDigestHashValue` (hex SHA-256 of the previous digest's inflated bytes).
+    pub hash_value: Option<String>,
+}
+
+/// One entry of `logFiles`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFileRef {
+    /// `s3Bucket`.
+    pub bucket: String,
+    /// `s3Object`.
+    pub object: String,
+    /// `hashValue`: hex SHA-256 of the uncompressed log file.
+    pub hash_value: String,
+}
+
+/// A digest file that parsed, with the values the checks need.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    /// `awsAccountId`.
+    pub account_id: Option<String>,
+    /// `digestStartTime`.
+    pub start_time: Timestamp,
+    /// `digestEndTime`.
+    pub end_time: Timestamp,
+    /// `digestEndTime` verbatim, as it enters the signing string.
+    pub end_time_text: String,
+    /// `digestS3Bucket`.
+    pub bucket: String,
+    /// `digestS3Object`.
+    pub object: String,
+    /// `digestPublicKeyFingerprint`.
+    pub fingerprint: String,
+    /// `digestSignatureAlgorithm`, if present.
+    pub signature_algorithm: Option<String>,
+    /// The previous digest, `None` for a chain's starting digest (bucket or object null).
+    pub previous: Option<PreviousLink>,
+    /// `previousDigestSignature` verbatim (`None` when JSON null).
+    pub previous_signature: Option<String>,
+    /// `logFiles`.
+    pub log_files: Vec<LogFileRef>,
+    /// SHA-256 of the inflated file: what the signature and the next digest cover.
+    pub content_sha256: [u8; 32],
+}
+
+impl Digest {
+    /// Hex of [`Digest::content_sha256`].
+    #[must_use]
+    pub fn content_sha256_hex(&self) -> String {
+        hex::encode(self.content_sha256)
+    }
+}
+
+/// A digest file as read: the hash of its inflated bytes when it inflated,
+/// and the parsed digest or why it is not one.
+#[derive(Debug)]
+pub struct DigestFile {
+    /// SHA-256 of the inflated bytes, when the gzip stream was valid (even
+    /// if the JSON is not): lets a link's `previousDigestHashValue` be checked.
+    pub inflated_sha256: Option<[u8; 32]>,
+    /// The parsed digest, or why the file is not one.
+    pub parsed: Result<Digest, DigestError>,
+}
+
+/// Reads and validates the digest file at `path`, inflating at most
+/// `max_inflated` bytes.
+#[must_use]
+pub fn read(path: &std::path::Path, max_inflated: u64) -> DigestFile {
+    let inflated = crate::mirror::open_evidence(path)
+        .map_err(DigestError::Io)
+        .and_then(|file| {
+            gzip::inflate_bounded(BufReader::with_capacity(64 << 10, file), max_inflated)
+                .map_err(DigestError::from)
+        });
+    match inflated {
+        Ok(bytes) => {
+            let sha256 = Sha256::digest(&bytes).into();
+            DigestFile {
+                inflated_sha256: Some(sha256),
+                parsed: parse_hashed(&bytes, sha256),
+            }
+        }
+        Err(e) => DigestFile {
+            inflated_sha256: None,
+            parsed: Err(e),
+        },
+    }
+}
+
+/// Validates inflated digest JSON.
+///
+/// # Errors
+/// A [`DigestError`] for invalid JSON, missing or invalid fields.
+pub fn parse(inflated: &[u8]) -> Result<Digest, DigestError> {
+    parse_hashed(inflated, Sha256::digest(inflated).into())
+}
+
+fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, DigestError> {
+    let raw: RawDigest =
+        serde_json::from_slice(inflated).map_err(|e| DigestError::Json(e.to_string()))?;
+    let required = |value: Option<String>, field: &'static str| value.ok_or(DigestError::MissingField(field));
+    let start_text = required(raw.digest_start_time, "digestStartTime")?;
+    let end_time_text = required(raw.digest_end_time, "digestEndTime")?;
+    let bucket = required(raw.digest_s3_bucket, "digestS3Bucket")?;
+    let object = required(raw.digest_s3_object, "digestS3Object")?;
+    let fingerprint = required(raw.digest_public_key_fingerprint, "digestPublicKeyFingerprint")?;
+    let previous_signature = raw
+        .previous_digest_signature
+        .ok_or(DigestError::MissingField("previousDigestSignature"))?;
+    let log_files = raw.log_files.ok_or(DigestError::MissingField("logFiles"))?;
+
+    let start_time = parse_time(&start_text, "digestStartTime")?;
+    let end_time = parse_time(&end_time_text, "digestEndTime")?;
+    check_key(&object, "digestS3Object")?;
+    let previous = match (raw.previous_digest_s3_bucket, raw.previous_digest_s3_object) {
+        (Some(bucket), Some(object)) => {
+            check_key(&object, "previousDigestS3Object")?;
+            Some(PreviousLink {
+                bucket,
+                object,
+                hash_value: raw.previous_digest_hash_value,
+            })
+        }
+        _ => None,
+    };
+    let _ = raw.previous_digest_hash_algorithm;
+    let log_files = log_files
+        .into_iter()
+        .map(|f| {
+            check_key(&f.s3_object, "logFiles[].s3Object")?;
+            Ok(LogFileRef {
+                bucket: f.s3_bucket,
+                object: f.s3_object,
+                hash_value: f.hash_value,
+            })
+        })
+        .collect::<Result<Vec<_>, DigestError>>()?;
+    Ok(Digest {
+        account_id: raw.aws_account_id,
+        start_time,
+        end_time,
+        end_time_text,
+        bucket,
+        object,
+        fingerprint,
+        signature_algorithm: raw.digest_signature_algorithm,
+        previous,
+        previous_signature,
+        log_files,
+        content_sha256,
+    })
+}
+
+fn parse_time(text: &str, field: &'static str) -> Result<Timestamp, DigestError> {
+    text.parse().map_err(|e: jiff::Error| DigestError::InvalidField {
+        field,
+        reason: format!("{text:?} is not a timestamp: {e}"),
+    })
+}
+
+fn check_key(key: &str, field: &'static str) -> Result<(), DigestError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(DigestError::InvalidField {
+            field,
+            reason: format!("{} bytes long, more than an S3 key can be ({MAX_KEY_LEN})", key.len()),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{"awsAccountId":"111122223333","digestStartTime":"2015-08-17T14:01:31Z","digestEndTime":"2015-08-17T15:01:31Z","digestS3Bucket":"b","digestS3Object":"AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_t_us-east-2_20150817T150131Z.json.gz","digestPublicKeyFingerprint":"31e8b5433410dfb61a9dc45cc65b22ff","digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":null,"oldestEventTime":null,"previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":[]}"#;
+
+    #[test]
+    fn sample_parses() {
+        let d = parse(SAMPLE.as_bytes()).unwrap();
+        assert_eq!(d.end_time_text, "2015-08-17T15:01:31Z");
+        assert!(d.previous.is_none());
+        assert!(d.previous_signature.is_none());
+        assert!(d.log_files.is_empty());
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        for field in [
+            "digestStartTime",
+            "digestEndTime",
+            "digestS3Bucket",
+            "digestS3Object",
+            "digestPublicKeyFingerprint",
+            "previousDigestSignature",
+            "logFiles",
+        ] {
+            let mut v: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
+            v.as_object_mut().unwrap().remove(field);
+            let err = parse(v.to_string().as_bytes()).unwrap_err();
+            assert!(
+                matches!(err, DigestError::MissingField(f) if f == field),
+                "{field}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_prefix_is_rejected() {
+        for len in 0..SAMPLE.len() {
+            assert!(parse(&SAMPLE.as_bytes()[..len]).is_err(), "prefix {len}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_duplicates_are_rejected() {
+        let bad = [
+            SAMPLE.replace("\"logFiles\":[]", "\"logFiles\":{}"),
+            SAMPLE.replace("\"digestS3Bucket\":\"b\"", "\"digestS3Bucket\":7"),
+            SAMPLE.replace("\"digestS3Bucket\":\"b\"", "\"digestS3Bucket\":\"b\",\"digestS3Bucket\":\"c\""),
+            SAMPLE.replace("2015-08-17T15:01:31Z\"", "yesterday\""),
+            "[]".to_owned(),
+            "{} {}".to_owned(),
+        ];
+        for text in bad {
+            assert!(parse(text.as_bytes()).is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Reasons a verification run cannot happen at all (exit status 2).
+//!
+//! Problems with the evidence are never errors: they are
+//! [`Finding`](crate::finding::Finding)s. An [`Error`] means the run itself
+//! could not be done: bad arguments, an unreadable key file, a mirror with no
+//! digest in it.
+
+use std::path::PathBuf;
+
+/// Why the run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A mirror root or a directory inside it cannot be read.
+    #[error("cannot read the mirror at {path}: {source}")]
+    MirrorUnreadable {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A mirror root is not a directory.
+    #[error("the mirror {path} is not a directory")]
+    MirrorNotDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// No digest file was found in any mirror (or in the time range).
+    #[error("no CloudTrail digest file found in {roots}")]
+    NoDigests {
+        /// The roots searched, joined for display.
+        roots: String,
+    },
+    /// A public-key file cannot be read.
+    #[error("cannot read the public-key file {path}: {source}")]
+    KeyFileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A public-key file has content that is not a usable key.
+    #[error("invalid public-key file {path}: {reason}")]
+    KeyFileInvalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No public key at all was supplied.
+    #[error("no public key was loaded from the given --public-keys files")]
+    NoPublicKeys,
+    /// The time range is empty.
+    #[error("invalid time range: --start-time {start} is after --end-time {end}")]
+    InvalidTimeRange {
+        /// The start given.
+        start: jiff::Timestamp,
+        /// The end given.
+        end: jiff::Timestamp,
+    },
+    /// The worker pool could not be started.
+    #[error("cannot start {jobs} worker threads: {reason}")]
+    ThreadPool {
+        /// Requested thread count.
+        jobs: usize,
+        /// The pool builder's message.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// What the user should do about the error.
+    #[must_use]
+    pub fn help(&self) -> &'static str {
+        match self {
+            Error::MirrorUnreadable { .. } | Error::MirrorNotDirectory { .. } => {
+                "Pass the directory that `aws s3 sync s3://BUCKET DIR` wrote (or a sub-tree of it that still contains AWSLogs/), readable by this user."
+            }
+            Error::NoDigests { .. } => {
+                "Digest files live under AWSLogs/<account>/CloudTrail-Digest/<region>/; check that the mirror includes them and that --start-time/--end-time cover them."
+            }
+            Error::KeyFileUnreadable { .. } | Error::KeyFileInvalid { .. } | Error::NoPublicKeys => {
+                "Save the keys with `aws cloudtrail list-public-keys --region <region> --start-time <T0> --end-time <T1> > keys.json` for every region and pass each file with --public-keys (PEM keys and X.509 certificates are accepted too)."
+            }
+            Error::InvalidTimeRange { .. } => "--start-time must not be after --end-time.",
+            Error::ThreadPool { .. } => "Lower --jobs.",
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Findings: what the verifier concludes about one object of the mirror.
+//!
+//! A [`Finding`] is plain data. Every check pushes findings; renderers in
+//! [`crate::report`] turn them into human diagnostics or JSON. The
+//! [`FindingCode`] strings are a public contract: codes may be added, never
+//! renamed (a unit test pins the list).
+
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+/// How bad a finding is. Error-severity findings make the verdict `fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The evidence is intact but incomplete or not fully provable.
+    Warning,
+    /// The evidence is missing, altered, misplaced or cannot be authenticated.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+macro_rules! finding_codes {
+    ($( $(#[$doc:meta])* $variant:ident => $code:literal, $severity:ident, $summary:literal; )*) => {
+        /// Stable identifier of a kind of finding (`area.snake_case`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum FindingCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl FindingCode {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [FindingCode] = &[ $( FindingCode::$variant, )* ];
+
+            /// The stable string form, e.g. `digest.missing`.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self { $( FindingCode::$variant => $code, )* }
+            }
+
+            /// The severity every finding of this code has.
+            #[must_use]
+            pub fn severity(self) -> Severity {
+                match self { $( FindingCode::$variant => Severity::$severity, )* }
+            }
+
+            /// One line saying what the code means (README's table).
+            #[must_use]
+            pub fn summary(self) -> &'static str {
+                match self { $( FindingCode::$variant => $summary, )* }
+            }
+        }
+    };
+}
+
+finding_codes! {
+    /// A digest named by a later digest's previous link is absent.
+    DigestMissing => "digest.missing", Error,
+        "a digest named by a later digest's previous link is absent";
+    /// The digest's signature does not verify.
+    DigestSignatureInvalid => "digest.signature_invalid", Error,
+        "the signature does not verify";
+    /// The digest's content differs from the next digest's `previousDigestHashValue`.
+    DigestModified => "digest.modified", Error,
+        "content differs from the next digest's previousDigestHashValue";
+    /// The digest lies at a key other than its own `digestS3Object`.
+    DigestMoved => "digest.moved", Error,
+        "found at a key other than its own digestS3Object";
+    /// The digest is not one complete gzip stream of valid JSON with the required fields.
+    DigestMalformed => "digest.malformed", Error,
+        "not one complete gzip stream, not JSON, or required fields missing";
+    /// No supplied public key has the digest's fingerprint inside its validity window.
+    DigestKeyUnknown => "digest.key_unknown", Error,
+        "no supplied public key has its fingerprint (or it is outside the key's validity)";
+    /// No signature is available for the digest from any source.
+    DigestUnsigned => "digest.unsigned", Warning,
+        "no signature available from any source";
+    /// The chain restarts: the previous-digest fields are null.
+    ChainGap => "chain.gap", Warning,
+        "the chain restarts (previous fields null): logging or validation was off";
+    /// Link order and time order disagree, or two digests claim one predecessor.
+    ChainOutOfOrder => "chain.out_of_order", Error,
+        "link order and time order disagree, or two digests claim one predecessor";
+    /// A listed log file is absent.
+    LogMissing => "log.missing", Error,
+        "a listed log file is absent";
+    /// A log file's uncompressed SHA-256 differs from the digest's `hashValue`.
+    LogModified => "log.modified", Error,
+        "its uncompressed SHA-256 differs from the digest's hashValue";
+    /// A listed log file is not one complete, valid gzip stream.
+    LogMalformed => "log.malformed", Error,
+        "listed, present, but not one complete, valid gzip stream";
+    /// A log file inside a chain's covered time that no digest lists.
+    LogUnreferenced => "log.unreferenced", Error,
+        "a log file in the mirror, inside a chain's covered time, that no digest lists";
+    /// A log file listed only by digests that could not be verified.
+    LogUnverified => "log.unverified", Warning,
+        "listed only by digests that could not be verified";
+    /// A key in a digest that is not a safe relative path inside the mirror.
+    LogUnsafePath => "log.unsafe_path", Error,
+        "a digest names a key that is absolute, has `..`, NUL or backslashes, or leads through a link";
+}
+
+impl fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FindingCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One conclusion about one object of the mirror.
+///
+/// `object` is the S3 URL the object has (or should have); `path` is the
+/// local file (or where it would be). `expected`/`actual` carry the two
+/// values whose difference is the finding, where there are two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable code.
+    pub code: FindingCode,
+    /// Severity of the code.
+    pub severity: Severity,
+    /// `s3://bucket/key` of the object concerned.
+    pub object: String,
+    /// Local path of the object, or where it was expected; `None` when no
+    /// mirror root holds that bucket.
+    #[serde(serialize_with = "lossy_path")]
+    pub path: Option<PathBuf>,
+    /// What is wrong, in one or two sentences.
+    pub message: String,
+    /// The value the evidence should have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// The value the evidence has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// What to do next.
+    pub help: String,
+    /// Identifier of the chain the object belongs to, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+}
+
+impl Finding {
+    /// A finding of `code` about `object` with a message; help text is the
+    /// code's default (see [`default_help`]) until replaced.
+    #[must_use]
+    pub fn new(code: FindingCode, object: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            severity: code.severity(),
+            object: object.into(),
+            path: None,
+            message: message.into(),
+            expected: None,
+            actual: None,
+            help: default_help(code).to_owned(),
+            chain: None,
+        }
+    }
+
+    /// Sets the local path.
+    #[must_use]
+    pub fn at(mut self, path: Option<PathBuf>) -> Self {
+        self.path = path;
+        self
+    }
+
+    /// Sets the expected and actual values.
+    #[must_use]
+    pub fn values(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+
+    /// Replaces the help text.
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    /// Sets the chain identifier.
+    #[must_use]
+    pub fn in_chain(mut self, chain: Option<String>) -> Self {
+        self.chain = chain;
+        self
+    }
+}
+
+fn lossy_path<S: serde::Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The help text a finding of `code` gets unless a check gives a more precise one.
+#[must_use]
+pub fn default_help(code: FindingCode) -> &'static str {
+    match code {
+        FindingCode::DigestMissing => {
+            "Restore the digest from the bucket (or its versions/backups) and re-run; if the mirror deliberately starts later, limit the run with --start-time."
+        }
+        FindingCode::DigestSignatureInvalid => {
+            "Treat the digest as altered: compare it with the copy in S3 (`aws s3api head-object` for its metadata) and secure the original."
+        }
+        FindingCode::DigestModified => {
+            "The file is not the digest CloudTrail delivered: fetch the original from S3 or its object versions and preserve this copy as evidence of tampering."
+        }
+        FindingCode::DigestMoved => {
+            "A digest must sit at the key it names; move the copy back or find out who placed it here. The log files it lists were still checked."
+        }
+        FindingCode::DigestMalformed => {
+            "The file cannot be read as a digest: re-download it from S3 and compare; a truncated or appended file points to tampering or a broken transfer."
+        }
+        FindingCode::DigestKeyUnknown => {
+            "Save the region's public keys covering this time with `aws cloudtrail list-public-keys --region <region> --start-time <T> --end-time <T>` and pass the file with --public-keys."
+        }
+        FindingCode::DigestUnsigned => {
+            "Save the digest's S3 metadata beside it: `aws s3api head-object --bucket <bucket> --key <key> > <file>.metadata.json`."
+        }
+        FindingCode::ChainGap => {
+            "Check CloudTrail's history (StopLogging/UpdateTrail events) for why logging or log file validation was off during the gap."
+        }
+        FindingCode::ChainOutOfOrder => {
+            "The links between digests contradict their times: preserve the files and compare them with the bucket's object versions."
+        }
+        FindingCode::LogMissing => {
+            "Restore the log file from S3 (or its object versions) into the mirror and re-run."
+        }
+        FindingCode::LogModified => {
+            "The log file is not what CloudTrail delivered: fetch the original from S3 or its object versions and preserve this copy."
+        }
+        FindingCode::LogMalformed => {
+            "The file is truncated, corrupt or has data appended: re-download it and compare; keep this copy as evidence."
+        }
+        FindingCode::LogUnreferenced => {
+            "No digest vouches for this file: it may have been injected. Find out where it came from before relying on it."
+        }
+        FindingCode::LogUnverified => {
+            "Fix the findings on the digest(s) listing this file (signature, key, metadata) to prove the file."
+        }
+        FindingCode::LogUnsafePath => {
+            "The digest names a key that cannot be a plain file in the mirror; the file was not opened. Inspect the digest."
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renaming a code breaks every consumer of the JSON report: this list
+    /// may only grow.
+    #[test]
+    fn codes_are_stable_and_unique() {
+        let codes: Vec<&str> = FindingCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "digest.missing",
+                "digest.signature_invalid",
+                "digest.modified",
+                "digest.moved",
+                "digest.malformed",
+                "digest.key_unknown",
+                "digest.unsigned",
+                "chain.gap",
+                "chain.out_of_order",
+                "log.missing",
+                "log.modified",
+                "log.malformed",
+                "log.unreferenced",
+                "log.unverified",
+                "log.unsafe_path",
+            ]
+        );
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), codes.len());
+    }
+
+    #[test]
+    fn warnings_are_the_documented_ones() {
+        let warnings: Vec<&str> = FindingCode::ALL
+            .iter()
+            .filter(|c| c.severity() == Severity::Warning)
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(warnings, ["digest.unsigned", "chain.gap", "log.unverified"]);
+    }
+}

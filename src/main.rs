@@ -1,0 +1,138 @@
+//! The `trailproof` command: parses arguments, runs the library, renders the
+//! report and maps the verdict to the exit status (0 pass, 1 fail, 2 cannot run).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use miette::{Diagnostic, IntoDiagnostic as _};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use trailproof::report::{self, human};
+use trailproof::{Options, Verdict};
+
+/// Prove, offline, whether a local mirror of an AWS CloudTrail log archive is intact.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify digests, chains, signatures and log files of one or more mirrors.
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// Mirror directories: what `aws s3 sync s3://BUCKET DIR` wrote, or sub-trees containing AWSLogs/.
+    #[arg(required = true, value_name = "MIRROR")]
+    mirrors: Vec<PathBuf>,
+    /// Public keys: `aws cloudtrail list-public-keys` JSON, PEM keys or X.509 certificates.
+    #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
+    public_keys: Vec<PathBuf>,
+    /// Report format on stdout (or --output).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Examine only digests from this time on (RFC 3339, e.g. 2026-03-01T00:00:00Z).
+    #[arg(long, value_name = "T")]
+    start_time: Option<jiff::Timestamp>,
+    /// Examine only digests up to this time (plus one hour, like validate-logs).
+    #[arg(long, value_name = "T")]
+    end_time: Option<jiff::Timestamp>,
+    /// Bucket the mirrors hold (default: worked out from the digests).
+    #[arg(long)]
+    bucket: Option<String>,
+    /// Key prefix of the mirror roots inside the bucket (default: worked out from the digests).
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Largest inflated digest accepted, in MiB; larger ones are digest.malformed.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    max_digest_mib: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Diagnostics with help text, then a summary per chain.
+    Human,
+    /// One JSON document (schema version 1).
+    Json,
+}
+
+/// An [`trailproof::Error`] with its help text, for miette.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{error}")]
+#[diagnostic(code(trailproof::cannot_run))]
+struct CannotRun {
+    error: trailproof::Error,
+    #[help]
+    help: &'static str,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Verdict::Pass) => ExitCode::SUCCESS,
+        Ok(Verdict::Fail) => ExitCode::from(1),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> miette::Result<Verdict> {
+    let Command::Verify(args) = cli.command;
+    let mut options = Options::new(args.mirrors, args.public_keys);
+    options.start_time = args.start_time;
+    options.end_time = args.end_time;
+    options.bucket = args.bucket;
+    options.prefix = args.prefix;
+    options.jobs = args.jobs.map(usize::from);
+    options.max_digest_bytes = args.max_digest_mib.saturating_mul(1 << 20);
+    let report = trailproof::verify(&options).map_err(|error| CannotRun {
+        help: error.help(),
+        error,
+    })?;
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = match args.format {
+        Format::Json => report::json::render(&report).into_diagnostic()?,
+        Format::Human => human::render(
+            &report,
+            human::Style {
+                color: to_terminal && color_allowed(),
+                ..human::Style::default()
+            },
+        ),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(report.verdict())
+}
+
+/// NO_COLOR (any value) and TERM=dumb turn colour off.
+fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+fn write_output(path: Option<&std::path::Path>, text: &str) -> miette::Result<()> {
+    let result = match path {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| miette::miette!(help = "Choose a writable path outside the mirror.", "cannot write the report to {}: {e}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                // A closed pipe (`| head`) is not a failure of the verification.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.into_diagnostic(),
+            }
+        }
+    };
+    result
+}

@@ -1,0 +1,543 @@
+//! The local mirror of a CloudTrail bucket: what files it holds, which S3
+//! key each one has, and how to open them without changing anything.
+//!
+//! A mirror root is a directory that holds bucket objects at their keys, as
+//! `aws s3 sync s3://BUCKET DIR` writes them, or any sub-tree of it that still
+//! contains `AWSLogs/...`. [`scan`] walks it once (links are never followed,
+//! nothing is written) and classifies every regular file by its place in the
+//! CloudTrail key layout (SPEC §5). Which bucket and key prefix a root stands
+//! for is worked out later from the digests themselves
+//! ([`Inventory::locate_roots`]).
+
+use crate::error::Error;
+use jiff::Timestamp;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Which kind of CloudTrail object a file is, from its key alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A `*.json.gz` file under a `CloudTrail-Digest/` folder.
+    Digest,
+    /// A CloudTrail log file (`A_CloudTrail_R_YYYYMMDDTHHmmZ_X.json.gz` under `CloudTrail/`).
+    Log,
+    /// Anything else: sidecars, Insights files, unrelated objects.
+    Other,
+    /// Not a regular file (symbolic link, FIFO, socket, device): never opened.
+    NotRegular,
+}
+
+/// One entry of the mirror.
+#[derive(Debug, Clone)]
+pub struct MirrorFile {
+    /// Index of the mirror root in [`Inventory::roots`].
+    pub root: usize,
+    /// Path relative to the root, with `/` separators: the S3 key without the root's prefix.
+    pub rel: String,
+    /// Size in bytes as listed by the walk.
+    pub size: u64,
+    /// Classification by key layout.
+    pub kind: FileKind,
+}
+
+/// What the S3 key of a file says about it (SPEC §5), parsed from the end of the key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyLayout {
+    /// Key part before `AWSLogs/` (empty, or ending with `/`).
+    pub prefix: String,
+    /// Organization id (`o-…`) of an organization trail.
+    pub organization: Option<String>,
+    /// Account id folder.
+    pub account: String,
+    /// Region folder (the delivering region).
+    pub region: String,
+    /// The file name.
+    pub file_name: String,
+}
+
+/// The parts of a digest file name
+/// `A_CloudTrail-Digest_R_<trail>_<home>_YYYYMMDDTHHMMSSZ[_backfill].json.gz`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DigestName {
+    /// Trail name (may contain `_`).
+    pub trail: String,
+    /// The trail's home region.
+    pub home_region: String,
+    /// The timestamp in the name (the digest's end time).
+    pub time: Timestamp,
+    /// Whether this is a `_backfill` digest.
+    pub backfill: bool,
+}
+
+/// One mirror root and the S3 location it stands for.
+#[derive(Debug, Clone)]
+pub struct MirrorRoot {
+    /// The directory as given on the command line.
+    pub path: PathBuf,
+    /// The bucket this root mirrors, once known.
+    pub bucket: Option<String>,
+    /// The key prefix of the root inside its bucket (empty, or ending with `/`).
+    pub prefix: String,
+}
+
+/// Every file found under the mirror roots, sorted by (root, relative path).
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// The roots, in command-line order.
+    pub roots: Vec<MirrorRoot>,
+    /// All entries, sorted by `(root, rel)` for binary search.
+    pub files: Vec<MirrorFile>,
+}
+
+/// Suffix of the sidecar that holds a digest's S3 metadata.
+pub const SIDECAR_SUFFIX: &str = ".metadata.json";
+
+/// Walks every root once and classifies what it finds. Links are reported
+/// as [`FileKind::NotRegular`] and never followed (a root that is itself a
+/// link is followed).
+///
+/// # Errors
+/// [`Error::MirrorUnreadable`] when a root or a directory inside it cannot be read.
+pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
+    let mut inventory = Inventory::default();
+    for (index, root) in roots.iter().enumerate() {
+        let meta = std::fs::metadata(root).map_err(|source| Error::MirrorUnreadable {
+            path: root.clone(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::MirrorNotDirectory { path: root.clone() });
+        }
+        inventory.roots.push(MirrorRoot {
+            path: root.clone(),
+            bucket: None,
+            prefix: String::new(),
+        });
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .follow_root_links(true);
+        for entry in walker {
+            let entry = entry.map_err(|e| Error::MirrorUnreadable {
+                path: e.path().map_or_else(|| root.clone(), Path::to_path_buf),
+                source: e.into(),
+            })?;
+            let file_type = entry.file_type();
+            if file_type.is_dir() {
+                continue;
+            }
+            let Some(rel) = relative_key(root, entry.path()) else {
+                continue; // not UTF-8: cannot be the key of a CloudTrail object
+            };
+            let (kind, size) = if file_type.is_file() {
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                (classify(&rel), size)
+            } else {
+                (FileKind::NotRegular, 0)
+            };
+            inventory.files.push(MirrorFile {
+                root: index,
+                rel,
+                size,
+                kind,
+            });
+        }
+    }
+    inventory
+        .files
+        .sort_unstable_by(|a, b| (a.root, a.rel.as_str()).cmp(&(b.root, b.rel.as_str())));
+    Ok(inventory)
+}
+
+fn relative_key(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let mut key = String::new();
+    for component in rel.components() {
+        let std::path::Component::Normal(part) = component else {
+            return None;
+        };
+        if !key.is_empty() {
+            key.push('/');
+        }
+        key.push_str(part.to_str()?);
+    }
+    (!key.is_empty()).then_some(key)
+}
+
+fn classify(rel: &str) -> FileKind {
+    let mut parts = rel.rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    if !name.ends_with(".json.gz") {
+        return FileKind::Other;
+    }
+    let folders: Vec<&str> = parts.collect();
+    // folders[0..3] = DD, MM, YYYY; folders[3] = region; folders[4] = CloudTrail[-Digest]
+    if folders.iter().any(|f| *f == "CloudTrail-Digest") {
+        return FileKind::Digest;
+    }
+    if folders.get(4) == Some(&"CloudTrail") && parse_log_time(name).is_some() {
+        return FileKind::Log;
+    }
+    FileKind::Other
+}
+
+/// Parses the CloudTrail layout from a key (or relative path), anchored at
+/// its end: `[P/]AWSLogs/[O/]A/<service>/R/YYYY/MM/DD/<file>`, where
+/// `service` is `CloudTrail` or `CloudTrail-Digest`.
+#[must_use]
+pub fn parse_layout(key: &str, service: &str) -> Option<KeyLayout> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let n = parts.len();
+    if n < 8 {
+        return None;
+    }
+    let file_name = *parts.get(n - 1)?;
+    let [year, month, day] = [parts.get(n - 4)?, parts.get(n - 3)?, parts.get(n - 2)?];
+    let all_digits = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
+    if !(all_digits(year, 4) && all_digits(month, 2) && all_digits(day, 2)) {
+        return None;
+    }
+    let region = *parts.get(n - 5)?;
+    if *parts.get(n - 6)? != service || region.is_empty() {
+        return None;
+    }
+    let account = *parts.get(n - 7)?;
+    let (organization, aws_logs_at) = match parts.get(n - 8) {
+        Some(&"AWSLogs") => (None, n - 8),
+        Some(org) if org.starts_with("o-") && n >= 9 && parts.get(n - 9) == Some(&"AWSLogs") => {
+            (Some((*org).to_owned()), n - 9)
+        }
+        _ => return None,
+    };
+    let mut prefix = parts.get(..aws_logs_at)?.join("/");
+    if !prefix.is_empty() {
+        prefix.push('/');
+    }
+    Some(KeyLayout {
+        prefix,
+        organization,
+        account: account.to_owned(),
+        region: region.to_owned(),
+        file_name: file_name.to_owned(),
+    })
+}
+
+/// Parses a digest file name for its account and region (from the layout)
+/// and returns trail, home region, time and backfill flag. Trail names may
+/// contain `_`; the home region never does, so the name is split from the end.
+#[must_use]
+pub fn parse_digest_name(layout: &KeyLayout) -> Option<DigestName> {
+    let stem = layout.file_name.strip_suffix(".json.gz")?;
+    let (stem, backfill) = match stem.strip_suffix("_backfill") {
+        Some(s) => (s, true),
+        None => (stem, false),
+    };
+    let head = format!("{}_CloudTrail-Digest_{}_", layout.account, layout.region);
+    let rest = stem.strip_prefix(&head)?;
+    let (rest, time) = rest.rsplit_once('_')?;
+    let time = parse_compact_time(time, true)?;
+    let (trail, home_region) = rest.rsplit_once('_')?;
+    if trail.is_empty() || home_region.is_empty() {
+        return None;
+    }
+    Some(DigestName {
+        trail: trail.to_owned(),
+        home_region: home_region.to_owned(),
+        time,
+        backfill,
+    })
+}
+
+/// The delivery time in a log file name `A_CloudTrail_R_YYYYMMDDTHHmmZ_X.json.gz` (to the minute).
+#[must_use]
+pub fn parse_log_time(file_name: &str) -> Option<Timestamp> {
+    let stem = file_name.strip_suffix(".json.gz")?;
+    let mut fields = stem.split('_');
+    let (_account, service, _region, time) =
+        (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+    if service != "CloudTrail" || fields.next().is_none() {
+        return None;
+    }
+    parse_compact_time(time, false)
+}
+
+/// Parses `YYYYMMDDTHHMMSSZ` (with seconds) or `YYYYMMDDTHHmmZ` (without).
+fn parse_compact_time(text: &str, with_seconds: bool) -> Option<Timestamp> {
+    let expected_len = if with_seconds { 16 } else { 14 };
+    if text.len() != expected_len || !text.is_ascii() || !text.ends_with('Z') {
+        return None;
+    }
+    let digits = |range: std::ops::Range<usize>| -> Option<&str> {
+        let s = text.get(range)?;
+        s.bytes().all(|b| b.is_ascii_digit()).then_some(s)
+    };
+    if text.get(8..9) != Some("T") {
+        return None;
+    }
+    let seconds = if with_seconds { digits(13..15)? } else { "00" };
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        digits(0..4)?,
+        digits(4..6)?,
+        digits(6..8)?,
+        digits(9..11)?,
+        digits(11..13)?,
+        seconds
+    );
+    iso.parse().ok()
+}
+
+impl Inventory {
+    /// Entries of one kind, in (root, path) order.
+    pub fn of_kind(&self, kind: FileKind) -> impl Iterator<Item = (usize, &MirrorFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| f.kind == kind)
+    }
+
+    /// The entry at `rel` under `root`, if the walk found one.
+    #[must_use]
+    pub fn find(&self, root: usize, rel: &str) -> Option<&MirrorFile> {
+        self.files
+            .binary_search_by(|f| (f.root, f.rel.as_str()).cmp(&(root, rel)))
+            .ok()
+            .and_then(|i| self.files.get(i))
+    }
+
+    /// Local path of an entry.
+    #[must_use]
+    pub fn path_of(&self, file: &MirrorFile) -> PathBuf {
+        self.local_path(file.root, &file.rel)
+    }
+
+    /// `root/rel` with the platform's separators.
+    #[must_use]
+    pub fn local_path(&self, root: usize, rel: &str) -> PathBuf {
+        let mut path = self
+            .roots
+            .get(root)
+            .map(|r| r.path.clone())
+            .unwrap_or_default();
+        path.extend(rel.split('/'));
+        path
+    }
+
+    /// The S3 key of an entry (root prefix + relative path).
+    #[must_use]
+    pub fn key_of(&self, file: &MirrorFile) -> String {
+        let prefix = self
+            .roots
+            .get(file.root)
+            .map_or("", |r| r.prefix.as_str());
+        format!("{prefix}{}", file.rel)
+    }
+
+    /// The bucket of an entry's root, or `?` when it could not be worked out.
+    #[must_use]
+    pub fn bucket_of(&self, file: &MirrorFile) -> &str {
+        self.roots
+            .get(file.root)
+            .and_then(|r| r.bucket.as_deref())
+            .unwrap_or("?")
+    }
+
+    /// `s3://bucket/key` of an entry.
+    #[must_use]
+    pub fn url_of(&self, file: &MirrorFile) -> String {
+        s3_url(self.bucket_of(file), &self.key_of(file))
+    }
+
+    /// Where the object `bucket`/`key` is in the mirror: `Ok(entry)` when a
+    /// root mirrors that bucket and holds the key, `Err(Some(path))` with the
+    /// path where it would be when a root mirrors the bucket but lacks the
+    /// key, `Err(None)` when no root mirrors that bucket (or prefix).
+    ///
+    /// The key must already be known to be safe ([`is_safe_key`]).
+    pub fn resolve(&self, bucket: &str, key: &str) -> Result<&MirrorFile, Option<PathBuf>> {
+        let mut expected = None;
+        for (index, root) in self.roots.iter().enumerate() {
+            if root.bucket.as_deref() != Some(bucket) {
+                continue;
+            }
+            let Some(rel) = key.strip_prefix(root.prefix.as_str()) else {
+                continue;
+            };
+            if let Some(file) = self.find(index, rel) {
+                return Ok(file);
+            }
+            expected.get_or_insert_with(|| self.local_path(index, rel));
+        }
+        Err(expected)
+    }
+
+    /// Works out, for each root without an explicit location, which bucket
+    /// and key prefix it mirrors: every digest whose `digestS3Object` ends
+    /// with its own relative path votes for `(digestS3Bucket, rest of the
+    /// key)`; the most common vote wins (ties: the smallest). A root no
+    /// digest votes for keeps an empty prefix and the most common bucket its
+    /// digests name.
+    pub fn locate_roots<'a>(
+        &mut self,
+        claims: impl Iterator<Item = (usize, &'a str, &'a str, &'a str)>,
+        bucket_override: Option<&str>,
+        prefix_override: Option<&str>,
+    ) {
+        use std::collections::BTreeMap;
+        let mut votes: Vec<BTreeMap<(String, String), usize>> = vec![BTreeMap::new(); self.roots.len()];
+        let mut buckets: Vec<BTreeMap<String, usize>> = vec![BTreeMap::new(); self.roots.len()];
+        for (root, rel, claimed_bucket, claimed_key) in claims {
+            if let Some(count) = buckets.get_mut(root).map(|b| b.entry(claimed_bucket.to_owned()).or_default()) {
+                *count += 1;
+            }
+            let Some(prefix) = claimed_key.strip_suffix(rel) else {
+                continue;
+            };
+            if !(prefix.is_empty() || prefix.ends_with('/')) {
+                continue;
+            }
+            if let Some(count) = votes
+                .get_mut(root)
+                .map(|v| v.entry((claimed_bucket.to_owned(), prefix.to_owned())).or_default())
+            {
+                *count += 1;
+            }
+        }
+        for (index, root) in self.roots.iter_mut().enumerate() {
+            let best = votes
+                .get(index)
+                .and_then(|v| most_common(v.iter()))
+                .cloned();
+            let fallback_bucket = buckets.get(index).and_then(|b| most_common(b.iter())).cloned();
+            let (bucket, prefix) = match best {
+                Some((bucket, prefix)) => (Some(bucket), prefix),
+                None => (fallback_bucket, String::new()),
+            };
+            root.bucket = bucket_override.map(str::to_owned).or(bucket);
+            root.prefix = match prefix_override {
+                Some(p) if p.is_empty() || p.ends_with('/') => p.to_owned(),
+                Some(p) => format!("{p}/"),
+                None => prefix,
+            };
+        }
+    }
+}
+
+fn most_common<'a, K: 'a>(counts: impl Iterator<Item = (&'a K, &'a usize)>) -> Option<&'a K> {
+    // BTreeMap iteration is ordered, so `max_by_key` keeping the first maximum
+    // would keep the last; reverse the comparison on ties to keep the smallest.
+    let mut best: Option<(&K, usize)> = None;
+    for (key, &count) in counts {
+        if best.is_none_or(|(_, c)| count > c) {
+            best = Some((key, count));
+        }
+    }
+    best.map(|(k, _)| k)
+}
+
+/// `s3://bucket/key`.
+#[must_use]
+pub fn s3_url(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+/// Whether a key from a digest can be looked up as a plain relative path:
+/// not empty, not absolute, no empty, `.` or `..` segment, no NUL, no backslash.
+#[must_use]
+pub fn is_safe_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.contains('\0')
+        && !key.contains('\\')
+        && key
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+}
+
+/// Opens a mirror file for reading without following a final symbolic link,
+/// without blocking on FIFOs and, where the kernel permits, without updating
+/// its access time (`O_NOATIME`). Refuses anything but a regular file.
+///
+/// # Errors
+/// The I/O error, or `InvalidInput` when the path is not a regular file.
+pub fn open_evidence(path: &Path) -> std::io::Result<File> {
+    let file = open_read_only(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+#[cfg(target_os = "linux")]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let open = |flags| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
+    match open(base | libc::O_NOATIME) {
+        // O_NOATIME is only allowed to the file's owner (or with CAP_FOWNER).
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
+        other => other,
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts() {
+        let key = "team/audit/AWSLogs/o-abc123defg/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_my_trail.v2_us-west-2_20150817T150131Z_backfill.json.gz";
+        let layout = parse_layout(key, "CloudTrail-Digest").unwrap();
+        assert_eq!(layout.prefix, "team/audit/");
+        assert_eq!(layout.organization.as_deref(), Some("o-abc123defg"));
+        assert_eq!(layout.account, "111122223333");
+        assert_eq!(layout.region, "us-east-2");
+        let name = parse_digest_name(&layout).unwrap();
+        assert_eq!(name.trail, "my_trail.v2");
+        assert_eq!(name.home_region, "us-west-2");
+        assert!(name.backfill);
+        assert_eq!(name.time.to_string(), "2015-08-17T15:01:31Z");
+
+        let plain = "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/17/111122223333_CloudTrail_us-east-2_20150817T1445Z_9nYN7gp2eWAJHIfT.json.gz";
+        let layout = parse_layout(plain, "CloudTrail").unwrap();
+        assert_eq!(layout.prefix, "");
+        assert_eq!(layout.organization, None);
+        assert_eq!(
+            parse_log_time(&layout.file_name).unwrap().to_string(),
+            "2015-08-17T14:45:00Z"
+        );
+        assert_eq!(classify(plain), FileKind::Log);
+        assert_eq!(classify(key), FileKind::Digest);
+        assert_eq!(classify("AWSLogs/1/CloudTrail-Digest/x.json"), FileKind::Other);
+    }
+
+    #[test]
+    fn unsafe_keys() {
+        for key in ["", "/abs", "a/../b", "a/./b", "a//b", "a\\b", "a\0b", ".."] {
+            assert!(!is_safe_key(key), "{key:?}");
+        }
+        assert!(is_safe_key("AWSLogs/1/CloudTrail/x.json.gz"));
+    }
+
+    #[test]
+    fn bad_names_are_rejected() {
+        assert!(parse_log_time("1_CloudTrail_r_20150817T14Z_x.json.gz").is_none());
+        assert!(parse_log_time("1_CloudTrail_r_2015081XT1445Z_x.json.gz").is_none());
+        assert!(parse_compact_time("20151317T150131Z", true).is_none());
+    }
+}

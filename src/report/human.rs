@@ -1,0 +1,152 @@
+//! The human report: one miette diagnostic per finding (what, where,
+//! expected vs actual, what to do), then a summary per chain.
+
+use super::{Report, Verdict};
+use crate::finding::{Finding, Severity};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+use std::fmt::{self, Write as _};
+
+/// How to draw the report.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+    /// Line width for wrapping.
+    pub width: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// A finding seen as a miette diagnostic.
+struct FindingDiagnostic<'a>(&'a Finding);
+
+impl fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finding = self.0;
+        write!(f, "{}", finding.message)?;
+        write!(f, "\n  object:   {}", finding.object)?;
+        match &finding.path {
+            Some(path) => write!(f, "\n  file:     {}", path.display())?,
+            None => write!(f, "\n  file:     (not in any mirror root)")?,
+        }
+        if let Some(expected) = &finding.expected {
+            write!(f, "\n  expected: {expected}")?;
+        }
+        if let Some(actual) = &finding.actual {
+            write!(f, "\n  found:    {actual}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.0.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.0.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.0.help.as_str()))
+    }
+}
+
+/// Renders the whole human report.
+#[must_use]
+pub fn render(report: &Report, style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width);
+    let mut out = String::new();
+    for finding in &report.findings {
+        // Rendering into a String cannot fail.
+        let _ = handler.render_report(&mut out, &FindingDiagnostic(finding));
+        out.push('\n');
+    }
+    render_summary(report, &mut out);
+    out
+}
+
+fn render_summary(report: &Report, out: &mut String) {
+    let s = &report.summary;
+    let _ = writeln!(out, "trailproof {} — {}", report.tool.version, match report.verdict {
+        Verdict::Pass => "PASS: no error found",
+        Verdict::Fail => "FAIL: the archive is not intact",
+    });
+    for mirror in &report.inputs.mirrors {
+        let _ = writeln!(
+            out,
+            "mirror   {} = s3://{}/{}",
+            mirror.path,
+            mirror.bucket.as_deref().unwrap_or("?"),
+            mirror.prefix
+        );
+    }
+    let _ = writeln!(out);
+    for chain in &report.chains {
+        let time = |t: Option<jiff::Timestamp>| t.map_or_else(|| "?".to_owned(), |t| t.to_string());
+        let _ = writeln!(out, "chain {}", chain.id);
+        let _ = writeln!(
+            out,
+            "  covers   {} to {}{}",
+            time(chain.start_time),
+            time(chain.end_time),
+            if chain.gaps > 0 { format!(" ({} restart(s))", chain.gaps) } else { String::new() }
+        );
+        let d = &chain.digests;
+        let _ = writeln!(
+            out,
+            "  digests  {}/{} valid, {} invalid, {} unverified, {} missing",
+            d.valid, d.total, d.invalid, d.unverified, d.missing
+        );
+        let l = &chain.logs;
+        let _ = writeln!(
+            out,
+            "  logs     {}/{} valid, {} invalid, {} unverified, {} unreferenced",
+            l.valid, l.listed, l.invalid, l.unverified, l.unreferenced
+        );
+    }
+    let d = &s.digests;
+    let l = &s.logs;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "total    {} chain(s); digests {}/{} valid; logs {}/{} valid ({} MB uncompressed); {} unreferenced, {} outside any chain's time",
+        report.chains.len(),
+        d.valid,
+        d.total,
+        l.valid,
+        l.listed,
+        l.uncompressed_bytes / 1_000_000,
+        l.unreferenced,
+        l.not_covered
+    );
+    let _ = writeln!(
+        out,
+        "findings {} error(s), {} warning(s)",
+        s.findings.errors, s.findings.warnings
+    );
+}

@@ -1,0 +1,393 @@
+//! The verification pipeline: mirror → digests → signatures → chains → logs → report.
+
+use crate::chain::{self, Chain};
+use crate::digest::{self, Digest, DigestError};
+use crate::error::Error;
+use crate::finding::{Finding, FindingCode};
+use crate::keys::KeyRing;
+use crate::loghash;
+use crate::mirror::{self, DigestName, FileKind, Inventory, KeyLayout};
+use crate::report::Report;
+use crate::signature::{self, Authentication, SignatureProblem, StoredMetadata};
+use jiff::{SignedDuration, Timestamp};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// What to verify and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Mirror roots (one per bucket, or sub-trees containing `AWSLogs/`).
+    pub mirrors: Vec<PathBuf>,
+    /// Public-key files.
+    pub public_keys: Vec<PathBuf>,
+    /// Only digests whose time is at or after this.
+    pub start_time: Option<Timestamp>,
+    /// Only digests whose time is at or before this (plus one hour, as `validate-logs`).
+    pub end_time: Option<Timestamp>,
+    /// Bucket every root mirrors, instead of working it out from the digests.
+    pub bucket: Option<String>,
+    /// Key prefix of every root, instead of working it out from the digests.
+    pub prefix: Option<String>,
+    /// Worker threads; `None` = one per core.
+    pub jobs: Option<usize>,
+    /// Bound on a digest's inflated size.
+    pub max_digest_bytes: u64,
+}
+
+impl Options {
+    /// Options for `mirrors` and `public_keys` with every other setting at its default.
+    #[must_use]
+    pub fn new(mirrors: Vec<PathBuf>, public_keys: Vec<PathBuf>) -> Self {
+        Options {
+            mirrors,
+            public_keys,
+            start_time: None,
+            end_time: None,
+            bucket: None,
+            prefix: None,
+            jobs: None,
+            max_digest_bytes: digest::DEFAULT_MAX_DIGEST_BYTES,
+        }
+    }
+}
+
+/// The time window a run examines.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: Option<Timestamp>,
+    /// Inclusive end.
+    pub end: Option<Timestamp>,
+}
+
+impl TimeRange {
+    /// Whether a digest with this (end) time is examined: in `[start, end + 1 h]`,
+    /// as the AWS CLI lists them.
+    #[must_use]
+    pub fn admits_digest(&self, time: Timestamp) -> bool {
+        let late_end = self
+            .end
+            .map(|e| e.checked_add(SignedDuration::from_hours(1)).unwrap_or(e));
+        self.start.is_none_or(|s| time >= s) && late_end.is_none_or(|e| time <= e)
+    }
+
+    /// Whether a log delivered at this time is examined.
+    #[must_use]
+    pub fn admits_log(&self, time: Timestamp) -> bool {
+        self.start.is_none_or(|s| time >= s) && self.end.is_none_or(|e| time <= e)
+    }
+}
+
+/// One digest file of the mirror and everything learnt about it.
+#[derive(Debug)]
+pub struct DigestRecord {
+    /// Index of the file in [`Inventory::files`].
+    pub file: usize,
+    /// Bucket the file is in (its root's bucket).
+    pub bucket: String,
+    /// S3 key of the file, from where it lies.
+    pub key: String,
+    /// Local path.
+    pub path: PathBuf,
+    /// Layout parsed from where the file lies.
+    pub layout: Option<KeyLayout>,
+    /// Digest name parsed from where the file lies.
+    pub name: Option<DigestName>,
+    /// SHA-256 of the inflated bytes, if the file inflated.
+    pub inflated_sha256: Option<[u8; 32]>,
+    /// The parsed digest, or why the file is not one.
+    pub parsed: Result<Digest, DigestError>,
+    /// S3 metadata saved for it.
+    pub metadata: StoredMetadata,
+    /// Whether it lies at a key other than its `digestS3Object`.
+    pub moved: bool,
+    /// Signature verdict (parsed digests only).
+    pub auth: Option<Authentication>,
+}
+
+impl DigestRecord {
+    /// `s3://bucket/key` of where the file lies.
+    #[must_use]
+    pub fn url(&self) -> String {
+        mirror::s3_url(&self.bucket, &self.key)
+    }
+
+    /// The digest's time: `digestEndTime`, or the time in its name.
+    #[must_use]
+    pub fn time(&self) -> Option<Timestamp> {
+        self.parsed
+            .as_ref()
+            .ok()
+            .map(|d| d.end_time)
+            .or_else(|| self.name.as_ref().map(|n| n.time))
+    }
+
+    /// Whether a signature verified, so that its content can be trusted.
+    #[must_use]
+    pub fn is_authentic(&self) -> bool {
+        self.auth.as_ref().is_some_and(|a| a.verified_by.is_some())
+    }
+
+    /// Whether this is a `_backfill` digest.
+    #[must_use]
+    pub fn is_backfill(&self) -> bool {
+        self.name.as_ref().is_some_and(|n| n.backfill)
+    }
+}
+
+/// Runs the whole verification.
+///
+/// # Errors
+/// [`Error`] when the run cannot be done (keys unreadable, mirror
+/// unreadable, no digest found); evidence problems are findings in the report.
+pub fn verify(options: &Options) -> Result<Report, Error> {
+    let started = Timestamp::now();
+    let range = TimeRange {
+        start: options.start_time,
+        end: options.end_time,
+    };
+    if let (Some(start), Some(end)) = (range.start, range.end) {
+        if start > end {
+            return Err(Error::InvalidTimeRange { start, end });
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::ThreadPool {
+            jobs: options.jobs.unwrap_or(0),
+            reason: e.to_string(),
+        })?;
+    let keys = KeyRing::load(&options.public_keys)?;
+    let mut inventory = mirror::scan(&options.mirrors)?;
+    pool.install(|| {
+        let mut records = read_digests(&mut inventory, &range, options);
+        if records.is_empty() {
+            return Err(Error::NoDigests {
+                roots: options
+                    .mirrors
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let mut findings = Vec::new();
+        let chains = chain::build(&records);
+        authenticate_all(&mut records, &keys, &inventory);
+        findings.extend(records.iter().flat_map(|r| digest_findings(r)));
+        findings.extend(chain::check_links(&chains, &records, &inventory, &range));
+        let logs = loghash::verify_logs(&records, &chains, &inventory, &range);
+        findings.extend(logs.findings.iter().cloned());
+        Ok(Report::new(
+            options, started, &inventory, &keys, &records, &chains, &logs, findings,
+        ))
+    })
+}
+
+/// Reads every digest file in range (in parallel), then works out each
+/// root's bucket and prefix from them and marks moved digests.
+fn read_digests(inventory: &mut Inventory, range: &TimeRange, options: &Options) -> Vec<DigestRecord> {
+    let candidates: Vec<(usize, Option<KeyLayout>, Option<DigestName>)> = inventory
+        .of_kind(FileKind::Digest)
+        .map(|(index, file)| {
+            let layout = mirror::parse_layout(&file.rel, "CloudTrail-Digest");
+            let name = layout.as_ref().and_then(mirror::parse_digest_name);
+            (index, layout, name)
+        })
+        .filter(|(_, _, name)| name.as_ref().is_none_or(|n| range.admits_digest(n.time)))
+        .collect();
+    let read: Vec<_> = candidates
+        .into_par_iter()
+        .map(|(index, layout, name)| {
+            let file = inventory.files.get(index);
+            let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
+            let contents = digest::read(&path, options.max_digest_bytes);
+            let metadata = file
+                .map(|f| signature::read_metadata(inventory, f))
+                .unwrap_or_default();
+            (index, layout, name, path, contents, metadata)
+        })
+        .collect();
+
+    let claims = read.iter().filter_map(|(index, _, _, _, contents, _)| {
+        let file = inventory.files.get(*index)?;
+        let d = contents.parsed.as_ref().ok()?;
+        Some((file.root, file.rel.as_str(), d.bucket.as_str(), d.object.as_str()))
+    });
+    // `locate_roots` needs `&mut inventory` while the claims borrow it: collect first.
+    let claims: Vec<(usize, String, String, String)> = claims
+        .map(|(r, rel, b, o)| (r, rel.to_owned(), b.to_owned(), o.to_owned()))
+        .collect();
+    inventory.locate_roots(
+        claims.iter().map(|(r, rel, b, o)| (*r, rel.as_str(), b.as_str(), o.as_str())),
+        options.bucket.as_deref(),
+        options.prefix.as_deref(),
+    );
+
+    read.into_iter()
+        .filter_map(|(index, layout, name, path, contents, metadata)| {
+            let file = inventory.files.get(index)?;
+            let bucket = inventory.bucket_of(file).to_owned();
+            let key = inventory.key_of(file);
+            let moved = contents
+                .parsed
+                .as_ref()
+                .is_ok_and(|d| d.bucket != bucket || d.object != key);
+            Some(DigestRecord {
+                file: index,
+                bucket,
+                key,
+                path,
+                layout,
+                name,
+                inflated_sha256: contents.inflated_sha256,
+                parsed: contents.parsed,
+                metadata,
+                moved,
+                auth: None,
+            })
+        })
+        .filter(|r| r.time().is_none_or(|t| range.admits_digest(t)))
+        .collect()
+}
+
+/// Verifies every parsed digest's signature with its metadata and the
+/// `previousDigestSignature` of every digest that links to it.
+fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing, inventory: &Inventory) {
+    let by_location: HashMap<(&str, &str), usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.bucket.as_str(), r.key.as_str()), i))
+        .collect();
+    let mut chain_signatures: Vec<Vec<String>> = vec![Vec::new(); records.len()];
+    for record in records.iter() {
+        let Ok(d) = &record.parsed else { continue };
+        let (Some(link), Some(sig)) = (&d.previous, &d.previous_signature) else {
+            continue;
+        };
+        if let Some(&target) = by_location.get(&(link.bucket.as_str(), link.object.as_str())) {
+            if let Some(list) = chain_signatures.get_mut(target) {
+                if !list.contains(sig) {
+                    list.push(sig.clone());
+                }
+            }
+        }
+    }
+    drop(by_location);
+    let _ = inventory;
+    records
+        .par_iter_mut()
+        .zip(chain_signatures.par_iter())
+        .for_each(|(record, sigs)| {
+            if let Ok(d) = &record.parsed {
+                let sigs: Vec<&str> = sigs.iter().map(String::as_str).collect();
+                record.auth = Some(signature::authenticate(
+                    d,
+                    &record.metadata,
+                    &sigs,
+                    keys,
+                    record.is_backfill(),
+                ));
+            }
+        });
+}
+
+/// Findings about one digest on its own: malformed, moved, signature and key problems.
+fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
+    let url = record.url();
+    let at = || Some(record.path.clone());
+    let mut out = Vec::new();
+    let d = match &record.parsed {
+        Err(e) => {
+            out.push(
+                Finding::new(
+                    FindingCode::DigestMalformed,
+                    &url,
+                    format!("Digest file cannot be read as a digest: {e}."),
+                )
+                .at(at()),
+            );
+            return out;
+        }
+        Ok(d) => d,
+    };
+    if record.moved {
+        out.push(
+            Finding::new(
+                FindingCode::DigestMoved,
+                &url,
+                format!(
+                    "Digest file lies at {url} but names itself s3://{}/{}.",
+                    d.bucket, d.object
+                ),
+            )
+            .at(at())
+            .values(mirror::s3_url(&d.bucket, &d.object), &url),
+        );
+    }
+    let Some(problem) = record.auth.as_ref().and_then(|a| a.problem.as_ref()) else {
+        return out;
+    };
+    let finding = match problem {
+        SignatureProblem::KeyUnknown => Finding::new(
+            FindingCode::DigestKeyUnknown,
+            &url,
+            format!(
+                "No supplied public key has fingerprint {}, so the digest's signature cannot be checked.",
+                d.fingerprint
+            ),
+        )
+        .values(format!("a public key with fingerprint {}", d.fingerprint), "none supplied"),
+        SignatureProblem::KeyOutsideValidity { at, windows } => Finding::new(
+            FindingCode::DigestKeyUnknown,
+            &url,
+            format!(
+                "The public key with fingerprint {} is not valid at {at}: it was published for {}.",
+                d.fingerprint,
+                windows
+                    .iter()
+                    .map(|w| format!("{} to {}", w.start, w.end))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .values(format!("a key valid at {at}"), "keys valid only outside that time")
+        .help("A digest signed with a key outside its validity window is suspect; if the key file is incomplete, save keys covering this time with `aws cloudtrail list-public-keys` and pass them with --public-keys."),
+        SignatureProblem::Invalid {
+            source,
+            reason,
+            rescued_by,
+        } => {
+            let mut message = format!("The signature from the {source} does not verify: {reason}.");
+            if let Some(other) = rescued_by {
+                message.push_str(&format!(
+                    " The signature from the {other} does verify, so the digest's content is authentic but its saved metadata is not."
+                ));
+            }
+            Finding::new(FindingCode::DigestSignatureInvalid, &url, message)
+                .values(
+                    format!("a SHA256withRSA signature by key {} over the digest's signing string", d.fingerprint),
+                    "a signature that does not match",
+                )
+        }
+        SignatureProblem::Unsigned => Finding::new(
+            FindingCode::DigestUnsigned,
+            &url,
+            "No signature is available: no metadata sidecar, no user.signature attribute, and no later digest links to this one. Its content and the log files it lists cannot be authenticated.",
+        )
+        .help(format!(
+            "Save the digest's S3 metadata beside it, then re-run: `aws s3api head-object --bucket {} --key {} > '{}{}'`.",
+            record.bucket,
+            record.key,
+            record.path.display(),
+            mirror::SIDECAR_SUFFIX
+        )),
+    };
+    out.push(finding.at(at()));
+    out
+}
+
+/// Chains and records, for the renderers.
+pub type Chains = [Chain];
