@@ -137,7 +137,9 @@ pub fn check_links(
     for chain in chains {
         let mut previous_in_time: Option<usize> = None;
         for &index in &chain.members {
-            let Some(record) = records.get(index) else { continue };
+            let Some(record) = records.get(index) else {
+                continue;
+            };
             let Ok(digest) = &record.parsed else {
                 previous_in_time = Some(index);
                 continue;
@@ -145,7 +147,9 @@ pub fn check_links(
             let url = record.url();
             let Some(link) = &digest.previous else {
                 if let Some(prev) = previous_in_time.and_then(|p| records.get(p)) {
-                    let since = prev.time().map_or_else(|| "?".to_owned(), |t| t.to_string());
+                    let since = prev
+                        .time()
+                        .map_or_else(|| "?".to_owned(), |t| t.to_string());
                     findings.push(
                         Finding::new(
                             FindingCode::ChainGap,
@@ -179,10 +183,16 @@ pub fn check_links(
                     }
                 }
                 None => {
-                    if let Some(f) = missing_predecessor(record, &target_url, link, inventory, range, &chain.key.id()) {
-                        if reported_missing.insert(target_url.clone(), ()).is_none() {
-                            findings.push(f);
-                        }
+                    if let Some(f) = missing_predecessor(
+                        record,
+                        &target_url,
+                        link,
+                        inventory,
+                        range,
+                        &chain.key.id(),
+                    ) && reported_missing.insert(target_url.clone(), ()).is_none()
+                    {
+                        findings.push(f);
                     }
                 }
             }
@@ -190,16 +200,30 @@ pub fn check_links(
         }
     }
 
+    let already_out_of_order: std::collections::BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.code == FindingCode::ChainOutOfOrder)
+        .map(|f| f.object.clone())
+        .collect();
     for (target, claimants) in claims {
         if claimants.len() < 2 {
             continue;
         }
-        let Some(t) = records.get(target) else { continue };
+        let Some(t) = records.get(target) else {
+            continue;
+        };
         let mut ordered = claimants.clone();
         ordered.sort_by_key(|&c| records.get(c).and_then(DigestRecord::time));
         for &c in ordered.iter().skip(1) {
             let Some(r) = records.get(c) else { continue };
-            let first = ordered.first().and_then(|&f| records.get(f)).map(DigestRecord::url).unwrap_or_default();
+            if already_out_of_order.contains(&r.url()) {
+                continue;
+            }
+            let first = ordered
+                .first()
+                .and_then(|&f| records.get(f))
+                .map(DigestRecord::url)
+                .unwrap_or_default();
             findings.push(
                 Finding::new(
                     FindingCode::ChainOutOfOrder,
@@ -232,10 +256,10 @@ fn missing_predecessor(
         .and_then(mirror::parse_digest_name)
         .map(|n| n.time);
     // A predecessor before --start-time is outside the run, not missing.
-    if let (Some(start), Some(t)) = (range.start, target_time) {
-        if t < start {
-            return None;
-        }
+    if let (Some(start), Some(t)) = (range.start, target_time)
+        && t < start
+    {
+        return None;
     }
     let path = if mirror::is_safe_key(&link.object) {
         match inventory.resolve(&link.bucket, &link.object) {
@@ -259,7 +283,10 @@ fn missing_predecessor(
         Finding::new(FindingCode::DigestMissing, target_url, message)
             .at(path)
             .values(
-                format!("a digest whose SHA-256 is {}", link.hash_value.as_deref().unwrap_or("?")),
+                format!(
+                    "a digest whose SHA-256 is {}",
+                    link.hash_value.as_deref().unwrap_or("?")
+                ),
                 "no file",
             )
             .in_chain(Some(chain_id.to_owned())),

@@ -188,12 +188,16 @@ pub fn parse(inflated: &[u8]) -> Result<Digest, DigestError> {
 fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, DigestError> {
     let raw: RawDigest =
         serde_json::from_slice(inflated).map_err(|e| DigestError::Json(e.to_string()))?;
-    let required = |value: Option<String>, field: &'static str| value.ok_or(DigestError::MissingField(field));
+    let required =
+        |value: Option<String>, field: &'static str| value.ok_or(DigestError::MissingField(field));
     let start_text = required(raw.digest_start_time, "digestStartTime")?;
     let end_time_text = required(raw.digest_end_time, "digestEndTime")?;
     let bucket = required(raw.digest_s3_bucket, "digestS3Bucket")?;
     let object = required(raw.digest_s3_object, "digestS3Object")?;
-    let fingerprint = required(raw.digest_public_key_fingerprint, "digestPublicKeyFingerprint")?;
+    let fingerprint = required(
+        raw.digest_public_key_fingerprint,
+        "digestPublicKeyFingerprint",
+    )?;
     let previous_signature = raw
         .previous_digest_signature
         .ok_or(DigestError::MissingField("previousDigestSignature"))?;
@@ -242,17 +246,21 @@ fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, Dig
 }
 
 fn parse_time(text: &str, field: &'static str) -> Result<Timestamp, DigestError> {
-    text.parse().map_err(|e: jiff::Error| DigestError::InvalidField {
-        field,
-        reason: format!("{text:?} is not a timestamp: {e}"),
-    })
+    text.parse()
+        .map_err(|e: jiff::Error| DigestError::InvalidField {
+            field,
+            reason: format!("{text:?} is not a timestamp: {e}"),
+        })
 }
 
 fn check_key(key: &str, field: &'static str) -> Result<(), DigestError> {
     if key.len() > MAX_KEY_LEN {
         return Err(DigestError::InvalidField {
             field,
-            reason: format!("{} bytes long, more than an S3 key can be ({MAX_KEY_LEN})", key.len()),
+            reason: format!(
+                "{} bytes long, more than an S3 key can be ({MAX_KEY_LEN})",
+                key.len()
+            ),
         });
     }
     Ok(())
@@ -306,7 +314,10 @@ mod tests {
         let bad = [
             SAMPLE.replace("\"logFiles\":[]", "\"logFiles\":{}"),
             SAMPLE.replace("\"digestS3Bucket\":\"b\"", "\"digestS3Bucket\":7"),
-            SAMPLE.replace("\"digestS3Bucket\":\"b\"", "\"digestS3Bucket\":\"b\",\"digestS3Bucket\":\"c\""),
+            SAMPLE.replace(
+                "\"digestS3Bucket\":\"b\"",
+                "\"digestS3Bucket\":\"b\",\"digestS3Bucket\":\"c\"",
+            ),
             SAMPLE.replace("2015-08-17T15:01:31Z\"", "yesterday\""),
             "[]".to_owned(),
             "{} {}".to_owned(),

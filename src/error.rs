@@ -80,7 +80,9 @@ impl Error {
             Error::NoDigests { .. } => {
                 "Digest files live under AWSLogs/<account>/CloudTrail-Digest/<region>/; check that the mirror includes them and that --start-time/--end-time cover them."
             }
-            Error::KeyFileUnreadable { .. } | Error::KeyFileInvalid { .. } | Error::NoPublicKeys => {
+            Error::KeyFileUnreadable { .. }
+            | Error::KeyFileInvalid { .. }
+            | Error::NoPublicKeys => {
                 "Save the keys with `aws cloudtrail list-public-keys --region <region> --start-time <T0> --end-time <T1> > keys.json` for every region and pass each file with --public-keys (PEM keys and X.509 certificates are accepted too)."
             }
             Error::InvalidTimeRange { .. } => "--start-time must not be after --end-time.",

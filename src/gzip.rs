@@ -161,7 +161,10 @@ mod tests {
                 "prefix of {len} bytes gave {err:?}"
             );
             let err = inflate_sha256(cut, &mut [0; 64]).unwrap_err();
-            assert!(!matches!(err, GzipError::TrailingData { .. } | GzipError::Io(_)));
+            assert!(!matches!(
+                err,
+                GzipError::TrailingData { .. } | GzipError::Io(_)
+            ));
         }
     }
 

@@ -270,23 +270,25 @@ fn parse_pem(path: &Path, text: &str) -> Result<Vec<FiledKey>, String> {
 }
 
 fn parse_der(path: &Path, der: &[u8], tag: Option<&str>) -> Result<FiledKey, String> {
-    let (key, validity) = if tag == Some("CERTIFICATE") || (tag.is_none() && decode_der_key(der).is_none()) {
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| format!("not an RSA public key or X.509 certificate: {e}"))?;
-        let spki = cert.public_key().raw;
-        let key = PublicKey::from_public_key_der(spki)
-            .map_err(|e| format!("the certificate's key is not an RSA key: {e}"))?;
-        let validity = cert.validity();
-        let to_ts = |t: x509_parser::time::ASN1Time| Timestamp::from_second(t.timestamp()).ok();
-        let window = match (to_ts(validity.not_before), to_ts(validity.not_after)) {
-            (Some(start), Some(end)) => Some(Validity { start, end }),
-            _ => None,
+    let (key, validity) =
+        if tag == Some("CERTIFICATE") || (tag.is_none() && decode_der_key(der).is_none()) {
+            let (_, cert) = x509_parser::parse_x509_certificate(der)
+                .map_err(|e| format!("not an RSA public key or X.509 certificate: {e}"))?;
+            let spki = cert.public_key().raw;
+            let key = PublicKey::from_public_key_der(spki)
+                .map_err(|e| format!("the certificate's key is not an RSA key: {e}"))?;
+            let validity = cert.validity();
+            let to_ts = |t: x509_parser::time::ASN1Time| Timestamp::from_second(t.timestamp()).ok();
+            let window = match (to_ts(validity.not_before), to_ts(validity.not_after)) {
+                (Some(start), Some(end)) => Some(Validity { start, end }),
+                _ => None,
+            };
+            (key, window)
+        } else {
+            let key = decode_der_key(der)
+                .ok_or("not an RSA public key (PKCS#1 or SubjectPublicKeyInfo DER)")?;
+            (key, None)
         };
-        (key, window)
-    } else {
-        let key = decode_der_key(der).ok_or("not an RSA public key (PKCS#1 or SubjectPublicKeyInfo DER)")?;
-        (key, None)
-    };
     let mut fingerprints = vec![md5_hex(der)];
     if let Ok(pkcs1) = key.to_pkcs1_der() {
         fingerprints.push(md5_hex(pkcs1.as_bytes()));
@@ -342,7 +344,12 @@ mod tests {
 
     #[test]
     fn cli_v1_and_v2_times() {
-        let v1 = list_json(AWS_EXAMPLE_KEY, AWS_EXAMPLE_FINGERPRINT, "1453076702.0", "1455668702.0");
+        let v1 = list_json(
+            AWS_EXAMPLE_KEY,
+            AWS_EXAMPLE_FINGERPRINT,
+            "1453076702.0",
+            "1455668702.0",
+        );
         let v2 = list_json(
             AWS_EXAMPLE_KEY,
             AWS_EXAMPLE_FINGERPRINT,
@@ -360,7 +367,12 @@ mod tests {
 
     #[test]
     fn wrong_fingerprint_names_the_problem() {
-        let text = list_json(AWS_EXAMPLE_KEY, "00000000000000000000000000000000", "1", "2");
+        let text = list_json(
+            AWS_EXAMPLE_KEY,
+            "00000000000000000000000000000000",
+            "1",
+            "2",
+        );
         let err = parse_key_file(Path::new("k.json"), text.as_bytes()).unwrap_err();
         assert!(err.contains("MD5"), "{err}");
     }
@@ -382,7 +394,13 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for bytes in [&b""[..], b"{", b"-----BEGIN X-----\n", b"\x30\x82\x01", b"[1,2]"] {
+        for bytes in [
+            &b""[..],
+            b"{",
+            b"-----BEGIN X-----\n",
+            b"\x30\x82\x01",
+            b"[1,2]",
+        ] {
             assert!(parse_key_file(Path::new("k"), bytes).is_err());
         }
     }

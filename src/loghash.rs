@@ -108,7 +108,10 @@ pub fn verify_logs(
     for (slot, ((bucket, key), listing)) in listings.iter().enumerate() {
         let url = mirror::s3_url(bucket, key);
         let first_lister = listing.all.first().copied().unwrap_or(0);
-        let lister_url = records.get(first_lister).map(DigestRecord::url).unwrap_or_default();
+        let lister_url = records
+            .get(first_lister)
+            .map(DigestRecord::url)
+            .unwrap_or_default();
         let chain = chain_id(first_lister);
         let mut outcome = LogOutcome {
             url: url.clone(),
@@ -117,7 +120,9 @@ pub fn verify_logs(
             uncompressed_bytes: 0,
         };
         let finding = |code, message: String, path: Option<PathBuf>| {
-            Finding::new(code, &url, message).at(path).in_chain(chain.clone())
+            Finding::new(code, &url, message)
+                .at(path)
+                .in_chain(chain.clone())
         };
         if !mirror::is_safe_key(key) {
             outcome.status = LogStatus::UnsafePath;
@@ -130,20 +135,33 @@ pub fn verify_logs(
             match inventory.resolve(bucket, key) {
                 Err(path) if listing.authentic.is_empty() => {
                     outcome.status = LogStatus::Unverified;
-                    results.findings.push(unverified(&url, path, &lister_url, chain.clone()));
+                    results
+                        .findings
+                        .push(unverified(&url, path, &lister_url, chain.clone()));
                 }
                 Ok(file) if listing.authentic.is_empty() => {
                     outcome.status = LogStatus::Unverified;
-                    results.findings.push(unverified(&url, Some(inventory.path_of(file)), &lister_url, chain.clone()));
+                    results.findings.push(unverified(
+                        &url,
+                        Some(inventory.path_of(file)),
+                        &lister_url,
+                        chain.clone(),
+                    ));
                 }
                 Err(path) => {
                     outcome.status = LogStatus::Missing;
-                    let mut message = format!("The digest {lister_url} lists this log file, but the mirror does not have it");
+                    let mut message = format!(
+                        "The digest {lister_url} lists this log file, but the mirror does not have it"
+                    );
                     if path.is_none() {
                         message.push_str(" (no mirror root holds that bucket and prefix)");
                     }
                     message.push('.');
-                    let expected = listing.authentic.first().map(|(_, h)| h.clone()).unwrap_or_default();
+                    let expected = listing
+                        .authentic
+                        .first()
+                        .map(|(_, h)| h.clone())
+                        .unwrap_or_default();
                     results.findings.push(
                         finding(FindingCode::LogMissing, message, path)
                             .values(format!("a log file whose SHA-256 is {expected}"), "no file"),
@@ -172,7 +190,9 @@ pub fn verify_logs(
             |buffer, (slot, path, _)| {
                 let result = mirror::open_evidence(&path)
                     .map_err(GzipError::Io)
-                    .and_then(|f| gzip::inflate_sha256(BufReader::with_capacity(BUFFER_BYTES, f), buffer));
+                    .and_then(|f| {
+                        gzip::inflate_sha256(BufReader::with_capacity(BUFFER_BYTES, f), buffer)
+                    });
                 (slot, path, result)
             },
         )
@@ -182,7 +202,9 @@ pub fn verify_logs(
     let mut hashed = hashed;
     hashed.sort_by_key(|(slot, _, _)| *slot);
     for (slot, path, result) in hashed {
-        let (Some(outcome), Some(listing)) = (results.outcomes.get_mut(slot), listing_values.get(slot)) else {
+        let (Some(outcome), Some(listing)) =
+            (results.outcomes.get_mut(slot), listing_values.get(slot))
+        else {
             continue;
         };
         let chain = listing.authentic.first().and_then(|(r, _)| chain_id(*r));
@@ -196,16 +218,24 @@ pub fn verify_logs(
                         format!("The log file is not one complete, valid gzip stream: {error}."),
                     )
                     .at(Some(path))
-                    .values("one complete gzip stream ending at the end of the file", error.to_string())
+                    .values(
+                        "one complete gzip stream ending at the end of the file",
+                        error.to_string(),
+                    )
                     .in_chain(chain),
                 );
             }
             Ok(hash) => {
                 outcome.uncompressed_bytes = hash.uncompressed_len;
                 let actual = hex::encode(hash.sha256);
-                if let Some((record, expected)) = listing.authentic.iter().find(|(_, h)| *h != actual) {
+                if let Some((record, expected)) =
+                    listing.authentic.iter().find(|(_, h)| *h != actual)
+                {
                     outcome.status = LogStatus::Modified;
-                    let lister = records.get(*record).map(DigestRecord::url).unwrap_or_default();
+                    let lister = records
+                        .get(*record)
+                        .map(DigestRecord::url)
+                        .unwrap_or_default();
                     results.findings.push(
                         Finding::new(
                             FindingCode::LogModified,
@@ -251,7 +281,9 @@ fn find_unreferenced(
     let mut windows: HashMap<Location, Vec<(Timestamp, Timestamp, usize)>> = HashMap::new();
     for (c, chain) in chains.iter().enumerate() {
         for &m in &chain.members {
-            let Some(record) = records.get(m) else { continue };
+            let Some(record) = records.get(m) else {
+                continue;
+            };
             let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
                 continue;
             };
@@ -270,7 +302,7 @@ fn find_unreferenced(
         }
     }
     for list in windows.values_mut() {
-        list.sort();
+        *list = merge_windows(std::mem::take(list));
     }
     let minute = SignedDuration::from_secs(60);
     for (_, file) in inventory.of_kind(FileKind::Log) {
@@ -279,8 +311,12 @@ fn find_unreferenced(
         if listings.contains_key(&(bucket.clone(), key.clone())) {
             continue;
         }
-        let Some(layout) = mirror::parse_layout(&file.rel, "CloudTrail") else { continue };
-        let Some(time) = mirror::parse_log_time(&layout.file_name) else { continue };
+        let Some(layout) = mirror::parse_layout(&file.rel, "CloudTrail") else {
+            continue;
+        };
+        let Some(time) = mirror::parse_log_time(&layout.file_name) else {
+            continue;
+        };
         if !range.admits_log(time) {
             continue;
         }
@@ -292,15 +328,13 @@ fn find_unreferenced(
             layout.region,
         );
         let minute_end = time.checked_add(minute).unwrap_or(time);
-        // A log named HH:mm was delivered during that minute: covered if the
-        // minute overlaps a window.
+        // A log named HH:mm was delivered some time in that minute: it is
+        // inside covered time only if the whole minute is, so a log at the
+        // edge of a restart or of a missing digest's hour is not accused.
         let covering = windows.get(&location).and_then(|list| {
-            let upto = list.partition_point(|(start, _, _)| *start < minute_end);
-            list.get(..upto)?
-                .iter()
-                .rev()
-                .find(|(_, end, _)| time <= *end)
-                .map(|(_, _, c)| *c)
+            let after = list.partition_point(|(start, _, _)| *start <= time);
+            let (start, end, chain) = list.get(after.checked_sub(1)?)?;
+            (*start <= time && minute_end <= *end).then_some(*chain)
         });
         let url = mirror::s3_url(&location.0, &key);
         match covering {
@@ -324,6 +358,20 @@ fn find_unreferenced(
             }
         }
     }
+}
+
+/// Sorts windows and merges overlapping or touching ones into disjoint
+/// intervals (each keeps the chain of its first window).
+fn merge_windows(mut list: Vec<(Timestamp, Timestamp, usize)>) -> Vec<(Timestamp, Timestamp, usize)> {
+    list.sort();
+    let mut merged: Vec<(Timestamp, Timestamp, usize)> = Vec::with_capacity(list.len());
+    for (start, end, chain) in list {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end, chain)),
+        }
+    }
+    merged
 }
 
 /// The key prefix of a file = its root's prefix + the prefix in its relative path.

@@ -122,17 +122,24 @@ fn color_allowed() -> bool {
 }
 
 fn write_output(path: Option<&std::path::Path>, text: &str) -> miette::Result<()> {
-    let result = match path {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| miette::miette!(help = "Choose a writable path outside the mirror.", "cannot write the report to {}: {e}", path.display())),
+    match path {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            miette::miette!(
+                help = "Choose a writable path outside the mirror.",
+                "cannot write the report to {}: {e}",
+                path.display()
+            )
+        }),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 // A closed pipe (`| head`) is not a failure of the verification.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other.into_diagnostic(),
             }
         }
-    };
-    result
+    }
 }

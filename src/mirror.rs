@@ -171,7 +171,7 @@ fn classify(rel: &str) -> FileKind {
     }
     let folders: Vec<&str> = parts.collect();
     // folders[0..3] = DD, MM, YYYY; folders[3] = region; folders[4] = CloudTrail[-Digest]
-    if folders.iter().any(|f| *f == "CloudTrail-Digest") {
+    if folders.contains(&"CloudTrail-Digest") {
         return FileKind::Digest;
     }
     if folders.get(4) == Some(&"CloudTrail") && parse_log_time(name).is_some() {
@@ -252,8 +252,12 @@ pub fn parse_digest_name(layout: &KeyLayout) -> Option<DigestName> {
 pub fn parse_log_time(file_name: &str) -> Option<Timestamp> {
     let stem = file_name.strip_suffix(".json.gz")?;
     let mut fields = stem.split('_');
-    let (_account, service, _region, time) =
-        (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+    let (_account, service, _region, time) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
     if service != "CloudTrail" || fields.next().is_none() {
         return None;
     }
@@ -325,10 +329,7 @@ impl Inventory {
     /// The S3 key of an entry (root prefix + relative path).
     #[must_use]
     pub fn key_of(&self, file: &MirrorFile) -> String {
-        let prefix = self
-            .roots
-            .get(file.root)
-            .map_or("", |r| r.prefix.as_str());
+        let prefix = self.roots.get(file.root).map_or("", |r| r.prefix.as_str());
         format!("{prefix}{}", file.rel)
     }
 
@@ -383,10 +384,14 @@ impl Inventory {
         prefix_override: Option<&str>,
     ) {
         use std::collections::BTreeMap;
-        let mut votes: Vec<BTreeMap<(String, String), usize>> = vec![BTreeMap::new(); self.roots.len()];
+        let mut votes: Vec<BTreeMap<(String, String), usize>> =
+            vec![BTreeMap::new(); self.roots.len()];
         let mut buckets: Vec<BTreeMap<String, usize>> = vec![BTreeMap::new(); self.roots.len()];
         for (root, rel, claimed_bucket, claimed_key) in claims {
-            if let Some(count) = buckets.get_mut(root).map(|b| b.entry(claimed_bucket.to_owned()).or_default()) {
+            if let Some(count) = buckets
+                .get_mut(root)
+                .map(|b| b.entry(claimed_bucket.to_owned()).or_default())
+            {
                 *count += 1;
             }
             let Some(prefix) = claimed_key.strip_suffix(rel) else {
@@ -395,10 +400,10 @@ impl Inventory {
             if !(prefix.is_empty() || prefix.ends_with('/')) {
                 continue;
             }
-            if let Some(count) = votes
-                .get_mut(root)
-                .map(|v| v.entry((claimed_bucket.to_owned(), prefix.to_owned())).or_default())
-            {
+            if let Some(count) = votes.get_mut(root).map(|v| {
+                v.entry((claimed_bucket.to_owned(), prefix.to_owned()))
+                    .or_default()
+            }) {
                 *count += 1;
             }
         }
@@ -407,7 +412,10 @@ impl Inventory {
                 .get(index)
                 .and_then(|v| most_common(v.iter()))
                 .cloned();
-            let fallback_bucket = buckets.get(index).and_then(|b| most_common(b.iter())).cloned();
+            let fallback_bucket = buckets
+                .get(index)
+                .and_then(|b| most_common(b.iter()))
+                .cloned();
             let (bucket, prefix) = match best {
                 Some((bucket, prefix)) => (Some(bucket), prefix),
                 None => (fallback_bucket, String::new()),
@@ -473,7 +481,12 @@ pub fn open_evidence(path: &Path) -> std::io::Result<File> {
 fn open_read_only(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    let open = |flags| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
+    let open = |flags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+    };
     match open(base | libc::O_NOATIME) {
         // O_NOATIME is only allowed to the file's owner (or with CAP_FOWNER).
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
@@ -523,7 +536,10 @@ mod tests {
         );
         assert_eq!(classify(plain), FileKind::Log);
         assert_eq!(classify(key), FileKind::Digest);
-        assert_eq!(classify("AWSLogs/1/CloudTrail-Digest/x.json"), FileKind::Other);
+        assert_eq!(
+            classify("AWSLogs/1/CloudTrail-Digest/x.json"),
+            FileKind::Other
+        );
     }
 
     #[test]

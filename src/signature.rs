@@ -94,7 +94,9 @@ fn read_sidecar(path: &std::path::Path) -> Result<StoredMetadata, String> {
         .and_then(|f| f.take(MAX_SIDECAR_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| format!("cannot read the sidecar: {e}"))?;
     if bytes.len() as u64 > MAX_SIDECAR_BYTES {
-        return Err(format!("the sidecar is larger than {MAX_SIDECAR_BYTES} bytes"));
+        return Err(format!(
+            "the sidecar is larger than {MAX_SIDECAR_BYTES} bytes"
+        ));
     }
     parse_sidecar(&bytes)
 }
@@ -185,7 +187,11 @@ pub enum SignatureError {
 ///
 /// # Errors
 /// [`SignatureError`].
-pub fn verify(key: &rsa::PublicKey, digest: &Digest, signature_hex: &str) -> Result<(), SignatureError> {
+pub fn verify(
+    key: &rsa::PublicKey,
+    digest: &Digest,
+    signature_hex: &str,
+) -> Result<(), SignatureError> {
     let signature = hex::decode(signature_hex.trim()).map_err(|_| SignatureError::NotHex)?;
     key.pkcs1v15_verify::<Sha256>(&signing_string(digest), &signature)
         .map_err(|_| SignatureError::Mismatch)
@@ -303,14 +309,13 @@ fn failed(problem: SignatureProblem) -> Authentication {
 /// The time at which the signing key must be valid: a backfill digest's
 /// generation time when saved, else `digestEndTime`.
 fn key_time(digest: &Digest, metadata: &StoredMetadata, backfill: bool) -> Timestamp {
-    if backfill {
-        if let Some(t) = metadata
+    if backfill
+        && let Some(t) = metadata
             .backfill_generation
             .as_deref()
             .and_then(|t| t.parse::<Timestamp>().ok())
-        {
-            return t;
-        }
+    {
+        return t;
     }
     digest.end_time
 }
@@ -340,7 +345,11 @@ mod tests {
             previous: None,
             previous_signature: None,
             log_files: vec![],
-            content_sha256: <[u8; 32]>::try_from(hex::decode("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad").unwrap()).unwrap(),
+            content_sha256: <[u8; 32]>::try_from(
+                hex::decode("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+                    .unwrap(),
+            )
+            .unwrap(),
         };
         assert_eq!(
             signing_string(&digest),
@@ -357,7 +366,10 @@ mod tests {
         let bare = br#"{"x-amz-meta-signature":"cd","backfill-generation-timestamp":"2025-09-01T00:00:00Z"}"#;
         let m = parse_sidecar(bare).unwrap();
         assert_eq!(m.signature.as_deref(), Some("cd"));
-        assert_eq!(m.backfill_generation.as_deref(), Some("2025-09-01T00:00:00Z"));
+        assert_eq!(
+            m.backfill_generation.as_deref(),
+            Some("2025-09-01T00:00:00Z")
+        );
         assert!(parse_sidecar(b"[1]").is_err());
         assert!(parse_sidecar(b"{").is_err());
     }

@@ -1,6 +1,6 @@
 //! The verification pipeline: mirror → digests → signatures → chains → logs → report.
 
-use crate::chain::{self, Chain};
+use crate::chain;
 use crate::digest::{self, Digest, DigestError};
 use crate::error::Error;
 use crate::finding::{Finding, FindingCode};
@@ -104,6 +104,10 @@ pub struct DigestRecord {
     pub moved: bool,
     /// Signature verdict (parsed digests only).
     pub auth: Option<Authentication>,
+    /// Whether an authentic later digest recorded a different hash for it
+    /// (`digest.modified`): its own signature then proves nothing about
+    /// the log files it lists.
+    pub contradicted: bool,
 }
 
 impl DigestRecord {
@@ -123,10 +127,11 @@ impl DigestRecord {
             .or_else(|| self.name.as_ref().map(|n| n.time))
     }
 
-    /// Whether a signature verified, so that its content can be trusted.
+    /// Whether a signature verified and no later digest contradicts it, so
+    /// that its content can be trusted.
     #[must_use]
     pub fn is_authentic(&self) -> bool {
-        self.auth.as_ref().is_some_and(|a| a.verified_by.is_some())
+        !self.contradicted && self.auth.as_ref().is_some_and(|a| a.verified_by.is_some())
     }
 
     /// Whether this is a `_backfill` digest.
@@ -147,10 +152,10 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
         start: options.start_time,
         end: options.end_time,
     };
-    if let (Some(start), Some(end)) = (range.start, range.end) {
-        if start > end {
-            return Err(Error::InvalidTimeRange { start, end });
-        }
+    if let (Some(start), Some(end)) = (range.start, range.end)
+        && start > end
+    {
+        return Err(Error::InvalidTimeRange { start, end });
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs.unwrap_or(0))
@@ -175,9 +180,19 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
         }
         let mut findings = Vec::new();
         let chains = chain::build(&records);
-        authenticate_all(&mut records, &keys, &inventory);
-        findings.extend(records.iter().flat_map(|r| digest_findings(r)));
-        findings.extend(chain::check_links(&chains, &records, &inventory, &range));
+        authenticate_all(&mut records, &keys);
+        findings.extend(records.iter().flat_map(digest_findings));
+        let link_findings = chain::check_links(&chains, &records, &inventory, &range);
+        let contradicted: std::collections::HashSet<&str> = link_findings
+            .iter()
+            .filter(|f| f.code == FindingCode::DigestModified)
+            .map(|f| f.object.as_str())
+            .collect();
+        for record in &mut records {
+            record.contradicted = contradicted.contains(record.url().as_str());
+        }
+        drop(contradicted);
+        findings.extend(link_findings);
         let logs = loghash::verify_logs(&records, &chains, &inventory, &range);
         findings.extend(logs.findings.iter().cloned());
         Ok(Report::new(
@@ -188,7 +203,11 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
 
 /// Reads every digest file in range (in parallel), then works out each
 /// root's bucket and prefix from them and marks moved digests.
-fn read_digests(inventory: &mut Inventory, range: &TimeRange, options: &Options) -> Vec<DigestRecord> {
+fn read_digests(
+    inventory: &mut Inventory,
+    range: &TimeRange,
+    options: &Options,
+) -> Vec<DigestRecord> {
     let candidates: Vec<(usize, Option<KeyLayout>, Option<DigestName>)> = inventory
         .of_kind(FileKind::Digest)
         .map(|(index, file)| {
@@ -214,14 +233,21 @@ fn read_digests(inventory: &mut Inventory, range: &TimeRange, options: &Options)
     let claims = read.iter().filter_map(|(index, _, _, _, contents, _)| {
         let file = inventory.files.get(*index)?;
         let d = contents.parsed.as_ref().ok()?;
-        Some((file.root, file.rel.as_str(), d.bucket.as_str(), d.object.as_str()))
+        Some((
+            file.root,
+            file.rel.as_str(),
+            d.bucket.as_str(),
+            d.object.as_str(),
+        ))
     });
     // `locate_roots` needs `&mut inventory` while the claims borrow it: collect first.
     let claims: Vec<(usize, String, String, String)> = claims
         .map(|(r, rel, b, o)| (r, rel.to_owned(), b.to_owned(), o.to_owned()))
         .collect();
     inventory.locate_roots(
-        claims.iter().map(|(r, rel, b, o)| (*r, rel.as_str(), b.as_str(), o.as_str())),
+        claims
+            .iter()
+            .map(|(r, rel, b, o)| (*r, rel.as_str(), b.as_str(), o.as_str())),
         options.bucket.as_deref(),
         options.prefix.as_deref(),
     );
@@ -247,6 +273,7 @@ fn read_digests(inventory: &mut Inventory, range: &TimeRange, options: &Options)
                 metadata,
                 moved,
                 auth: None,
+                contradicted: false,
             })
         })
         .filter(|r| r.time().is_none_or(|t| range.admits_digest(t)))
@@ -255,28 +282,36 @@ fn read_digests(inventory: &mut Inventory, range: &TimeRange, options: &Options)
 
 /// Verifies every parsed digest's signature with its metadata and the
 /// `previousDigestSignature` of every digest that links to it.
-fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing, inventory: &Inventory) {
-    let by_location: HashMap<(&str, &str), usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.bucket.as_str(), r.key.as_str()), i))
-        .collect();
+fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing) {
+    // Keyed by where each digest claims to be: the next digest's
+    // previousDigestSignature belongs to that content wherever it lies now.
+    let mut by_claimed_location: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Ok(d) = &r.parsed {
+            by_claimed_location
+                .entry((d.bucket.as_str(), d.object.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
     let mut chain_signatures: Vec<Vec<String>> = vec![Vec::new(); records.len()];
     for record in records.iter() {
         let Ok(d) = &record.parsed else { continue };
         let (Some(link), Some(sig)) = (&d.previous, &d.previous_signature) else {
             continue;
         };
-        if let Some(&target) = by_location.get(&(link.bucket.as_str(), link.object.as_str())) {
-            if let Some(list) = chain_signatures.get_mut(target) {
-                if !list.contains(sig) {
-                    list.push(sig.clone());
-                }
+        let targets = by_claimed_location
+            .get(&(link.bucket.as_str(), link.object.as_str()))
+            .map_or(&[][..], Vec::as_slice);
+        for &target in targets {
+            if let Some(list) = chain_signatures.get_mut(target)
+                && !list.contains(sig)
+            {
+                list.push(sig.clone());
             }
         }
     }
-    drop(by_location);
-    let _ = inventory;
+    drop(by_claimed_location);
     records
         .par_iter_mut()
         .zip(chain_signatures.par_iter())
@@ -388,6 +423,3 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
     out.push(finding.at(at()));
     out
 }
-
-/// Chains and records, for the renderers.
-pub type Chains = [Chain];

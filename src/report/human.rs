@@ -92,10 +92,15 @@ pub fn render(report: &Report, style: Style) -> String {
 
 fn render_summary(report: &Report, out: &mut String) {
     let s = &report.summary;
-    let _ = writeln!(out, "trailproof {} — {}", report.tool.version, match report.verdict {
-        Verdict::Pass => "PASS: no error found",
-        Verdict::Fail => "FAIL: the archive is not intact",
-    });
+    let _ = writeln!(
+        out,
+        "trailproof {} — {}",
+        report.tool.version,
+        match report.verdict {
+            Verdict::Pass => "PASS: no error found",
+            Verdict::Fail => "FAIL: the archive is not intact",
+        }
+    );
     for mirror in &report.inputs.mirrors {
         let _ = writeln!(
             out,
@@ -114,7 +119,11 @@ fn render_summary(report: &Report, out: &mut String) {
             "  covers   {} to {}{}",
             time(chain.start_time),
             time(chain.end_time),
-            if chain.gaps > 0 { format!(" ({} restart(s))", chain.gaps) } else { String::new() }
+            if chain.gaps > 0 {
+                format!(" ({} restart(s))", chain.gaps)
+            } else {
+                String::new()
+            }
         );
         let d = &chain.digests;
         let _ = writeln!(

@@ -185,23 +185,21 @@ impl Report {
         logs: &LogResults,
         mut findings: Vec<Finding>,
     ) -> Report {
-        findings.sort_by(|a, b| {
-            (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message))
-        });
+        findings
+            .sort_by(|a, b| (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message)));
         findings.dedup();
         let errors_by_object: BTreeSet<&str> = findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .map(|f| f.object.as_str())
             .collect();
-        let missing_by_chain: BTreeMap<Option<&str>, usize> =
-            findings
-                .iter()
-                .filter(|f| f.code == crate::finding::FindingCode::DigestMissing)
-                .fold(BTreeMap::new(), |mut m, f| {
-                    *m.entry(f.chain.as_deref()).or_default() += 1;
-                    m
-                });
+        let missing_by_chain: BTreeMap<Option<&str>, usize> = findings
+            .iter()
+            .filter(|f| f.code == crate::finding::FindingCode::DigestMissing)
+            .fold(BTreeMap::new(), |mut m, f| {
+                *m.entry(f.chain.as_deref()).or_default() += 1;
+                m
+            });
 
         let digest_counts = |members: &mut dyn Iterator<Item = &DigestRecord>| {
             let mut counts = DigestCounts::default();
@@ -259,11 +257,17 @@ impl Report {
             .iter()
             .zip(chain_logs)
             .map(|(chain, logs)| {
-                let members: Vec<&DigestRecord> =
-                    chain.members.iter().filter_map(|&m| records.get(m)).collect();
+                let members: Vec<&DigestRecord> = chain
+                    .members
+                    .iter()
+                    .filter_map(|&m| records.get(m))
+                    .collect();
                 let id = chain.key.id();
                 let mut digests = digest_counts(&mut members.iter().copied());
-                digests.missing = missing_by_chain.get(&Some(id.as_str())).copied().unwrap_or(0);
+                digests.missing = missing_by_chain
+                    .get(&Some(id.as_str()))
+                    .copied()
+                    .unwrap_or(0);
                 let parsed = members.iter().filter_map(|r| r.parsed.as_ref().ok());
                 let buckets: BTreeSet<String> = members.iter().map(|r| r.bucket.clone()).collect();
                 ChainReport {
@@ -279,7 +283,11 @@ impl Report {
                     region: chain.key.region.clone(),
                     trail: chain.key.trail.clone(),
                     home_region: chain.key.home_region.clone(),
-                    kind: if chain.key.backfill { "backfill" } else { "standard" },
+                    kind: if chain.key.backfill {
+                        "backfill"
+                    } else {
+                        "standard"
+                    },
                     buckets: buckets.into_iter().collect(),
                     first_digest: members.first().map(|r| r.url()),
                     last_digest: members.last().map(|r| r.url()),
@@ -295,8 +303,14 @@ impl Report {
         let mut digests = digest_counts(&mut records.iter());
         digests.missing = missing_by_chain.values().sum();
         let finding_counts = FindingCounts {
-            errors: findings.iter().filter(|f| f.severity == Severity::Error).count(),
-            warnings: findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+            errors: findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count(),
+            warnings: findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count(),
         };
         Report {
             schema_version: SCHEMA_VERSION,
@@ -305,7 +319,11 @@ impl Report {
                 version: env!("CARGO_PKG_VERSION"),
             },
             generated_at: started,
-            verdict: if finding_counts.errors > 0 { Verdict::Fail } else { Verdict::Pass },
+            verdict: if finding_counts.errors > 0 {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            },
             inputs: Inputs {
                 mirrors: inventory
                     .roots

@@ -1,0 +1,186 @@
+//! Shared helpers for the integration tests: build a mirror with the
+//! TEST-ONLY generator, run the real `trailproof` binary on it, read its JSON.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use trailproof_testgen::{DigestEntry, Mirror, MirrorBuilder, TrailSpec};
+
+/// A generated mirror in its own temporary directory.
+pub struct Case {
+    pub dir: TempDir,
+    pub mirror: Mirror,
+}
+
+impl Case {
+    /// Builds a mirror from one trail spec.
+    pub fn new(spec: TrailSpec) -> Case {
+        Case::with_trails(vec![spec])
+    }
+
+    /// Builds a mirror from several trail specs (sharing buckets where they name the same one).
+    pub fn with_trails(specs: Vec<TrailSpec>) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let mut builder = MirrorBuilder::new(dir.path().join("case"));
+        for spec in specs {
+            builder = builder.trail(spec);
+        }
+        let mirror = builder.build();
+        Case { dir, mirror }
+    }
+
+    /// Every mirror root (the first bucket's, then the others).
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let mut roots = vec![self.mirror.root.clone()];
+        roots.extend(self.mirror.extra_roots.iter().cloned());
+        roots
+    }
+
+    /// Runs `trailproof verify <roots> --public-keys <keys> --format json` plus `extra` arguments.
+    pub fn verify(&self, extra: &[&str]) -> Outcome {
+        let mut args: Vec<String> = vec!["verify".into()];
+        args.extend(self.roots().iter().map(|r| r.display().to_string()));
+        args.push("--public-keys".into());
+        args.push(self.mirror.public_keys.display().to_string());
+        args.extend(["--format".into(), "json".into()]);
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        run_json(&args)
+    }
+
+    /// The standard (non-backfill) digests of the chain of `region`, oldest first.
+    pub fn chain(&self, region: &str) -> Vec<&DigestEntry> {
+        self.mirror
+            .digests
+            .iter()
+            .filter(|d| d.region == region && !d.backfill)
+            .collect()
+    }
+
+    /// The newest digest of the chain of `region`.
+    pub fn newest(&self, region: &str) -> &DigestEntry {
+        self.chain(region).last().copied().unwrap()
+    }
+}
+
+/// What one run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub report: Value,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Every finding as `(code, object)`, sorted.
+    pub fn findings(&self) -> Vec<(String, String)> {
+        let mut list: Vec<(String, String)> = self.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["object"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// The one finding with this code and object.
+    pub fn finding(&self, code: &str, object: &str) -> &Value {
+        let matches: Vec<&Value> = self.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code && f["object"] == object)
+            .collect();
+        assert_eq!(matches.len(), 1, "findings {code} {object}: {:#?}", self.report["findings"]);
+        matches[0]
+    }
+}
+
+/// Runs the binary with `args`, expecting a JSON report on stdout.
+pub fn run_json(args: &[String]) -> Outcome {
+    let output = Command::cargo_bin("trailproof")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    Outcome {
+        code: output.status.code().unwrap(),
+        report,
+        stderr,
+    }
+}
+
+/// `s3://bucket/key`.
+pub fn url(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+/// `(code, s3://bucket/key)` for expected-finding lists.
+pub fn f(code: &str, bucket: &str, key: &str) -> (String, String) {
+    (code.to_owned(), url(bucket, key))
+}
+
+/// Sorted copy, to compare with [`Outcome::findings`].
+pub fn sorted(mut list: Vec<(String, String)>) -> Vec<(String, String)> {
+    list.sort();
+    list
+}
+
+/// A small clean spec with the given seed.
+pub fn small(seed: u64) -> TrailSpec {
+    TrailSpec::small(seed)
+}
+
+/// Snapshot of a directory tree: every entry's relative path, kind, mode,
+/// mtime and (for files) content.
+pub fn snapshot(root: &Path) -> Vec<(PathBuf, String, u32, i128, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    for entry in walkdir_sorted(root) {
+        let meta = std::fs::symlink_metadata(&entry).unwrap();
+        let mtime = meta
+            .modified()
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128;
+        let kind = format!("{:?}", meta.file_type());
+        let content = if meta.is_file() { std::fs::read(&entry).unwrap() } else { Vec::new() };
+        out.push((
+            entry.strip_prefix(root).unwrap().to_path_buf(),
+            kind,
+            meta.permissions().mode(),
+            mtime,
+            content,
+        ));
+    }
+    out
+}
+
+fn walkdir_sorted(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
