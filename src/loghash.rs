@@ -362,7 +362,9 @@ fn find_unreferenced(
 
 /// Sorts windows and merges overlapping or touching ones into disjoint
 /// intervals (each keeps the chain of its first window).
-fn merge_windows(mut list: Vec<(Timestamp, Timestamp, usize)>) -> Vec<(Timestamp, Timestamp, usize)> {
+fn merge_windows(
+    mut list: Vec<(Timestamp, Timestamp, usize)>,
+) -> Vec<(Timestamp, Timestamp, usize)> {
     list.sort();
     let mut merged: Vec<(Timestamp, Timestamp, usize)> = Vec::with_capacity(list.len());
     for (start, end, chain) in list {

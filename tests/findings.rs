@@ -1,7 +1,12 @@
 //! One test per finding code: each builds a clean mirror with the TEST-ONLY
 //! generator, tampers with it, runs the real binary, and asserts the exact
 //! set of findings, the exit status and the JSON details.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -11,7 +16,12 @@ use trailproof_testgen::{KeyId, TestKey, gunzip, sha256_hex};
 const REGION: &str = "us-east-1";
 
 fn unverified_logs(case: &Case, digest_key: &str) -> Vec<(String, String)> {
-    let digest = case.mirror.digests.iter().find(|d| d.key == digest_key).unwrap();
+    let digest = case
+        .mirror
+        .digests
+        .iter()
+        .find(|d| d.key == digest_key)
+        .unwrap();
     digest
         .log_keys
         .iter()
@@ -34,7 +44,10 @@ fn clean_mirror_passes_with_no_finding() {
     assert_eq!(logs["listed"], case.mirror.logs.len());
     assert_eq!(logs["valid"], case.mirror.logs.len());
     assert_eq!(out.report["chains"].as_array().unwrap().len(), 2);
-    assert_eq!(out.report["inputs"]["mirrors"][0]["bucket"], "acme-cloudtrail-logs");
+    assert_eq!(
+        out.report["inputs"]["mirrors"][0]["bucket"],
+        "acme-cloudtrail-logs"
+    );
 }
 
 #[test]
@@ -43,14 +56,22 @@ fn digest_missing_is_reported_at_its_key() {
     let victim = case.chain(REGION)[2];
     case.mirror.delete(&victim.key);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.missing", &victim.bucket, &victim.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.missing", &victim.bucket, &victim.key)]
+    );
     assert_eq!(out.code, 1);
     let finding = out.finding("digest.missing", &url(&victim.bucket, &victim.key));
     assert_eq!(finding["severity"], "error");
     assert_eq!(finding["path"], victim.path.display().to_string());
     let next = case.mirror.read_digest_json(&case.chain(REGION)[3].key);
     let recorded_hash = next["previousDigestHashValue"].as_str().unwrap();
-    assert!(finding["expected"].as_str().unwrap().contains(recorded_hash));
+    assert!(
+        finding["expected"]
+            .as_str()
+            .unwrap()
+            .contains(recorded_hash)
+    );
     assert!(!finding["help"].as_str().unwrap().is_empty());
 }
 
@@ -59,7 +80,8 @@ fn tampered_metadata_signature_of_newest_digest_is_invalid() {
     let case = Case::new(small(3));
     let newest = case.newest(REGION);
     let other = case.chain(REGION)[0];
-    case.mirror.set_metadata_signature(&newest.key, &other.signature_hex);
+    case.mirror
+        .set_metadata_signature(&newest.key, &other.signature_hex);
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.signature_invalid", &newest.bucket, &newest.key)];
     expected.extend(unverified_logs(&case, &newest.key));
@@ -71,11 +93,21 @@ fn tampered_metadata_signature_of_newest_digest_is_invalid() {
 fn tampered_metadata_signature_of_middle_digest_is_invalid_but_content_proven() {
     let case = Case::new(small(4));
     let victim = case.chain(REGION)[2];
-    case.mirror.set_metadata_signature(&victim.key, &"ab".repeat(256));
+    case.mirror
+        .set_metadata_signature(&victim.key, &"ab".repeat(256));
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.signature_invalid", &victim.bucket, &victim.key)]);
-    let finding = out.finding("digest.signature_invalid", &url(&victim.bucket, &victim.key));
-    assert!(finding["message"].as_str().unwrap().contains("does verify"), "{finding}");
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.signature_invalid", &victim.bucket, &victim.key)]
+    );
+    let finding = out.finding(
+        "digest.signature_invalid",
+        &url(&victim.bucket, &victim.key),
+    );
+    assert!(
+        finding["message"].as_str().unwrap().contains("does verify"),
+        "{finding}"
+    );
     assert_eq!(out.code, 1);
 }
 
@@ -85,7 +117,8 @@ fn digest_modified_and_resigned_by_key_holder_contradicts_the_chain() {
     let victim = case.chain(REGION)[2];
     let mut json = case.mirror.read_digest_json(&victim.key);
     json["awsAccountId"] = "999999999999".into();
-    case.mirror.write_digest(&victim.key, &json, Some(victim.signed_by));
+    case.mirror
+        .write_digest(&victim.key, &json, Some(victim.signed_by));
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.modified", &victim.bucket, &victim.key)];
     expected.extend(unverified_logs(&case, &victim.key));
@@ -113,7 +146,12 @@ fn digest_modified_without_resigning_fails_signature_too() {
         f("digest.modified", &victim.bucket, &victim.key),
         f("digest.signature_invalid", &victim.bucket, &victim.key),
     ];
-    expected.extend(victim.log_keys.iter().map(|k| f("log.unreferenced", &victim.bucket, k)));
+    expected.extend(
+        victim
+            .log_keys
+            .iter()
+            .map(|k| f("log.unreferenced", &victim.bucket, k)),
+    );
     assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
 }
@@ -126,7 +164,10 @@ fn digest_copied_elsewhere_is_moved() {
     assert_ne!(elsewhere, victim.key);
     case.mirror.copy_file(&victim.key, &elsewhere);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.moved", &victim.bucket, &elsewhere)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.moved", &victim.bucket, &elsewhere)]
+    );
     let finding = out.finding("digest.moved", &url(&victim.bucket, &elsewhere));
     assert_eq!(finding["expected"], url(&victim.bucket, &victim.key));
     assert_eq!(finding["actual"], url(&victim.bucket, &elsewhere));
@@ -137,7 +178,9 @@ fn digest_copied_elsewhere_is_moved() {
 fn digest_moved_away_is_moved_and_missing() {
     let case = Case::new(small(8));
     let victim = case.chain(REGION)[2];
-    let elsewhere = victim.key.replace("CloudTrail-Digest/us-east-1", "CloudTrail-Digest/us-west-2");
+    let elsewhere = victim
+        .key
+        .replace("CloudTrail-Digest/us-east-1", "CloudTrail-Digest/us-west-2");
     case.mirror.move_file(&victim.key, &elsewhere);
     let out = case.verify(&[]);
     assert_eq!(
@@ -155,7 +198,10 @@ fn truncated_newest_digest_is_malformed() {
     let newest = case.newest(REGION);
     case.mirror.truncate(&newest.key, 10);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.malformed", &newest.bucket, &newest.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.malformed", &newest.bucket, &newest.key)]
+    );
     let message = out.finding("digest.malformed", &url(&newest.bucket, &newest.key))["message"]
         .as_str()
         .unwrap()
@@ -170,7 +216,10 @@ fn digest_with_data_after_its_gzip_stream_is_malformed() {
     let victim = case.chain(REGION)[2];
     case.mirror.append_bytes(&victim.key, b"appended");
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.malformed", &victim.bucket, &victim.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.malformed", &victim.bucket, &victim.key)]
+    );
     let message = out.finding("digest.malformed", &url(&victim.bucket, &victim.key))["message"]
         .as_str()
         .unwrap()
@@ -186,7 +235,10 @@ fn digest_without_required_field_is_malformed() {
     json.as_object_mut().unwrap().remove("digestS3Object");
     case.mirror.write_digest(&newest.key, &json, None);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.malformed", &newest.bucket, &newest.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.malformed", &newest.bucket, &newest.key)]
+    );
     assert!(
         out.report["findings"][0]["message"]
             .as_str()
@@ -201,7 +253,8 @@ fn digest_signed_with_an_unknown_key_is_key_unknown() {
     let newest = case.newest(REGION);
     let mut json = case.mirror.read_digest_json(&newest.key);
     json["digestPublicKeyFingerprint"] = TestKey::get(KeyId::Attacker).fingerprint().into();
-    case.mirror.write_digest(&newest.key, &json, Some(KeyId::Attacker));
+    case.mirror
+        .write_digest(&newest.key, &json, Some(KeyId::Attacker));
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.key_unknown", &newest.bucket, &newest.key)];
     expected.extend(unverified_logs(&case, &newest.key));
@@ -224,7 +277,12 @@ fn key_used_outside_its_validity_is_key_unknown() {
     let keys_path = case.dir.path().join("keys-late.json");
     std::fs::write(&keys_path, keys.to_string()).unwrap();
     let mut args = vec!["verify".to_owned(), case.mirror.root.display().to_string()];
-    args.extend(["--public-keys".to_owned(), keys_path.display().to_string(), "--format".into(), "json".into()]);
+    args.extend([
+        "--public-keys".to_owned(),
+        keys_path.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ]);
     let out = common::run_json(&args);
     let signed_by_one: Vec<(String, String)> = case
         .mirror
@@ -247,7 +305,10 @@ fn key_used_outside_its_validity_is_key_unknown() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let any = &out.report["findings"][0];
-    assert!(any["message"].as_str().unwrap().contains("not valid at"), "{any}");
+    assert!(
+        any["message"].as_str().unwrap().contains("not valid at"),
+        "{any}"
+    );
 }
 
 #[test]
@@ -263,7 +324,13 @@ fn newest_digest_without_metadata_is_unsigned_warning() {
     let finding = out.finding("digest.unsigned", &url(&newest.bucket, &newest.key));
     assert_eq!(finding["severity"], "warning");
     let help = finding["help"].as_str().unwrap();
-    assert!(help.contains(&format!("aws s3api head-object --bucket {} --key {}", newest.bucket, newest.key)), "{help}");
+    assert!(
+        help.contains(&format!(
+            "aws s3api head-object --bucket {} --key {}",
+            newest.bucket, newest.key
+        )),
+        "{help}"
+    );
 }
 
 #[test]
@@ -280,7 +347,8 @@ fn validation_gap_restarts_the_chain_with_a_warning() {
             let chain = case.chain(region);
             let restart = chain
                 .iter()
-                .skip(1).find(|d| d.json["previousDigestS3Object"].is_null())
+                .skip(1)
+                .find(|d| d.json["previousDigestS3Object"].is_null())
                 .unwrap();
             f("chain.gap", &restart.bucket, &restart.key)
         })
@@ -297,11 +365,16 @@ fn link_that_skips_a_digest_is_out_of_order() {
     let (target, newest) = (chain[3], chain[5]);
     let mut json = case.mirror.read_digest_json(&newest.key);
     json["previousDigestS3Object"] = target.key.clone().into();
-    json["previousDigestHashValue"] = sha256_hex(&gunzip(&std::fs::read(&target.path).unwrap())).into();
+    json["previousDigestHashValue"] =
+        sha256_hex(&gunzip(&std::fs::read(&target.path).unwrap())).into();
     json["previousDigestSignature"] = target.signature_hex.clone().into();
-    case.mirror.write_digest(&newest.key, &json, Some(newest.signed_by));
+    case.mirror
+        .write_digest(&newest.key, &json, Some(newest.signed_by));
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("chain.out_of_order", &newest.bucket, &newest.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("chain.out_of_order", &newest.bucket, &newest.key)]
+    );
     let message = out.report["findings"][0]["message"].as_str().unwrap();
     assert!(message.contains(&chain[4].key), "{message}");
     assert_eq!(out.code, 1);
@@ -316,15 +389,23 @@ fn link_to_a_newer_digest_is_out_of_order() {
     let mut json = case.mirror.read_digest_json(&first.key);
     json["previousDigestS3Bucket"] = newest.bucket.clone().into();
     json["previousDigestS3Object"] = newest.key.clone().into();
-    json["previousDigestHashValue"] = sha256_hex(&gunzip(&std::fs::read(&newest.path).unwrap())).into();
+    json["previousDigestHashValue"] =
+        sha256_hex(&gunzip(&std::fs::read(&newest.path).unwrap())).into();
     json["previousDigestHashAlgorithm"] = "SHA-256".into();
     json["previousDigestSignature"] = newest.signature_hex.clone().into();
-    case.mirror.write_digest(&first.key, &json, Some(first.signed_by));
+    case.mirror
+        .write_digest(&first.key, &json, Some(first.signed_by));
     let out = case.verify(&[]);
     let findings = out.findings();
-    assert!(findings.contains(&f("chain.out_of_order", &first.bucket, &first.key)), "{findings:?}");
+    assert!(
+        findings.contains(&f("chain.out_of_order", &first.bucket, &first.key)),
+        "{findings:?}"
+    );
     // chain[1] still names the original first digest, whose content changed.
-    assert!(findings.contains(&f("digest.modified", &first.bucket, &first.key)), "{findings:?}");
+    assert!(
+        findings.contains(&f("digest.modified", &first.bucket, &first.key)),
+        "{findings:?}"
+    );
     assert_eq!(out.code, 1);
 }
 
@@ -334,10 +415,18 @@ fn deleted_log_is_missing() {
     let log = &case.mirror.logs[0];
     case.mirror.delete(&log.key);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("log.missing", &log.bucket, &log.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.missing", &log.bucket, &log.key)]
+    );
     let finding = out.finding("log.missing", &url(&log.bucket, &log.key));
     assert_eq!(finding["path"], log.path.display().to_string());
-    assert!(finding["expected"].as_str().unwrap().contains(&log.sha256_hex));
+    assert!(
+        finding["expected"]
+            .as_str()
+            .unwrap()
+            .contains(&log.sha256_hex)
+    );
     assert_eq!(out.code, 1);
 }
 
@@ -347,7 +436,10 @@ fn modified_log_is_modified_with_both_hashes() {
     let log = &case.mirror.logs[3];
     case.mirror.modify_log(&log.key);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("log.modified", &log.bucket, &log.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.modified", &log.bucket, &log.key)]
+    );
     let finding = out.finding("log.modified", &url(&log.bucket, &log.key));
     assert_eq!(finding["expected"], log.sha256_hex);
     assert_eq!(
@@ -367,7 +459,12 @@ fn truncated_corrupt_or_appended_logs_are_malformed() {
     let out = case.verify(&[]);
     assert_eq!(
         out.findings(),
-        sorted(logs[..3].iter().map(|l| f("log.malformed", &l.bucket, &l.key)).collect())
+        sorted(
+            logs[..3]
+                .iter()
+                .map(|l| f("log.malformed", &l.bucket, &l.key))
+                .collect()
+        )
     );
     assert_eq!(out.code, 1);
 }
@@ -379,7 +476,10 @@ fn injected_log_is_unreferenced() {
     let delivered = digest.end_time - jiff::SignedDuration::from_mins(30);
     let key = case.mirror.inject_log(&digest.account, REGION, delivered);
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("log.unreferenced", &digest.bucket, &key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.unreferenced", &digest.bucket, &key)]
+    );
     assert_eq!(out.code, 1);
 }
 
@@ -391,7 +491,8 @@ fn digest_naming_a_path_outside_the_mirror_is_unsafe() {
     let hostile = "AWSLogs/../../../../etc/passwd";
     let replaced = json["logFiles"][0]["s3Object"].as_str().unwrap().to_owned();
     json["logFiles"][0]["s3Object"] = hostile.into();
-    case.mirror.write_digest(&newest.key, &json, Some(newest.signed_by));
+    case.mirror
+        .write_digest(&newest.key, &json, Some(newest.signed_by));
     let out = case.verify(&[]);
     assert_eq!(
         out.findings(),
@@ -412,5 +513,8 @@ fn log_replaced_by_a_symlink_is_not_followed() {
     std::fs::remove_file(&log.path).unwrap();
     std::os::unix::fs::symlink(&outside, &log.path).unwrap();
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("log.unsafe_path", &log.bucket, &log.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.unsafe_path", &log.bucket, &log.key)]
+    );
 }

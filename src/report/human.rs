@@ -79,7 +79,12 @@ pub fn render(report: &Report, style: Style) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width);
+    // S3 URLs and paths must survive copy and paste: never wrap inside them.
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_wrap_lines(false)
+        .with_links(false)
+        .with_urls(false);
     let mut out = String::new();
     for finding in &report.findings {
         // Rendering into a String cannot fail.

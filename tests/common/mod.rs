@@ -1,6 +1,12 @@
 //! Shared helpers for the integration tests: build a mirror with the
 //! TEST-ONLY generator, run the real `trailproof` binary on it, read its JSON.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -98,7 +104,12 @@ impl Outcome {
             .iter()
             .filter(|f| f["code"] == code && f["object"] == object)
             .collect();
-        assert_eq!(matches.len(), 1, "findings {code} {object}: {:#?}", self.report["findings"]);
+        assert_eq!(
+            matches.len(),
+            1,
+            "findings {code} {object}: {:#?}",
+            self.report["findings"]
+        );
         matches[0]
     }
 }
@@ -156,7 +167,11 @@ pub fn snapshot(root: &Path) -> Vec<(PathBuf, String, u32, i128, Vec<u8>)> {
             .unwrap()
             .as_nanos() as i128;
         let kind = format!("{:?}", meta.file_type());
-        let content = if meta.is_file() { std::fs::read(&entry).unwrap() } else { Vec::new() };
+        let content = if meta.is_file() {
+            std::fs::read(&entry).unwrap()
+        } else {
+            Vec::new()
+        };
         out.push((
             entry.strip_prefix(root).unwrap().to_path_buf(),
             kind,

@@ -1,0 +1,150 @@
+//! `trailproof-testgen`: writes TEST-ONLY CloudTrail bucket mirrors (demo, organization demo,
+//! benchmark-scale) signed with the TEST-ONLY keys in `testdata/keys/`.
+//!
+//! ```text
+//! trailproof-testgen demo <DIR>                       # the committed demo (testdata/demo)
+//! trailproof-testgen org-demo <DIR>                   # organization trail with a key prefix
+//! trailproof-testgen scale <DIR> [--logs N] [--seed S]  # ~N log files for benchmarks
+//! ```
+//! Each writes `<DIR>/mirror/` (the bucket mirror) and `<DIR>/public-keys.json`; an existing
+//! `<DIR>/mirror` and `<DIR>/public-keys.json` are replaced.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use trailproof_testgen::{KeyId, Mirror, MirrorBuilder, SignatureStore, TrailSpec};
+
+const USAGE: &str = "usage:
+  trailproof-testgen demo <DIR>
+  trailproof-testgen org-demo <DIR>
+  trailproof-testgen scale <DIR> [--logs N] [--seed S]
+
+Writes <DIR>/mirror (a CloudTrail bucket mirror signed with TEST-ONLY keys) and
+<DIR>/public-keys.json (list-public-keys output for those keys).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let (cmd, rest) = args.split_first().ok_or("missing command")?;
+    if cmd == "-h" || cmd == "--help" {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let (dir, opts) = rest.split_first().ok_or("missing <DIR>")?;
+    let dir = PathBuf::from(dir);
+    let spec = match cmd.as_str() {
+        "demo" => {
+            no_options(opts)?;
+            demo_spec()
+        }
+        "org-demo" => {
+            no_options(opts)?;
+            org_demo_spec()
+        }
+        "scale" => {
+            let mut logs: u64 = 2000;
+            let mut seed: u64 = 1;
+            let mut it = opts.iter();
+            while let Some(o) = it.next() {
+                let v = it.next().ok_or_else(|| format!("{o} needs a value"))?;
+                let n: u64 = v.parse().map_err(|_| format!("{o}: not a number: {v}"))?;
+                match o.as_str() {
+                    "--logs" => logs = n,
+                    "--seed" => seed = n,
+                    _ => return Err(format!("unknown option {o}")),
+                }
+            }
+            scale_spec(logs, seed)
+        }
+        _ => return Err(format!("unknown command {cmd}")),
+    };
+    clean(&dir)?;
+    let mirror = MirrorBuilder::new(&dir).trail(spec).build();
+    report(&mirror);
+    Ok(())
+}
+
+fn no_options(opts: &[String]) -> Result<(), String> {
+    match opts.first() {
+        Some(o) => Err(format!("unexpected argument {o}")),
+        None => Ok(()),
+    }
+}
+
+/// Removes what a previous run wrote (only the two known outputs).
+fn clean(dir: &Path) -> Result<(), String> {
+    let mirror = dir.join("mirror");
+    if mirror.exists() {
+        std::fs::remove_dir_all(&mirror).map_err(|e| format!("{}: {e}", mirror.display()))?;
+    }
+    let keys = dir.join("public-keys.json");
+    if keys.exists() {
+        std::fs::remove_file(&keys).map_err(|e| format!("{}: {e}", keys.display()))?;
+    }
+    Ok(())
+}
+
+/// The committed demo: one account, two regions, 6 hours, key rotation at hour 3, sidecars.
+fn demo_spec() -> TrailSpec {
+    TrailSpec {
+        rotate_every_hours: 3,
+        ..TrailSpec::small(20260301)
+    }
+}
+
+/// Organization trail under a key prefix, two member accounts.
+fn org_demo_spec() -> TrailSpec {
+    TrailSpec {
+        prefix: Some("audit/prod".to_owned()),
+        organization_id: Some("o-a1b2c3d4e5".to_owned()),
+        accounts: vec!["111122223333".to_owned(), "444455556666".to_owned()],
+        trail_name: "org_trail.main".to_owned(),
+        rotate_every_hours: 3,
+        ..TrailSpec::small(20260302)
+    }
+}
+
+/// ~`logs` log files, mostly 10 KB..1 MB uncompressed, a few much larger, two regions.
+fn scale_spec(logs: u64, seed: u64) -> TrailSpec {
+    let per_hour = (10, 14);
+    let hours = logs.div_ceil(2 * 12).max(1);
+    let hours = u32::try_from(hours).unwrap_or(u32::MAX);
+    TrailSpec {
+        hours,
+        logs_per_hour: per_hour,
+        records_per_log: (6, 600),
+        heavy_logs_per_mille: 5,
+        keys: vec![KeyId::One, KeyId::Two, KeyId::Three],
+        rotate_every_hours: hours.div_ceil(3).max(1),
+        signature_store: SignatureStore::Sidecar,
+        ..TrailSpec::small(seed)
+    }
+}
+
+fn report(m: &Mirror) {
+    let bytes: u64 = m
+        .logs
+        .iter()
+        .map(|l| &l.path)
+        .chain(m.digests.iter().map(|d| &d.path))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|md| md.len())
+        .sum();
+    println!(
+        "wrote {} digest files and {} log files ({} bytes compressed) under {}",
+        m.digests.len(),
+        m.logs.len(),
+        bytes,
+        m.root.display()
+    );
+    println!("public keys: {}", m.public_keys.display());
+}

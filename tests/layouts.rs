@@ -1,0 +1,251 @@
+//! Clean mirrors in every layout trailproof must understand pass with no
+//! error: organization trails, key prefixes, sub-tree roots, several trails
+//! in one bucket, a bucket change across two mirrors, xattr and missing
+//! metadata, backfill digests, empty hours, and every key file format.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use base64::Engine as _;
+use common::{Case, f, run_json, small, sorted};
+use trailproof_testgen::{KeyId, SignatureStore, TestKey};
+
+fn org_spec(seed: u64) -> trailproof_testgen::TrailSpec {
+    let mut spec = small(seed);
+    spec.prefix = Some("audit/prod".to_owned());
+    spec.organization_id = Some("o-a1b2c3d4e5".to_owned());
+    spec.accounts = vec!["111122223333".to_owned(), "444455556666".to_owned()];
+    spec.trail_name = "org_trail.v2-main".to_owned();
+    spec.home_region = "eu-west-1".to_owned();
+    spec
+}
+
+#[test]
+fn organization_trail_with_prefix_and_underscored_name_passes() {
+    let case = Case::new(org_spec(31));
+    let out = case.verify(&[]);
+    assert_eq!(out.findings(), vec![]);
+    assert_eq!(out.code, 0);
+    let chains = out.report["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 4, "2 accounts x 2 regions");
+    assert!(chains.iter().all(|c| c["organization"] == "o-a1b2c3d4e5"));
+    assert!(chains.iter().all(|c| c["trail"] == "org_trail.v2-main"));
+    assert!(chains.iter().all(|c| c["home_region"] == "eu-west-1"));
+    assert_eq!(out.report["inputs"]["mirrors"][0]["prefix"], "");
+}
+
+#[test]
+fn sub_tree_root_works_out_its_prefix() {
+    let case = Case::new(org_spec(32));
+    let sub_tree = case.mirror.root.join("audit").join("prod");
+    let args = vec![
+        "verify".to_owned(),
+        sub_tree.display().to_string(),
+        "--public-keys".to_owned(),
+        case.mirror.public_keys.display().to_string(),
+        "--format".to_owned(),
+        "json".to_owned(),
+    ];
+    let out = run_json(&args);
+    assert_eq!(out.findings(), vec![]);
+    assert_eq!(out.report["inputs"]["mirrors"][0]["prefix"], "audit/prod/");
+    assert_eq!(
+        out.report["summary"]["logs"]["valid"],
+        case.mirror.logs.len()
+    );
+}
+
+#[test]
+fn explicit_bucket_and_prefix_override() {
+    let case = Case::new(org_spec(33));
+    let sub_tree = case.mirror.root.join("audit").join("prod");
+    let mut args = vec!["verify".to_owned(), sub_tree.display().to_string()];
+    args.extend(
+        [
+            "--public-keys",
+            case.mirror.public_keys.to_str().unwrap(),
+            "--format",
+            "json",
+        ]
+        .map(String::from),
+    );
+    args.extend(["--bucket", "acme-cloudtrail-logs", "--prefix", "audit/prod"].map(String::from));
+    let out = run_json(&args);
+    assert_eq!(out.findings(), vec![]);
+    // A wrong prefix makes every digest sit somewhere it does not claim.
+    args.truncate(args.len() - 2);
+    args.extend(["--prefix", "elsewhere"].map(String::from));
+    let out = run_json(&args);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.findings()
+            .iter()
+            .all(|(code, _)| code == "digest.moved" || code == "log.missing")
+    );
+}
+
+#[test]
+fn several_trails_in_one_bucket_pass() {
+    let mut second = small(34);
+    second.trail_name = "data-events".to_owned();
+    second.seed = 35;
+    let case = Case::with_trails(vec![small(36), second]);
+    let out = case.verify(&[]);
+    assert_eq!(out.findings(), vec![]);
+    assert_eq!(out.report["chains"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn bucket_change_across_two_mirrors_passes() {
+    let mut spec = small(37);
+    spec.bucket_change_at_hour = Some((3, "acme-cloudtrail-logs-v2".to_owned()));
+    let case = Case::new(spec);
+    assert_eq!(case.roots().len(), 2);
+    let out = case.verify(&[]);
+    assert_eq!(out.findings(), vec![]);
+    let buckets = &out.report["chains"][0]["buckets"];
+    assert_eq!(buckets.as_array().unwrap().len(), 2, "{buckets}");
+    // With only the new bucket, the link into the old one is a missing digest.
+    let mut args = vec![
+        "verify".to_owned(),
+        case.mirror.extra_roots[0].display().to_string(),
+    ];
+    args.extend(
+        [
+            "--public-keys",
+            case.mirror.public_keys.to_str().unwrap(),
+            "--format",
+            "json",
+        ]
+        .map(String::from),
+    );
+    let out = run_json(&args);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.findings()
+            .iter()
+            .all(|(code, _)| code == "digest.missing"),
+        "{:?}",
+        out.findings()
+    );
+}
+
+fn xattrs_supported(dir: &std::path::Path) -> bool {
+    let probe = dir.join("xattr-probe");
+    std::fs::write(&probe, b"").unwrap();
+    let ok = xattr::set(&probe, "user.probe", b"1").is_ok();
+    std::fs::remove_file(&probe).unwrap();
+    ok
+}
+
+#[test]
+fn signatures_in_extended_attributes_pass() {
+    let probe_dir = tempfile::tempdir().unwrap();
+    if !xattrs_supported(probe_dir.path()) {
+        eprintln!("SKIPPED: this file system does not support user extended attributes");
+        return;
+    }
+    let mut spec = small(38);
+    spec.signature_store = SignatureStore::Xattr;
+    let case = Case::new(spec);
+    let out = case.verify(&[]);
+    assert_eq!(out.findings(), vec![]);
+    assert_eq!(out.code, 0);
+}
+
+#[test]
+fn plain_sync_without_metadata_leaves_only_newest_digests_unsigned() {
+    let mut spec = small(39);
+    spec.signature_store = SignatureStore::None;
+    let case = Case::new(spec);
+    let out = case.verify(&[]);
+    let mut expected = Vec::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        let newest = case.newest(region);
+        expected.push(f("digest.unsigned", &newest.bucket, &newest.key));
+        expected.extend(
+            newest
+                .log_keys
+                .iter()
+                .map(|k| f("log.unverified", &newest.bucket, k)),
+        );
+    }
+    assert_eq!(out.findings(), sorted(expected));
+    assert_eq!(out.code, 0);
+    assert_eq!(out.report["summary"]["digests"]["unverified"], 2);
+}
+
+#[test]
+fn backfill_digests_and_empty_hours_pass() {
+    let mut spec = small(40);
+    spec.backfill_hours = vec![1, 4];
+    spec.empty_hours = vec![2];
+    let case = Case::new(spec);
+    let out = case.verify(&[]);
+    assert_eq!(out.findings(), vec![]);
+    let kinds: Vec<&str> = out.report["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "backfill").count(),
+        2,
+        "{kinds:?}"
+    );
+    // The late log files are listed only by backfill digests: deleting one is caught.
+    let late = case
+        .mirror
+        .logs
+        .iter()
+        .find(|l| l.listed_by.iter().all(|d| d.ends_with("_backfill.json.gz")))
+        .unwrap();
+    case.mirror.delete(&late.key);
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.missing", &late.bucket, &late.key)]
+    );
+}
+
+/// Writes the TEST-ONLY public keys as PEM (PKCS#1 for one, SPKI for the
+/// other) and as a CLI v2 list with ISO 8601 validity times.
+#[test]
+fn pem_and_cli_v2_key_files_are_accepted() {
+    let case = Case::new(small(41));
+    let dir = case.dir.path();
+    let one = TestKey::get(KeyId::One);
+    let two = TestKey::get(KeyId::Two);
+    let pem_path = dir.join("keys.pem");
+    std::fs::write(
+        &pem_path,
+        format!("{}{}", one.public_pkcs1_pem(), two.public_spki_pem()),
+    )
+    .unwrap();
+    let v2_path = dir.join("keys-v2.json");
+    let b64 = |der: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(der);
+    let v2 = serde_json::json!({"PublicKeyList": [
+        {"Value": b64(one.public_pkcs1_der()), "ValidityStartTime": "2026-02-28T01:00:00+01:00", "ValidityEndTime": "2026-03-30T01:00:00.500000+01:00", "Fingerprint": one.fingerprint()},
+        {"Value": b64(two.public_pkcs1_der()), "ValidityStartTime": "2026-02-28T00:00:00-05:00", "ValidityEndTime": "2026-03-30T00:00:00-05:00", "Fingerprint": two.fingerprint()},
+    ]});
+    std::fs::write(&v2_path, v2.to_string()).unwrap();
+    for keys in [&pem_path, &v2_path] {
+        let args = vec![
+            "verify".to_owned(),
+            case.mirror.root.display().to_string(),
+            "--public-keys".to_owned(),
+            keys.display().to_string(),
+            "--format".to_owned(),
+            "json".to_owned(),
+        ];
+        let out = run_json(&args);
+        assert_eq!(out.findings(), vec![], "{}", keys.display());
+        assert_eq!(out.report["inputs"]["public_keys"][0]["keys"], 2);
+    }
+}
