@@ -254,3 +254,12 @@ fn unusable_arguments_are_exit_2() {
         trailproof().args(&args).assert().code(2);
     }
 }
+
+#[test]
+fn readme_documents_every_finding_code_with_its_severity() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for code in trailproof::FindingCode::ALL {
+        let row = format!("| `{}` | {} |", code.as_str(), code.severity());
+        assert!(readme.contains(&row), "README's findings table lacks {row}");
+    }
+}
