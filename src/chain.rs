@@ -177,7 +177,6 @@ pub fn check_links(
                 Some(&target) => {
                     claims.entry(target).or_default().push(index);
                     if let Some(t) = records.get(target) {
-                        findings.extend(check_predecessor(record, digest, t, id_of(target)));
                         findings.extend(check_order(
                             record,
                             t,
@@ -203,6 +202,8 @@ pub fn check_links(
             previous_in_time = Some(index);
         }
     }
+
+    findings.extend(check_hashes(chains, records, &by_location, &id_of));
 
     let already_out_of_order: std::collections::BTreeSet<String> = findings
         .iter()
@@ -297,34 +298,53 @@ fn missing_predecessor(
     )
 }
 
-/// `previousDigestHashValue` of an authentic digest against its predecessor's content.
-fn check_predecessor(
-    record: &DigestRecord,
-    digest: &crate::digest::Digest,
-    target: &DigestRecord,
-    target_chain: Option<String>,
-) -> Option<Finding> {
-    if !record.is_authentic() {
-        return None;
+/// Checks every link's `previousDigestHashValue` against the content of the
+/// digest it names, newest first: only an authentic digest that no later
+/// digest contradicts may accuse its predecessor of `digest.modified`.
+fn check_hashes(
+    chains: &[Chain],
+    records: &[DigestRecord],
+    by_location: &HashMap<(&str, &str), usize>,
+    id_of: &dyn Fn(usize) -> Option<String>,
+) -> Vec<Finding> {
+    let mut order: Vec<usize> = chains.iter().flat_map(|c| c.members.iter().copied()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(records.get(i).and_then(DigestRecord::time)));
+    let mut contradicted = vec![false; records.len()];
+    let mut findings = Vec::new();
+    for index in order {
+        let Some(record) = records.get(index) else { continue };
+        let Ok(digest) = &record.parsed else { continue };
+        if !record.is_authentic() || contradicted.get(index).copied().unwrap_or(true) {
+            continue;
+        }
+        let Some(link) = &digest.previous else { continue };
+        let Some(expected) = link.hash_value.as_deref() else { continue };
+        let Some(&target) = by_location.get(&(link.bucket.as_str(), link.object.as_str())) else {
+            continue;
+        };
+        let Some(t) = records.get(target) else { continue };
+        let Some(actual) = t.inflated_sha256.map(hex::encode) else { continue };
+        if expected == actual {
+            continue;
+        }
+        if let Some(flag) = contradicted.get_mut(target) {
+            *flag = true;
+        }
+        findings.push(
+            Finding::new(
+                FindingCode::DigestModified,
+                t.url(),
+                format!(
+                    "The content of this digest differs from what the next digest {} recorded in previousDigestHashValue.",
+                    record.url()
+                ),
+            )
+            .at(Some(t.path.clone()))
+            .values(expected, actual)
+            .in_chain(id_of(target)),
+        );
     }
-    let expected = digest.previous.as_ref()?.hash_value.as_deref()?;
-    let actual = hex::encode(target.inflated_sha256?);
-    if expected == actual {
-        return None;
-    }
-    Some(
-        Finding::new(
-            FindingCode::DigestModified,
-            target.url(),
-            format!(
-                "The content of this digest differs from what the next digest {} recorded in previousDigestHashValue.",
-                record.url()
-            ),
-        )
-        .at(Some(target.path.clone()))
-        .values(expected, actual)
-        .in_chain(target_chain),
-    )
+    findings
 }
 
 /// Time order against link order: the predecessor must be older than the

@@ -124,10 +124,11 @@ impl KeyRing {
         Ok(ring)
     }
 
-    /// The key with `fingerprint` (any case) that is valid at `at`.
+    /// The key with `fingerprint` (lower-case hex, as CloudTrail writes it and
+    /// as the AWS CLI matches it) that is valid at `at`.
     #[must_use]
     pub fn lookup(&self, fingerprint: &str, at: Timestamp) -> KeyLookup<'_> {
-        let Some(entries) = self.by_fingerprint.get(&fingerprint.to_ascii_lowercase()) else {
+        let Some(entries) = self.by_fingerprint.get(fingerprint) else {
             return KeyLookup::Unknown;
         };
         if let Some(entry) = entries

@@ -260,10 +260,14 @@ pub fn authenticate(
             .then_some(SignatureSource::NextDigest)
     };
     if let Some(source) = metadata.source {
-        let outcome = match (&metadata.unreadable, &metadata.signature) {
-            (Some(reason), _) => Err(reason.clone()),
-            (None, None) => Err("the saved metadata has no `signature` entry".to_owned()),
-            (None, Some(sig)) => verify(key, digest, sig).map_err(|e| e.to_string()),
+        // Like the AWS CLI, saved metadata without both entries is a failed check.
+        let outcome = match (&metadata.unreadable, &metadata.signature, &metadata.algorithm) {
+            (Some(reason), _, _) => Err(reason.clone()),
+            (None, None, _) => Err("the saved metadata has no `signature` entry".to_owned()),
+            (None, Some(_), None) => {
+                Err("the saved metadata has no `signature-algorithm` entry".to_owned())
+            }
+            (None, Some(sig), Some(_)) => verify(key, digest, sig).map_err(|e| e.to_string()),
         };
         return match outcome {
             Ok(()) => Authentication {
