@@ -204,6 +204,16 @@ pub fn check_links(
     }
 
     findings.extend(check_hashes(chains, records, &by_location, &id_of));
+    for chain in chains.iter().filter(|c| !c.key.backfill) {
+        for finding in infer_missing_successors(chain, records, &by_location, &claims, inventory) {
+            if reported_missing
+                .insert(finding.object.clone(), ())
+                .is_none()
+            {
+                findings.push(finding);
+            }
+        }
+    }
 
     let already_out_of_order: std::collections::BTreeSet<String> = findings
         .iter()
@@ -245,6 +255,104 @@ pub fn check_links(
         }
     }
     findings
+}
+
+/// Finds digests deleted where no surviving link names them: a digest that
+/// no digest links to, although a later digest of the chain names a missing
+/// predecessor, was followed by a digest that is gone too. Its key is
+/// inferred from the chain's cadence (CloudTrail delivers a digest per hour
+/// at a fixed minute and second, and its key carries its end time).
+fn infer_missing_successors(
+    chain: &Chain,
+    records: &[DigestRecord],
+    by_location: &HashMap<(&str, &str), usize>,
+    claims: &BTreeMap<usize, Vec<usize>>,
+    inventory: &Inventory,
+) -> Vec<Finding> {
+    let cadence = chain_cadence(chain, records);
+    let mut findings = Vec::new();
+    for pair in chain.members.windows(2) {
+        let (&[orphan, next], Some(cadence)) = (pair, cadence) else {
+            continue;
+        };
+        let (Some(o), Some(n)) = (records.get(orphan), records.get(next)) else {
+            continue;
+        };
+        let (Ok(o_digest), Ok(n_digest)) = (&o.parsed, &n.parsed) else {
+            continue;
+        };
+        if claims.contains_key(&orphan) {
+            continue;
+        }
+        let Some(link) = &n_digest.previous else {
+            continue;
+        };
+        if by_location.contains_key(&(link.bucket.as_str(), link.object.as_str())) {
+            continue; // the next digest links elsewhere: chain.out_of_order covers it
+        }
+        // Each hour from the orphan on until the missing digest the link names.
+        let mut end = o_digest.end_time;
+        for _ in 0..MAX_INFERRED_DIGESTS {
+            let Ok(successor_end) = end.checked_add(cadence) else {
+                break;
+            };
+            end = successor_end;
+            let Some(key) = digest_key_at(&o.key, successor_end) else {
+                break;
+            };
+            if key == link.object || successor_end >= n_digest.start_time {
+                break; // reached the missing digest the link names
+            }
+            let Err(path) = inventory.resolve(&o.bucket, &key) else {
+                continue;
+            };
+            findings.push(
+                Finding::new(
+                    FindingCode::DigestMissing,
+                    mirror::s3_url(&o.bucket, &key),
+                    format!(
+                        "No digest links to {}, and the next digest {} names a missing predecessor {}: the digests between them are gone too. By the chain's cadence of {cadence:#}, one of them ends at {successor_end}.",
+                        o.url(),
+                        n.url(),
+                        mirror::s3_url(&link.bucket, &link.object)
+                    ),
+                )
+                .at(path)
+                .values(format!("a digest ending at {successor_end}"), "no file")
+                .in_chain(Some(chain.key.id())),
+            );
+        }
+    }
+    findings
+}
+
+/// Most digests inferred missing between two surviving ones (a week of hours).
+const MAX_INFERRED_DIGESTS: usize = 168;
+
+/// The usual length of a digest's window in a chain (the median), if it has parsed digests.
+fn chain_cadence(chain: &Chain, records: &[DigestRecord]) -> Option<jiff::SignedDuration> {
+    let mut lengths: Vec<jiff::SignedDuration> = chain
+        .members
+        .iter()
+        .filter_map(|&m| records.get(m)?.parsed.as_ref().ok())
+        .map(|d| d.end_time.duration_since(d.start_time))
+        .filter(|l| l.is_positive())
+        .collect();
+    lengths.sort_unstable();
+    lengths.get(lengths.len() / 2).copied()
+}
+
+/// A standard digest's key with its date folders and timestamp set to `end`.
+fn digest_key_at(key: &str, end: Timestamp) -> Option<String> {
+    let (folders, name) = key.rsplit_once('/')?;
+    let stem = name.strip_suffix(".json.gz")?;
+    let (head, _old_time) = stem.rsplit_once('_')?;
+    let mut parts: Vec<&str> = folders.split('/').collect();
+    let keep = parts.len().checked_sub(3)?;
+    parts.truncate(keep);
+    let date = end.strftime("%Y/%m/%d").to_string();
+    let time = end.strftime("%Y%m%dT%H%M%SZ").to_string();
+    Some(format!("{}/{date}/{head}_{time}.json.gz", parts.join("/")))
 }
 
 /// A link whose target does not exist in the mirror.
@@ -307,23 +415,36 @@ fn check_hashes(
     by_location: &HashMap<(&str, &str), usize>,
     id_of: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<Finding> {
-    let mut order: Vec<usize> = chains.iter().flat_map(|c| c.members.iter().copied()).collect();
+    let mut order: Vec<usize> = chains
+        .iter()
+        .flat_map(|c| c.members.iter().copied())
+        .collect();
     order.sort_by_key(|&i| std::cmp::Reverse(records.get(i).and_then(DigestRecord::time)));
     let mut contradicted = vec![false; records.len()];
     let mut findings = Vec::new();
     for index in order {
-        let Some(record) = records.get(index) else { continue };
+        let Some(record) = records.get(index) else {
+            continue;
+        };
         let Ok(digest) = &record.parsed else { continue };
         if !record.is_authentic() || contradicted.get(index).copied().unwrap_or(true) {
             continue;
         }
-        let Some(link) = &digest.previous else { continue };
-        let Some(expected) = link.hash_value.as_deref() else { continue };
+        let Some(link) = &digest.previous else {
+            continue;
+        };
+        let Some(expected) = link.hash_value.as_deref() else {
+            continue;
+        };
         let Some(&target) = by_location.get(&(link.bucket.as_str(), link.object.as_str())) else {
             continue;
         };
-        let Some(t) = records.get(target) else { continue };
-        let Some(actual) = t.inflated_sha256.map(hex::encode) else { continue };
+        let Some(t) = records.get(target) else {
+            continue;
+        };
+        let Some(actual) = t.inflated_sha256.map(hex::encode) else {
+            continue;
+        };
         if expected == actual {
             continue;
         }

@@ -261,7 +261,11 @@ pub fn authenticate(
     };
     if let Some(source) = metadata.source {
         // Like the AWS CLI, saved metadata without both entries is a failed check.
-        let outcome = match (&metadata.unreadable, &metadata.signature, &metadata.algorithm) {
+        let outcome = match (
+            &metadata.unreadable,
+            &metadata.signature,
+            &metadata.algorithm,
+        ) {
             (Some(reason), _, _) => Err(reason.clone()),
             (None, None, _) => Err("the saved metadata has no `signature` entry".to_owned()),
             (None, Some(_), None) => {

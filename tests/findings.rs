@@ -518,3 +518,26 @@ fn log_replaced_by_a_symlink_is_not_followed() {
         vec![f("log.unsafe_path", &log.bucket, &log.key)]
     );
 }
+
+#[test]
+fn consecutive_deleted_digests_are_all_missing() {
+    // The AWS CLI reports only the digest the surviving link names (SPEC §7.3).
+    let mut spec = small(24);
+    spec.hours = 8;
+    let case = Case::new(spec);
+    let chain = case.chain(REGION);
+    for victim in &chain[2..5] {
+        case.mirror.delete(&victim.key);
+    }
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        sorted(
+            chain[2..5]
+                .iter()
+                .map(|d| f("digest.missing", &d.bucket, &d.key))
+                .collect()
+        )
+    );
+    assert_eq!(out.code, 1);
+}
