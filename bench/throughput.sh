@@ -11,6 +11,10 @@
 #   --runs R          timed runs per command, after one warm-up    (default 3)
 #   --regenerate      rebuild the mirror even if the cache holds one
 #   --allow-unrealistic  carry on when the size checks fail
+#   --quiet-wait SECS wait up to SECS for other processes to leave the CPUs idle (default 300)
+#
+# Other processes skew the numbers: the script waits for an idle machine, then reports how
+# much CPU time processes other than its own used during each measurement ("foreign CPU").
 #
 # Steps: build the release binaries; build (or reuse) a clean TEST-ONLY mirror with
 # `trailproof-testgen scale`; check its sizes look like CloudTrail's and cache the total
@@ -35,6 +39,7 @@ RESULTS=/tmp/trailproof-bench/results.json
 RUNS=3
 REGENERATE=0
 ALLOW_UNREALISTIC=0
+QUIET_WAIT=300
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "error: $*" >&2; exit 1; }
@@ -48,6 +53,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=${2:?--runs needs a value}; shift 2 ;;
         --regenerate) REGENERATE=1; shift ;;
         --allow-unrealistic) ALLOW_UNREALISTIC=1; shift ;;
+        --quiet-wait) QUIET_WAIT=${2:?--quiet-wait needs a value}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -55,6 +61,7 @@ done
 [[ "$LOGS" =~ ^[1-9][0-9]*$ ]] || die "--logs must be a positive integer"
 [[ "$SEED" =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
+[[ "$QUIET_WAIT" =~ ^[0-9]+$ ]] || die "--quiet-wait must be a number of seconds"
 CACHE_DIR=${CACHE_DIR:-/tmp/trailproof-bench/mirror-$LOGS}
 MIRROR=$CACHE_DIR/mirror
 KEYS=$CACHE_DIR/public-keys.json
@@ -69,6 +76,43 @@ trap cleanup EXIT
 
 section() { printf '\n== %s\n' "$*"; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+# CPU accounting. /proc/stat gives busy ticks of the whole machine; /proc/$$/stat fields 16-17
+# (cutime, cstime) give the CPU ticks of this script's waited-for descendants (hyperfine, time,
+# trailproof, zcat ...). The difference is CPU time other processes took.
+cpu_mark() { # -> "busy_ticks children_ticks epoch_seconds"
+    local busy children
+    busy=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
+    children=$(sed 's/^.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }')  # fields 16, 17
+    echo "$busy $children $(date +%s.%N)"
+}
+foreign_pct() { # mark-before mark-after -> foreign CPU as % of one core, averaged over the interval
+    awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        wall = y[3] - x[3]; if (wall <= 0) { print 0; exit }
+        f = ((y[1] - x[1]) - (y[2] - x[2])) / hz / wall * 100
+        printf "%.0f", (f < 0 ? 0 : f) }'
+}
+machine_busy_pct() { # seconds -> busy % of one core, summed over cores, over that many seconds
+    local a b
+    a=$(cpu_mark); sleep "$1"; b=$(cpu_mark)
+    awk -v a="$a" -v b="$b" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", (y[1] - x[1]) / hz / (y[3] - x[3]) * 100 }'
+}
+wait_for_quiet() { # waits until the machine is (nearly) idle, at most QUIET_WAIT seconds
+    local waited=0 busy
+    while :; do
+        busy=$(machine_busy_pct 3)
+        if [ "$busy" -le 15 ]; then echo "machine idle (${busy}% of one core busy over 3 s)"; return 0; fi
+        if [ "$waited" -ge "$QUIET_WAIT" ]; then
+            echo "WARNING: other processes keep ${busy}% of one core busy; measuring anyway, numbers will be skewed" >&2
+            ps -eo pid,pcpu,etime,comm --sort=-pcpu | sed -n '2,6p' >&2
+            return 0
+        fi
+        [ "$waited" -gt 0 ] || { echo "waiting up to ${QUIET_WAIT}s for an idle machine; busiest processes:"; ps -eo pid,pcpu,etime,comm --sort=-pcpu | sed -n '2,6p'; }
+        sleep 7; waited=$((waited + 10))
+    done
+}
 
 # ---------------------------------------------------------------- tools
 section "tools"
@@ -142,7 +186,7 @@ read -r COMPRESSED UNCOMPRESSED N_SMALL N_MID N_BIG MAX_U MIN_U < <(awk -F'\t' '
     { c += $1; u += $2
       if ($2 < 10240) s++; else if ($2 <= 1048576) m++; else b++
       if (NR == 1 || $2 > max) max = $2; if (NR == 1 || $2 < min) min = $2 }
-    END { printf "%d %d %d %d %d %d %d\n", c, u, s, m, b, max, min }' "$SIZES")
+    END { printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", c, u, s, m, b, max, min }' "$SIZES")  # %.0f: mawk %d is 32-bit
 DIGEST_FILES=$(find "$MIRROR" -type f -path '*/CloudTrail-Digest/*' -name '*.json.gz' | wc -l)
 MIRROR_BYTES=$(du -sb "$MIRROR" | cut -f1)
 sort -n -t "$(printf '\t')" -k2,2 "$SIZES" | cut -f2 > "$WORK/usorted"
@@ -169,7 +213,7 @@ read -r S_ACT S_G1 S_G6 S_G9 S_XFL_BAD S_N < <(while IFS= read -r f; do
             "$(gzip -dc "$f" | gzip -6 -n | wc -c)" "$(gzip -dc "$f" | gzip -9 -n | wc -c)" \
             "$(od -An -tu1 -j8 -N1 "$f" | tr -d ' ')"
     done < "$WORK/sample" | awk '{ a += $1; g1 += $2; g6 += $3; g9 += $4; if ($5 != 0) x++; n++ }
-        END { print a, g1, g6, g9, x + 0, n }')
+        END { printf "%.0f %.0f %.0f %.0f %d %d\n", a, g1, g6, g9, x, n }')
 RATIO_G6=$(awk -v a="$S_ACT" -v b="$S_G6" 'BEGIN { printf "%.3f", a / b }')
 printf 'gzip level (sample of %d files): size / gzip -6 = %s (gzip -1 would be %.3f, gzip -9 %.3f); XFL != 0 in %d\n' \
     "$S_N" "$RATIO_G6" "$(awk -v a="$S_G1" -v b="$S_G6" 'BEGIN { print a / b }')" \
@@ -221,9 +265,12 @@ time_v() { # label, extra args...
         MPSTAT_PID=$!
         sleep 1.2  # let mpstat print its header and first interval
     fi
-    local rc=0
+    local rc=0 m0 m1
+    m0=$(cpu_mark)
     /usr/bin/time -v -o "$WORK/time-$label.txt" \
         "$TP" verify "$MIRROR" --public-keys "$KEYS" --format json "$@" > "$WORK/report-$label.json" || rc=$?
+    m1=$(cpu_mark)
+    FOREIGN[$label]=$(foreign_pct "$m0" "$m1")
     if [ -n "$MPSTAT_PID" ]; then
         sleep 1.2
         kill "$MPSTAT_PID" 2>/dev/null || true
@@ -242,7 +289,9 @@ mpstat_busy() { # label -> per-second busy% of each core while trailproof ran
         "$WORK/mpstat-$1.txt"
 }
 
+declare -A FOREIGN
 section "verdict check, peak RSS and CPU (/usr/bin/time -v, default --jobs = $NPROC)"
+wait_for_quiet
 time_v jobsN
 R=$WORK/report-jobsN.json
 jq -e --argjson n "$NFILES" --argjson u "$UNCOMPRESSED" '
@@ -254,7 +303,7 @@ jq -e --argjson n "$NFILES" --argjson u "$UNCOMPRESSED" '
 echo "report: verdict $(jq -r .verdict "$R"); $(jq -r '.summary.digests | "\(.valid)/\(.total) digests valid"' "$R"); $(jq -r '.summary.logs | "\(.valid)/\(.listed) log files valid, \(.uncompressed_bytes) uncompressed bytes"' "$R") (matches the gunzip total)"
 RSS_KB=$(tv jobsN "Maximum resident set size (kbytes)")
 CPU_PCT=$(tv jobsN "Percent of CPU this job got" | tr -d '%')
-echo "wall $(tv jobsN "Elapsed (wall clock) time (h:mm:ss or m:ss)"), user $(tv jobsN "User time (seconds)") s, sys $(tv jobsN "System time (seconds)") s, CPU ${CPU_PCT}%, peak RSS $(mib $((RSS_KB * 1024))) MiB"
+echo "wall $(tv jobsN "Elapsed (wall clock) time (h:mm:ss or m:ss)"), user $(tv jobsN "User time (seconds)") s, sys $(tv jobsN "System time (seconds)") s, CPU ${CPU_PCT}%, peak RSS $(mib $((RSS_KB * 1024))) MiB; foreign CPU ${FOREIGN[jobsN]}% (of one core)"
 echo "context switches: voluntary $(tv jobsN "Voluntary context switches"), involuntary $(tv jobsN "Involuntary context switches"); major page faults $(tv jobsN "Major (requiring I/O) page faults")"
 if [ -n "$MPSTAT" ]; then echo "mpstat -P ALL 1 (busy = 100 - %idle; first/last second are partly outside the run):"; mpstat_busy jobsN; fi
 
@@ -262,7 +311,7 @@ section "peak RSS and CPU with --jobs 1"
 time_v jobs1 --jobs 1
 RSS1_KB=$(tv jobs1 "Maximum resident set size (kbytes)")
 CPU1_PCT=$(tv jobs1 "Percent of CPU this job got" | tr -d '%')
-echo "wall $(tv jobs1 "Elapsed (wall clock) time (h:mm:ss or m:ss)"), user $(tv jobs1 "User time (seconds)") s, sys $(tv jobs1 "System time (seconds)") s, CPU ${CPU1_PCT}%, peak RSS $(mib $((RSS1_KB * 1024))) MiB"
+echo "wall $(tv jobs1 "Elapsed (wall clock) time (h:mm:ss or m:ss)"), user $(tv jobs1 "User time (seconds)") s, sys $(tv jobs1 "System time (seconds)") s, CPU ${CPU1_PCT}%, peak RSS $(mib $((RSS1_KB * 1024))) MiB; foreign CPU ${FOREIGN[jobs1]}% (of one core)"
 [ "$(jq -r .verdict "$WORK/report-jobs1.json")" = pass ] || die "--jobs 1 verdict is not pass"
 
 # ---------------------------------------------------------------- timing
@@ -270,6 +319,8 @@ NAMES=(baseline trailproof trailproof-j1)
 CMDS=("$BASELINE_CMD" "$TP_CMD" "$TP1_CMD")
 section "timing: 1 warm-up + $RUNS runs each"
 for i in 0 1 2; do printf '  %-14s %s\n' "${NAMES[$i]}" "${CMDS[$i]}"; done
+wait_for_quiet
+T0=$(cpu_mark)
 if [ -n "$HYPERFINE" ]; then
     "$HYPERFINE" --shell bash --warmup 1 --runs "$RUNS" --style basic --export-json "$WORK/hyperfine.json" \
         -n "${NAMES[0]}" "${CMDS[0]}" -n "${NAMES[1]}" "${CMDS[1]}" -n "${NAMES[2]}" "${CMDS[2]}"
@@ -291,6 +342,8 @@ else
     done
     TOOL="date +%s.%N loop"
 fi
+FOREIGN[timing]=$(foreign_pct "$T0" "$(cpu_mark)")
+echo "foreign CPU during the timing runs: ${FOREIGN[timing]}% of one core"
 stats() { # file -> "median min max"
     sort -g "$1" | awk '{ t[NR] = $1 } END {
         m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
@@ -320,6 +373,10 @@ echo "throughput ratio trailproof / baseline:              ${RATIO_TP_BASE}x"
 echo "scaling trailproof ($NPROC jobs) / trailproof (1 job):     ${RATIO_SCALING}x"
 echo "trailproof peak RSS: $(mib $((RSS_KB * 1024))) MiB ($NPROC jobs), $(mib $((RSS1_KB * 1024))) MiB (1 job)"
 echo "trailproof CPU (time -v): ${CPU_PCT}% ($NPROC jobs; $((NPROC * 100))% = all cores busy), ${CPU1_PCT}% (1 job)"
+echo "CPU taken by other processes: ${FOREIGN[timing]}% of one core during timing, ${FOREIGN[jobsN]}% / ${FOREIGN[jobs1]}% during the time -v runs"
+for k in timing jobsN jobs1; do
+    if [ "${FOREIGN[$k]}" -gt 10 ]; then echo "WARNING: other processes used ${FOREIGN[$k]}% of one core during '$k'; the numbers are skewed" >&2; fi
+done
 if [ "$SIZE_OK" != true ]; then echo "WARNING: the mirror failed the CloudTrail size checks" >&2; fi
 
 mkdir -p "$(dirname "$RESULTS")"
@@ -332,12 +389,12 @@ cmd_json() { # name
           uncompressed_mb_per_s: $mbs}'
 }
 time_json() { # label
-    jq -n --arg wall "$(tv "$1" "Elapsed (wall clock) time (h:mm:ss or m:ss)")" \
+    jq -n --argjson foreign "${FOREIGN[$1]}" --arg wall "$(tv "$1" "Elapsed (wall clock) time (h:mm:ss or m:ss)")" \
         --argjson user "$(tv "$1" "User time (seconds)")" --argjson sys "$(tv "$1" "System time (seconds)")" \
         --argjson cpu "$(tv "$1" "Percent of CPU this job got" | tr -d '%')" \
         --argjson rss "$(tv "$1" "Maximum resident set size (kbytes)")" \
         '{wall_clock: $wall, user_s: $user, system_s: $sys, cpu_percent: $cpu, peak_rss_kib: $rss,
-          peak_rss_mib: (($rss / 1024 * 10 | round) / 10)}'
+          peak_rss_mib: (($rss / 1024 * 10 | round) / 10), foreign_cpu_percent_of_one_core: $foreign}'
 }
 jq -n \
     --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg rev "$GIT_REV" --argjson dirty "$GIT_DIRTY" \
@@ -351,7 +408,7 @@ jq -n \
     --argjson base "$(cmd_json baseline "$BASELINE_CMD")" --argjson tp "$(cmd_json trailproof "$TP_CMD")" \
     --argjson tp1 "$(cmd_json trailproof-j1 "$TP1_CMD")" \
     --argjson tvn "$(time_json jobsN)" --argjson tv1 "$(time_json jobs1)" \
-    --argjson r1 "$RATIO_TP_BASE" --argjson r2 "$RATIO_SCALING" \
+    --argjson r1 "$RATIO_TP_BASE" --argjson r2 "$RATIO_SCALING" --argjson ft "${FOREIGN[timing]}" \
     '{date: $date, git_rev: $rev, git_dirty: $dirty, rustc: $rustc,
       host: {cpu: $cpu, cores: $nproc, kernel: $kernel}, timing_tool: $tool, runs: $runs, warmup_runs: 1,
       baseline_gzip: $gzip,
@@ -360,7 +417,7 @@ jq -n \
                max_uncompressed_bytes: $maxu, files_under_10kib: $nsmall, files_10kib_to_1mib: $nmid,
                files_over_1mib: $nbig, sample_size_vs_gzip6: $g6, looks_like_cloudtrail: $sizeok},
       throughput_unit: "uncompressed MB/s (10^6 bytes per second, median wall time)",
-      results: [$base, $tp, $tp1],
+      results: [$base, $tp, $tp1], foreign_cpu_percent_of_one_core_during_timing: $ft,
       ratios: {trailproof_over_baseline: $r1, trailproof_jobs_default_over_jobs1: $r2},
       time_v: {jobs_default: $tvn, jobs_1: $tv1}}' > "$RESULTS"
 echo "results written to $RESULTS"

@@ -106,6 +106,66 @@ pub fn chain_of(chains: &[Chain], records: usize) -> Vec<Option<usize>> {
     of
 }
 
+/// Where links lead: digests by where they lie and by where they claim to be.
+struct Links<'a> {
+    records: &'a [DigestRecord],
+    by_actual: HashMap<(&'a str, &'a str), usize>,
+    by_claimed: HashMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+/// What a `previousDigest*` link leads to.
+struct Resolved {
+    /// The digest whose content the link names: the one at that key, or one
+    /// claiming that key that was moved elsewhere.
+    target: Option<usize>,
+    /// Whether some file lies at the key.
+    occupied: bool,
+}
+
+impl<'a> Links<'a> {
+    fn new(records: &'a [DigestRecord]) -> Self {
+        let mut by_claimed: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            if let Ok(d) = &r.parsed {
+                by_claimed
+                    .entry((d.bucket.as_str(), d.object.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        Links {
+            records,
+            by_actual: records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ((r.bucket.as_str(), r.key.as_str()), i))
+                .collect(),
+            by_claimed,
+        }
+    }
+
+    fn resolve(&self, bucket: &str, object: &str) -> Resolved {
+        let actual = self.by_actual.get(&(bucket, object)).copied();
+        if let Some(a) = actual
+            && self.records.get(a).is_some_and(|r| !r.moved)
+        {
+            return Resolved {
+                target: Some(a),
+                occupied: true,
+            };
+        }
+        let claimed = self
+            .by_claimed
+            .get(&(bucket, object))
+            .and_then(|v| v.first())
+            .copied();
+        Resolved {
+            target: claimed,
+            occupied: actual.is_some(),
+        }
+    }
+}
+
 /// Follows every link and reports `digest.missing`, `digest.modified`,
 /// `chain.gap` and `chain.out_of_order`.
 #[must_use]
@@ -115,11 +175,7 @@ pub fn check_links(
     inventory: &Inventory,
     range: &TimeRange,
 ) -> Vec<Finding> {
-    let by_location: HashMap<(&str, &str), usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.bucket.as_str(), r.key.as_str()), i))
-        .collect();
+    let links = Links::new(records);
     let chain_ids = chain_of(chains, records.len());
     let id_of = |i: usize| -> Option<String> {
         chain_ids
@@ -173,39 +229,43 @@ pub fn check_links(
                 continue;
             };
             let target_url = mirror::s3_url(&link.bucket, &link.object);
-            match by_location.get(&(link.bucket.as_str(), link.object.as_str())) {
-                Some(&target) => {
-                    claims.entry(target).or_default().push(index);
-                    if let Some(t) = records.get(target) {
-                        findings.extend(check_order(
-                            record,
-                            t,
-                            previous_in_time.and_then(|p| records.get(p)),
-                            &chain.key.id(),
-                        ));
-                    }
-                }
-                None => {
-                    if let Some(f) = missing_predecessor(
+            let resolved = links.resolve(&link.bucket, &link.object);
+            if let Some(target) = resolved.target {
+                claims.entry(target).or_default().push(index);
+                if let Some(t) = records.get(target) {
+                    findings.extend(check_order(
                         record,
-                        &target_url,
-                        link,
-                        inventory,
-                        range,
+                        t,
+                        previous_in_time.and_then(|p| records.get(p)),
                         &chain.key.id(),
-                    ) && reported_missing.insert(target_url.clone(), ()).is_none()
-                    {
-                        findings.push(f);
-                    }
+                    ));
+                }
+            }
+            if !resolved.occupied {
+                let found_elsewhere = resolved
+                    .target
+                    .and_then(|t| records.get(t))
+                    .map(DigestRecord::url);
+                if let Some(f) = missing_predecessor(
+                    record,
+                    &target_url,
+                    link,
+                    inventory,
+                    range,
+                    &chain.key.id(),
+                    found_elsewhere,
+                ) && reported_missing.insert(target_url.clone(), ()).is_none()
+                {
+                    findings.push(f);
                 }
             }
             previous_in_time = Some(index);
         }
     }
 
-    findings.extend(check_hashes(chains, records, &by_location, &id_of));
+    findings.extend(check_hashes(chains, records, &links, &id_of));
     for chain in chains.iter().filter(|c| !c.key.backfill) {
-        for finding in infer_missing_successors(chain, records, &by_location, &claims, inventory) {
+        for finding in infer_missing_successors(chain, records, &links, &claims, inventory) {
             if reported_missing
                 .insert(finding.object.clone(), ())
                 .is_none()
@@ -265,7 +325,7 @@ pub fn check_links(
 fn infer_missing_successors(
     chain: &Chain,
     records: &[DigestRecord],
-    by_location: &HashMap<(&str, &str), usize>,
+    links: &Links<'_>,
     claims: &BTreeMap<usize, Vec<usize>>,
     inventory: &Inventory,
 ) -> Vec<Finding> {
@@ -287,8 +347,9 @@ fn infer_missing_successors(
         let Some(link) = &n_digest.previous else {
             continue;
         };
-        if by_location.contains_key(&(link.bucket.as_str(), link.object.as_str())) {
-            continue; // the next digest links elsewhere: chain.out_of_order covers it
+        let resolved = links.resolve(&link.bucket, &link.object);
+        if resolved.target.is_some() || resolved.occupied {
+            continue; // the next digest links to something present: other checks cover it
         }
         // Each hour from the orphan on until the missing digest the link names.
         let mut end = o_digest.end_time;
@@ -363,6 +424,7 @@ fn missing_predecessor(
     inventory: &Inventory,
     range: &TimeRange,
     chain_id: &str,
+    found_elsewhere: Option<String>,
 ) -> Option<Finding> {
     let target_time = mirror::parse_layout(&link.object, "CloudTrail-Digest")
         .as_ref()
@@ -388,10 +450,18 @@ fn missing_predecessor(
         "The digest {} names {target_url} as its previous digest, but the mirror does not have it",
         record.url()
     );
-    if path.is_none() {
-        message.push_str(" (no mirror root holds that bucket and prefix)");
+    match &found_elsewhere {
+        Some(url) => message.push_str(&format!(" at that key: it lies at {url} instead")),
+        None if path.is_none() => {
+            message.push_str(" (no mirror root holds that bucket and prefix)")
+        }
+        None => {}
     }
-    message.push_str(". The log files delivered in its hour cannot be verified.");
+    message.push_str(if found_elsewhere.is_some() {
+        "."
+    } else {
+        ". The log files delivered in its hour cannot be verified."
+    });
     Some(
         Finding::new(FindingCode::DigestMissing, target_url, message)
             .at(path)
@@ -412,7 +482,7 @@ fn missing_predecessor(
 fn check_hashes(
     chains: &[Chain],
     records: &[DigestRecord],
-    by_location: &HashMap<(&str, &str), usize>,
+    links: &Links<'_>,
     id_of: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<Finding> {
     let mut order: Vec<usize> = chains
@@ -436,7 +506,7 @@ fn check_hashes(
         let Some(expected) = link.hash_value.as_deref() else {
             continue;
         };
-        let Some(&target) = by_location.get(&(link.bucket.as_str(), link.object.as_str())) else {
+        let Some(target) = links.resolve(&link.bucket, &link.object).target else {
             continue;
         };
         let Some(t) = records.get(target) else {

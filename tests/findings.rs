@@ -541,3 +541,28 @@ fn consecutive_deleted_digests_are_all_missing() {
     );
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn swapped_digests_are_both_moved_and_nothing_else() {
+    let case = Case::new(small(25));
+    let chain = case.chain(REGION);
+    let (a, b) = (chain[1], chain[4]);
+    let tmp = case.dir.path().join("swap");
+    std::fs::rename(&a.path, &tmp).unwrap();
+    std::fs::rename(&b.path, &a.path).unwrap();
+    std::fs::rename(&tmp, &b.path).unwrap();
+    let sidecar =
+        |p: &std::path::Path| std::path::PathBuf::from(format!("{}.metadata.json", p.display()));
+    std::fs::rename(sidecar(&a.path), &tmp).unwrap();
+    std::fs::rename(sidecar(&b.path), sidecar(&a.path)).unwrap();
+    std::fs::rename(&tmp, sidecar(&b.path)).unwrap();
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        sorted(vec![
+            f("digest.moved", &a.bucket, &a.key),
+            f("digest.moved", &b.bucket, &b.key)
+        ])
+    );
+    assert_eq!(out.code, 1);
+}

@@ -11,7 +11,12 @@
 //! - every object the CLI calls INVALID has an error finding in trailproof
 //!   whose code matches the CLI's reason;
 //! - trailproof's findings are exactly the variant's expected ones.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -46,14 +51,27 @@ fn nothing(_: &Case) -> Vec<(String, String)> {
 const US: &str = "us-east-1";
 
 fn unverified_logs(case: &Case, digest_key: &str) -> Vec<(String, String)> {
-    let d = case.mirror.digests.iter().find(|d| d.key == digest_key).unwrap();
-    d.log_keys.iter().map(|k| f("log.unverified", &d.bucket, k)).collect()
+    let d = case
+        .mirror
+        .digests
+        .iter()
+        .find(|d| d.key == digest_key)
+        .unwrap();
+    d.log_keys
+        .iter()
+        .map(|k| f("log.unverified", &d.bucket, k))
+        .collect()
 }
 
 fn variants() -> Vec<Variant> {
     vec![
         // ---- clean mirrors: no error anywhere, the CLI agrees on every object
-        Variant { name: "clean-two-regions-key-rotation", specs: vec![spec(101, |_| {})], tamper: nothing, cli_blind: &[] },
+        Variant {
+            name: "clean-two-regions-key-rotation",
+            specs: vec![spec(101, |_| {})],
+            tamper: nothing,
+            cli_blind: &[],
+        },
         Variant {
             name: "clean-three-keys",
             specs: vec![spec(102, |s| {
@@ -90,13 +108,18 @@ fn variants() -> Vec<Variant> {
         },
         Variant {
             name: "clean-two-trails-one-bucket",
-            specs: vec![spec(106, |_| {}), spec(107, |s| s.trail_name = "data-events".into())],
+            specs: vec![
+                spec(106, |_| {}),
+                spec(107, |s| s.trail_name = "data-events".into()),
+            ],
             tamper: nothing,
             cli_blind: &[],
         },
         Variant {
             name: "clean-bucket-change-two-mirrors",
-            specs: vec![spec(108, |s| s.bucket_change_at_hour = Some((3, "acme-cloudtrail-logs-v2".into())))],
+            specs: vec![spec(108, |s| {
+                s.bucket_change_at_hour = Some((3, "acme-cloudtrail-logs-v2".into()))
+            })],
             tamper: nothing,
             cli_blind: &[],
         },
@@ -145,7 +168,12 @@ fn variants() -> Vec<Variant> {
                 [US, "eu-west-1"]
                     .iter()
                     .map(|r| {
-                        let d = case.chain(r).into_iter().skip(1).find(|d| d.json["previousDigestS3Object"].is_null()).unwrap();
+                        let d = case
+                            .chain(r)
+                            .into_iter()
+                            .skip(1)
+                            .find(|d| d.json["previousDigestS3Object"].is_null())
+                            .unwrap();
                         f("chain.gap", &d.bucket, &d.key)
                     })
                     .collect()
@@ -185,7 +213,9 @@ fn variants() -> Vec<Variant> {
         },
         Variant {
             name: "modified-log",
-            specs: vec![spec(123, |s| s.organization_id = Some("o-zz9zz9zz9z".into()))],
+            specs: vec![spec(123, |s| {
+                s.organization_id = Some("o-zz9zz9zz9z".into())
+            })],
             tamper: |case| {
                 let l = &case.mirror.logs[2];
                 case.mirror.modify_log(&l.key);
@@ -228,7 +258,11 @@ fn variants() -> Vec<Variant> {
                     f("digest.modified", &d.bucket, &d.key),
                     f("log.unreferenced", &d.bucket, dropped),
                 ];
-                v.extend(unverified_logs(case, &d.key).into_iter().filter(|(_, o)| !o.ends_with(dropped.as_str())));
+                v.extend(
+                    unverified_logs(case, &d.key)
+                        .into_iter()
+                        .filter(|(_, o)| !o.ends_with(dropped.as_str())),
+                );
                 v
             },
             cli_blind: &["digest.modified", "log.unreferenced"],
@@ -239,8 +273,10 @@ fn variants() -> Vec<Variant> {
             tamper: |case| {
                 let d = case.newest(US);
                 let mut json = case.mirror.read_digest_json(&d.key);
-                json["digestPublicKeyFingerprint"] = TestKey::get(KeyId::Attacker).fingerprint().into();
-                case.mirror.write_digest(&d.key, &json, Some(KeyId::Attacker));
+                json["digestPublicKeyFingerprint"] =
+                    TestKey::get(KeyId::Attacker).fingerprint().into();
+                case.mirror
+                    .write_digest(&d.key, &json, Some(KeyId::Attacker));
                 let mut v = vec![f("digest.key_unknown", &d.bucket, &d.key)];
                 v.extend(unverified_logs(case, &d.key));
                 v
@@ -253,7 +289,8 @@ fn variants() -> Vec<Variant> {
             tamper: |case| {
                 let d = case.chain(US)[3];
                 let other = case.chain(US)[1];
-                case.mirror.set_metadata_signature(&d.key, &other.signature_hex);
+                case.mirror
+                    .set_metadata_signature(&d.key, &other.signature_hex);
                 vec![f("digest.signature_invalid", &d.bucket, &d.key)]
             },
             cli_blind: &[],
@@ -274,9 +311,15 @@ fn variants() -> Vec<Variant> {
             specs: vec![spec(130, |_| {})],
             tamper: |case| {
                 let d = case.chain(US)[2];
-                let elsewhere = d.key.replace("CloudTrail-Digest/us-east-1/", "CloudTrail-Digest/ap-south-1/");
+                let elsewhere = d.key.replace(
+                    "CloudTrail-Digest/us-east-1/",
+                    "CloudTrail-Digest/ap-south-1/",
+                );
                 case.mirror.move_file(&d.key, &elsewhere);
-                vec![f("digest.missing", &d.bucket, &d.key), f("digest.moved", &d.bucket, &elsewhere)]
+                vec![
+                    f("digest.missing", &d.bucket, &d.key),
+                    f("digest.moved", &d.bucket, &elsewhere),
+                ]
             },
             cli_blind: &["digest.moved"],
         },
@@ -289,7 +332,10 @@ fn variants() -> Vec<Variant> {
                 for d in &chain[2..4] {
                     case.mirror.delete(&d.key);
                 }
-                chain[2..4].iter().map(|d| f("digest.missing", &d.bucket, &d.key)).collect()
+                chain[2..4]
+                    .iter()
+                    .map(|d| f("digest.missing", &d.bucket, &d.key))
+                    .collect()
             },
             cli_blind: &["digest.missing"],
         },
@@ -302,7 +348,11 @@ fn variants() -> Vec<Variant> {
                 json["logFiles"].as_array_mut().unwrap().clear();
                 case.mirror.write_digest(&d.key, &json, Some(d.signed_by));
                 let mut v = vec![f("digest.modified", &d.bucket, &d.key)];
-                v.extend(d.log_keys.iter().map(|k| f("log.unreferenced", &d.bucket, k)));
+                v.extend(
+                    d.log_keys
+                        .iter()
+                        .map(|k| f("log.unreferenced", &d.bucket, k)),
+                );
                 v
             },
             cli_blind: &["digest.modified", "log.unreferenced"],
@@ -312,7 +362,11 @@ fn variants() -> Vec<Variant> {
             specs: vec![spec(142, |_| {})],
             tamper: |case| {
                 let d = case.chain(US)[3];
-                let key = case.mirror.inject_log(&d.account, US, d.end_time - jiff::SignedDuration::from_mins(20));
+                let key = case.mirror.inject_log(
+                    &d.account,
+                    US,
+                    d.end_time - jiff::SignedDuration::from_mins(20),
+                );
                 vec![f("log.unreferenced", &d.bucket, &key)]
             },
             cli_blind: &["log.unreferenced"],
@@ -356,9 +410,11 @@ fn variants() -> Vec<Variant> {
                 let (target, newest) = (chain[3], chain[5]);
                 let mut json = case.mirror.read_digest_json(&newest.key);
                 json["previousDigestS3Object"] = target.key.clone().into();
-                json["previousDigestHashValue"] = sha256_hex(&gunzip(&std::fs::read(&target.path).unwrap())).into();
+                json["previousDigestHashValue"] =
+                    sha256_hex(&gunzip(&std::fs::read(&target.path).unwrap())).into();
                 json["previousDigestSignature"] = target.signature_hex.clone().into();
-                case.mirror.write_digest(&newest.key, &json, Some(newest.signed_by));
+                case.mirror
+                    .write_digest(&newest.key, &json, Some(newest.signed_by));
                 vec![f("chain.out_of_order", &newest.bucket, &newest.key)]
             },
             cli_blind: &["chain.out_of_order"],
@@ -370,9 +426,17 @@ fn variants() -> Vec<Variant> {
 fn run_oracle(case: &Case, specs: &[TrailSpec]) -> (BTreeMap<(String, String), String>, Value) {
     let mut roots = serde_json::Map::new();
     for spec in specs {
-        roots.insert(spec.bucket.clone(), json!(case.mirror.root.display().to_string()));
+        roots.insert(
+            spec.bucket.clone(),
+            json!(case.mirror.root.display().to_string()),
+        );
         if let Some((_, bucket)) = &spec.bucket_change_at_hour {
-            let root = case.mirror.extra_roots.iter().find(|r| r.ends_with(bucket)).unwrap();
+            let root = case
+                .mirror
+                .extra_roots
+                .iter()
+                .find(|r| r.ends_with(bucket))
+                .unwrap();
             roots.insert(bucket.clone(), json!(root.display().to_string()));
         }
     }
@@ -382,7 +446,8 @@ fn run_oracle(case: &Case, specs: &[TrailSpec]) -> (BTreeMap<(String, String), S
         .digests
         .iter()
         .map(|d| {
-            let mut m = json!({"signature": d.signature_hex, "signature-algorithm": "SHA256withRSA"});
+            let mut m =
+                json!({"signature": d.signature_hex, "signature-algorithm": "SHA256withRSA"});
             if d.backfill {
                 m["backfill-generation-timestamp"] = json!("2000-01-01T00:00:00Z");
             }
@@ -391,9 +456,13 @@ fn run_oracle(case: &Case, specs: &[TrailSpec]) -> (BTreeMap<(String, String), S
         .collect();
     let mut runs = Vec::new();
     for spec in specs {
-        let bucket = spec.bucket_change_at_hour.as_ref().map_or(&spec.bucket, |(_, b)| b);
+        let bucket = spec
+            .bucket_change_at_hour
+            .as_ref()
+            .map_or(&spec.bucket, |(_, b)| b);
         let start = spec.start - jiff::SignedDuration::from_hours(1);
-        let end = spec.digest_end(spec.hours.saturating_sub(1)) + jiff::SignedDuration::from_hours(1);
+        let end =
+            spec.digest_end(spec.hours.saturating_sub(1)) + jiff::SignedDuration::from_hours(1);
         for account in &spec.accounts {
             for region in &spec.regions {
                 runs.push(json!({
@@ -415,7 +484,10 @@ fn run_oracle(case: &Case, specs: &[TrailSpec]) -> (BTreeMap<(String, String), S
         "metadata": metadata,
         "runs": runs,
     });
-    let oracle = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/cli_oracle.py");
+    let oracle = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/cli_oracle.py"
+    );
     let mut child = std::process::Command::new("python3")
         .arg(oracle)
         .stdin(std::process::Stdio::piped())
@@ -423,13 +495,25 @@ fn run_oracle(case: &Case, specs: &[TrailSpec]) -> (BTreeMap<(String, String), S
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("python3 with awscli is needed for the conformance tests");
-    child.stdin.take().unwrap().write_all(job.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(job.to_string().as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "oracle failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "oracle failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let result: Value = serde_json::from_slice(&output.stdout).unwrap();
     let mut verdicts = BTreeMap::new();
     for v in result["verdicts"].as_array().unwrap() {
-        let key = (v["kind"].as_str().unwrap().to_owned(), v["object"].as_str().unwrap().to_owned());
+        let key = (
+            v["kind"].as_str().unwrap().to_owned(),
+            v["object"].as_str().unwrap().to_owned(),
+        );
         let verdict = v["verdict"].as_str().unwrap().to_owned();
         // An object seen twice (standard and backfill digests list one log) must agree with itself.
         if let Some(previous) = verdicts.insert(key.clone(), verdict.clone()) {
@@ -457,8 +541,16 @@ fn codes_for(kind: &str, reason: &str) -> &'static [&'static str] {
 }
 
 fn check_variant(variant: &Variant) -> Result<(), String> {
-    if variant.specs.iter().any(|s| s.signature_store == SignatureStore::Xattr) && !xattrs_supported() {
-        eprintln!("SKIPPED {}: no user extended attributes on this file system", variant.name);
+    if variant
+        .specs
+        .iter()
+        .any(|s| s.signature_store == SignatureStore::Xattr)
+        && !xattrs_supported()
+    {
+        eprintln!(
+            "SKIPPED {}: no user extended attributes on this file system",
+            variant.name
+        );
         return Ok(());
     }
     let case = Case::with_trails(variant.specs.clone());
@@ -466,7 +558,11 @@ fn check_variant(variant: &Variant) -> Result<(), String> {
     let out = case.verify(&[]);
     let mut problems = Vec::new();
     if out.findings() != expected {
-        problems.push(format!("trailproof findings\n  {:?}\nexpected\n  {:?}", out.findings(), expected));
+        problems.push(format!(
+            "trailproof findings\n  {:?}\nexpected\n  {:?}",
+            out.findings(),
+            expected
+        ));
     }
     let errors: BTreeMap<String, Vec<String>> = out.report["findings"]
         .as_array()
@@ -486,9 +582,14 @@ fn check_variant(variant: &Variant) -> Result<(), String> {
     for ((kind, object), verdict) in &cli {
         let ours = errors.get(object).cloned().unwrap_or_default();
         if verdict == "valid" {
-            let unexplained: Vec<&String> = ours.iter().filter(|c| !variant.cli_blind.contains(&c.as_str())).collect();
+            let unexplained: Vec<&String> = ours
+                .iter()
+                .filter(|c| !variant.cli_blind.contains(&c.as_str()))
+                .collect();
             if !unexplained.is_empty() {
-                problems.push(format!("CLI: {kind} {object} valid; trailproof: {unexplained:?}"));
+                problems.push(format!(
+                    "CLI: {kind} {object} valid; trailproof: {unexplained:?}"
+                ));
             }
         } else {
             let wanted = codes_for(kind, verdict);
@@ -499,9 +600,13 @@ fn check_variant(variant: &Variant) -> Result<(), String> {
     }
     // Errors on objects the CLI never examined must be ones it is blind to.
     for (object, codes) in &errors {
-        let seen = cli.contains_key(&("digest".to_owned(), object.clone())) || cli.contains_key(&("log".to_owned(), object.clone()));
+        let seen = cli.contains_key(&("digest".to_owned(), object.clone()))
+            || cli.contains_key(&("log".to_owned(), object.clone()));
         if !seen {
-            let unexplained: Vec<&String> = codes.iter().filter(|c| !variant.cli_blind.contains(&c.as_str())).collect();
+            let unexplained: Vec<&String> = codes
+                .iter()
+                .filter(|c| !variant.cli_blind.contains(&c.as_str()))
+                .collect();
             if !unexplained.is_empty() {
                 problems.push(format!("trailproof: {object} {unexplained:?}, never examined by the CLI and not a declared blind spot"));
             }
@@ -510,22 +615,33 @@ fn check_variant(variant: &Variant) -> Result<(), String> {
     // Every declared blind spot must really be one: some object trailproof
     // reports with that code that the CLI does not report with a matching reason.
     for code in variant.cli_blind {
-        let unseen_by_cli = errors.iter().filter(|(_, c)| c.iter().any(|c| c == code)).any(|(object, _)| {
-            !["digest", "log"].iter().any(|kind| {
-                cli.get(&((*kind).to_owned(), object.clone()))
-                    .is_some_and(|verdict| codes_for(kind, verdict).contains(code))
-            })
-        });
+        let unseen_by_cli = errors
+            .iter()
+            .filter(|(_, c)| c.iter().any(|c| c == code))
+            .any(|(object, _)| {
+                !["digest", "log"].iter().any(|kind| {
+                    cli.get(&((*kind).to_owned(), object.clone()))
+                        .is_some_and(|verdict| codes_for(kind, verdict).contains(code))
+                })
+            });
         if !unseen_by_cli {
-            problems.push(format!("declared blind spot {code}: trailproof reports nothing with it that the CLI misses"));
+            problems.push(format!(
+                "declared blind spot {code}: trailproof reports nothing with it that the CLI misses"
+            ));
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        let dump = std::env::temp_dir().join(format!("trailproof-conformance-{}.json", variant.name));
+        let dump =
+            std::env::temp_dir().join(format!("trailproof-conformance-{}.json", variant.name));
         let _ = std::fs::write(&dump, format!("{raw:#}"));
-        Err(format!("variant {}:\n{}\n(the CLI's output is in {})", variant.name, problems.join("\n"), dump.display()))
+        Err(format!(
+            "variant {}:\n{}\n(the CLI's output is in {})",
+            variant.name,
+            problems.join("\n"),
+            dump.display()
+        ))
     }
 }
 
@@ -540,14 +656,28 @@ fn xattrs_supported() -> bool {
 fn trailproof_agrees_with_the_aws_cli_on_every_variant() {
     let variants = variants();
     assert!(variants.len() >= 20);
-    let failures: Vec<String> = variants.iter().filter_map(|v| check_variant(v).err()).collect();
-    assert!(failures.is_empty(), "{} of {} variants disagree:\n\n{}", failures.len(), variants.len(), failures.join("\n\n"));
+    let failures: Vec<String> = variants
+        .iter()
+        .filter_map(|v| check_variant(v).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} variants disagree:\n\n{}",
+        failures.len(),
+        variants.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
 fn readme_lists_every_cli_blind_spot_scenario() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     for variant in variants().iter().filter(|v| !v.cli_blind.is_empty()) {
-        assert!(readme.contains(&format!("`{}`", variant.name)), "README's differences table lacks `{}`", variant.name);
+        assert!(
+            readme.contains(&format!("`{}`", variant.name)),
+            "README's differences table lacks `{}`",
+            variant.name
+        );
     }
 }
