@@ -32,6 +32,9 @@ pub enum DigestError {
     /// A required field is absent or null.
     #[error("required field `{0}` is missing or null")]
     MissingField(&'static str),
+    /// Reading the file hit an internal error (a bug): the file could not be checked.
+    #[error("internal error while reading the digest: {0}")]
+    Internal(String),
     /// A field has an impossible value.
     #[error("field `{field}` is invalid: {reason}")]
     InvalidField {

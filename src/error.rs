@@ -90,3 +90,15 @@ impl Error {
         }
     }
 }
+
+/// Runs work on one file so that a bug that panics on strange input costs
+/// a finding on that file, not the whole run. Returns the panic message.
+pub(crate) fn contain_panic<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned())
+    })
+}

@@ -107,6 +107,9 @@ finding_codes! {
     /// A key in a digest that is not a safe relative path inside the mirror.
     LogUnsafePath => "log.unsafe_path", Error,
         "a digest names a key that is absolute, has `..`, NUL or backslashes, or leads through a link";
+    /// A part of the mirror could not be read, so what it holds was not verified.
+    MirrorUnreadable => "mirror.unreadable", Error,
+        "a directory or file inside the mirror cannot be read: what it holds was not verified";
 }
 
 impl fmt::Display for FindingCode {
@@ -254,6 +257,9 @@ pub fn default_help(code: FindingCode) -> &'static str {
         FindingCode::LogUnverified => {
             "Fix the findings on the digest(s) listing this file (signature, key, metadata) to prove the file."
         }
+        FindingCode::MirrorUnreadable => {
+            "Give this user read access to the whole mirror (e.g. `chmod -R a+rX` on a copy, never on the evidence itself) and re-run."
+        }
         FindingCode::LogUnsafePath => {
             "The digest names a key that cannot be a plain file in the mirror; the file was not opened. Inspect the digest."
         }
@@ -287,6 +293,7 @@ mod tests {
                 "log.unreferenced",
                 "log.unverified",
                 "log.unsafe_path",
+                "mirror.unreadable",
             ]
         );
         let mut sorted = codes.clone();

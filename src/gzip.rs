@@ -37,6 +37,9 @@ pub enum GzipError {
     /// Reading the file failed.
     #[error("reading failed: {0}")]
     Io(#[source] io::Error),
+    /// An internal error (a bug) stopped the check of this file.
+    #[error("internal error while checking the file: {0}")]
+    Internal(String),
 }
 
 /// What inflating a whole log file produced.

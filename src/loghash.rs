@@ -148,6 +148,20 @@ pub fn verify_logs(
                         chain.clone(),
                     ));
                 }
+                Err(_) if inventory.linked_ancestor_of(bucket, key).is_some() => {
+                    let link = inventory
+                        .linked_ancestor_of(bucket, key)
+                        .map(|f| inventory.path_of(f));
+                    outcome.status = LogStatus::UnsafePath;
+                    results.findings.push(finding(
+                        FindingCode::LogUnsafePath,
+                        format!(
+                            "The listed log file lies under {}, a symbolic link or special file; links are never followed, so it was not opened.",
+                            link.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                        ),
+                        link,
+                    ));
+                }
                 Err(path) => {
                     outcome.status = LogStatus::Missing;
                     let mut message = format!(
@@ -188,11 +202,14 @@ pub fn verify_logs(
         .map_init(
             || vec![0u8; BUFFER_BYTES],
             |buffer, (slot, path, _)| {
-                let result = mirror::open_evidence(&path)
-                    .map_err(GzipError::Io)
-                    .and_then(|f| {
-                        gzip::inflate_sha256(BufReader::with_capacity(BUFFER_BYTES, f), buffer)
-                    });
+                let result = crate::error::contain_panic(|| {
+                    mirror::open_evidence(&path)
+                        .map_err(GzipError::Io)
+                        .and_then(|f| {
+                            gzip::inflate_sha256(BufReader::with_capacity(BUFFER_BYTES, f), buffer)
+                        })
+                })
+                .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
                 (slot, path, result)
             },
         )

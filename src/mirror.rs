@@ -87,6 +87,8 @@ pub struct Inventory {
     pub roots: Vec<MirrorRoot>,
     /// All entries, sorted by `(root, rel)` for binary search.
     pub files: Vec<MirrorFile>,
+    /// Places inside the roots the walk could not read: root, path, reason.
+    pub unreadable: Vec<(usize, PathBuf, String)>,
 }
 
 /// Suffix of the sidecar that holds a digest's S3 metadata.
@@ -96,8 +98,11 @@ pub const SIDECAR_SUFFIX: &str = ".metadata.json";
 /// as [`FileKind::NotRegular`] and never followed (a root that is itself a
 /// link is followed).
 ///
+/// Directories inside a root that cannot be read are listed in
+/// [`Inventory::unreadable`] and the walk goes on.
+///
 /// # Errors
-/// [`Error::MirrorUnreadable`] when a root or a directory inside it cannot be read.
+/// [`Error::MirrorUnreadable`] when a root cannot be read.
 pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
     let mut inventory = Inventory::default();
     for (index, root) in roots.iter().enumerate() {
@@ -117,10 +122,23 @@ pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
             .follow_links(false)
             .follow_root_links(true);
         for entry in walker {
-            let entry = entry.map_err(|e| Error::MirrorUnreadable {
-                path: e.path().map_or_else(|| root.clone(), Path::to_path_buf),
-                source: e.into(),
-            })?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                // Depth 0 is the root itself: nothing can be verified.
+                Err(e) if e.depth() == 0 => {
+                    return Err(Error::MirrorUnreadable {
+                        path: e.path().map_or_else(|| root.clone(), Path::to_path_buf),
+                        source: e.into(),
+                    });
+                }
+                // Deeper, the rest of the mirror is still verified; the
+                // unreadable part becomes a finding.
+                Err(e) => {
+                    let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
+                    inventory.unreadable.push((index, path, e.to_string()));
+                    continue;
+                }
+            };
             let file_type = entry.file_type();
             if file_type.is_dir() {
                 continue;
@@ -314,6 +332,35 @@ impl Inventory {
         self.local_path(file.root, &file.rel)
     }
 
+    /// The first ancestor folder of `rel` under `root` that the walk found to
+    /// be a link (or other non-directory), if any: keys through it lead
+    /// outside what the walk examined.
+    #[must_use]
+    pub fn linked_ancestor(&self, root: usize, rel: &str) -> Option<&MirrorFile> {
+        let mut end = 0;
+        while let Some(offset) = rel.get(end..).and_then(|rest| rest.find('/')) {
+            end += offset;
+            let ancestor = rel.get(..end)?;
+            if let Some(file) = self.find(root, ancestor) {
+                return Some(file);
+            }
+            end += 1;
+        }
+        None
+    }
+
+    /// [`Inventory::linked_ancestor`] for an S3 object, across the roots that mirror its bucket.
+    #[must_use]
+    pub fn linked_ancestor_of(&self, bucket: &str, key: &str) -> Option<&MirrorFile> {
+        self.roots.iter().enumerate().find_map(|(index, root)| {
+            if root.bucket.as_deref() != Some(bucket) {
+                return None;
+            }
+            let rel = key.strip_prefix(root.prefix.as_str())?;
+            self.linked_ancestor(index, rel)
+        })
+    }
+
     /// `root/rel` with the platform's separators.
     #[must_use]
     pub fn local_path(&self, root: usize, rel: &str) -> PathBuf {
@@ -340,6 +387,22 @@ impl Inventory {
             .get(file.root)
             .and_then(|r| r.bucket.as_deref())
             .unwrap_or("?")
+    }
+
+    /// `s3://bucket/key` of a path under a root (the bucket as worked out,
+    /// `?` when unknown); `file://path` when the path is not under the root.
+    #[must_use]
+    pub fn url_of_path(&self, root: usize, path: &Path) -> String {
+        let Some(r) = self.roots.get(root) else {
+            return format!("file://{}", path.display());
+        };
+        match relative_key(&r.path, path) {
+            Some(rel) => s3_url(
+                r.bucket.as_deref().unwrap_or("?"),
+                &format!("{}{rel}", r.prefix),
+            ),
+            None => format!("file://{}", path.display()),
+        }
     }
 
     /// `s3://bucket/key` of an entry.

@@ -178,7 +178,18 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
                     .join(", "),
             });
         }
-        let mut findings = Vec::new();
+        let mut findings: Vec<Finding> = inventory
+            .unreadable
+            .iter()
+            .map(|(root, path, reason)| {
+                Finding::new(
+                    FindingCode::MirrorUnreadable,
+                    inventory.url_of_path(*root, path),
+                    format!("This part of the mirror cannot be read ({reason}); the digests and log files in it were not verified."),
+                )
+                .at(Some(path.clone()))
+            })
+            .collect();
         let chains = chain::build(&records);
         authenticate_all(&mut records, &keys);
         findings.extend(records.iter().flat_map(digest_findings));
@@ -222,7 +233,12 @@ fn read_digests(
         .map(|(index, layout, name)| {
             let file = inventory.files.get(index);
             let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
-            let contents = digest::read(&path, options.max_digest_bytes);
+            let contents =
+                crate::error::contain_panic(|| digest::read(&path, options.max_digest_bytes))
+                    .unwrap_or_else(|panic| digest::DigestFile {
+                        inflated_sha256: None,
+                        parsed: Err(DigestError::Internal(panic)),
+                    });
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();

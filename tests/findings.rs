@@ -566,3 +566,57 @@ fn swapped_digests_are_both_moved_and_nothing_else() {
     );
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn log_under_a_symlinked_directory_is_not_followed() {
+    let case = Case::new(small(26));
+    let log = &case.mirror.logs[0];
+    let folder = log.path.parent().unwrap();
+    let outside = case.dir.path().join("outside-folder");
+    std::fs::rename(folder, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, folder).unwrap();
+    let out = case.verify(&[]);
+    let region_logs: Vec<_> = case
+        .mirror
+        .logs
+        .iter()
+        .filter(|l| l.path.parent() == Some(folder))
+        .collect();
+    let mut expected: Vec<(String, String)> = region_logs
+        .iter()
+        .map(|l| f("log.unsafe_path", &l.bucket, &l.key))
+        .collect();
+    expected.sort();
+    let unsafe_found: Vec<_> = out
+        .findings()
+        .into_iter()
+        .filter(|(c, _)| c == "log.unsafe_path")
+        .collect();
+    assert_eq!(unsafe_found, expected);
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn unreadable_directory_is_a_finding_not_a_lost_run() {
+    if std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(true)
+    {
+        eprintln!("SKIPPED: running as root, permissions cannot make a directory unreadable");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let case = Case::new(small(27));
+    let folder = case.mirror.logs[0].path.parent().unwrap().to_path_buf();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = case.verify(&[]);
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        out.findings().iter().any(|(c, _)| c == "mirror.unreadable"),
+        "{:?}",
+        out.findings()
+    );
+    assert_eq!(out.code, 1);
+}
