@@ -96,6 +96,64 @@ pub fn inflate_sha256<R: BufRead>(input: R, buffer: &mut [u8]) -> Result<Inflate
     })
 }
 
+/// Like [`inflate_sha256`], but inflates on the calling thread while a
+/// second thread hashes, so one huge file is not limited to one core's
+/// speed. Memory: `chunk_bytes` × ([`PIPELINE_DEPTH`] + 2).
+///
+/// # Errors
+/// Any [`GzipError`] except `TooLarge`.
+pub fn inflate_sha256_pipelined<R: BufRead>(
+    input: R,
+    chunk_bytes: usize,
+) -> Result<InflatedHash, GzipError> {
+    use std::sync::mpsc;
+    let chunk_bytes = chunk_bytes.max(1);
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(PIPELINE_DEPTH);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut total: u64 = 0;
+            for (buffer, n) in full_rx {
+                hasher.update(buffer.get(..n).unwrap_or_default());
+                total = total.saturating_add(n as u64);
+                // The inflating side may have finished: a closed channel is fine.
+                let _ = empty_tx.send(buffer);
+            }
+            InflatedHash {
+                sha256: hasher.finalize().into(),
+                uncompressed_len: total,
+            }
+        });
+        let inflated = decode_member(input, |decoder| {
+            loop {
+                let mut buffer = empty_rx.try_recv().unwrap_or_else(|_| vec![0; chunk_bytes]);
+                let n = loop {
+                    match decoder.read(&mut buffer) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(classify(e)),
+                    }
+                };
+                if n == 0 {
+                    return Ok(());
+                }
+                if full_tx.send((buffer, n)).is_err() {
+                    return Err(GzipError::Internal("the hashing thread stopped".to_owned()));
+                }
+            }
+        });
+        drop(full_tx);
+        let hashed = hasher
+            .join()
+            .map_err(|_| GzipError::Internal("the hashing thread panicked".to_owned()));
+        inflated.and(hashed)
+    })
+}
+
+/// Chunks in flight between the inflating and the hashing thread.
+pub const PIPELINE_DEPTH: usize = 4;
+
 /// Runs `consume` over the decoder of the first member, then checks that the
 /// member was complete and that nothing follows it.
 fn decode_member<R, F>(mut input: R, consume: F) -> Result<(), GzipError>
@@ -195,6 +253,26 @@ mod tests {
         assert!(matches!(
             inflate_sha256(&gz[..], &mut [0; 64]),
             Err(GzipError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn pipelined_hash_equals_streaming_hash_and_rejects_the_same() {
+        let body: Vec<u8> = (0..3_000_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let gz = gzip(&body);
+        let streamed = inflate_sha256(&gz[..], &mut [0; 4096]).unwrap();
+        let piped = inflate_sha256_pipelined(&gz[..], 64 << 10).unwrap();
+        assert_eq!(streamed, piped);
+        assert_eq!(piped.uncompressed_len, body.len() as u64);
+        let mut appended = gz.clone();
+        appended.push(0);
+        assert!(matches!(
+            inflate_sha256_pipelined(&appended[..], 1 << 16),
+            Err(GzipError::TrailingData { bytes: 1 })
+        ));
+        assert!(matches!(
+            inflate_sha256_pipelined(&gz[..gz.len() - 3], 1 << 16),
+            Err(GzipError::Truncated)
         ));
     }
 
