@@ -25,6 +25,30 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// No digest or listed log file tells which bucket and prefix a root mirrors.
+    #[error(
+        "cannot work out which bucket and key prefix {path} mirrors: no digest file in it lies at the key it names"
+    )]
+    RootNotLocated {
+        /// The root.
+        path: PathBuf,
+    },
+    /// Two roots hold the same objects.
+    #[error("the mirror roots {first} and {second} overlap: they hold the same objects")]
+    RootsOverlap {
+        /// One root.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// The report would be written inside a mirror.
+    #[error("refusing to write {path} inside the mirror {mirror}: the evidence is never changed")]
+    OutputInsideMirror {
+        /// The output path.
+        path: PathBuf,
+        /// The mirror root that contains it.
+        mirror: PathBuf,
+    },
     /// No digest file was found in any mirror (or in the time range).
     #[error("no CloudTrail digest file found in {roots}")]
     NoDigests {
@@ -86,6 +110,13 @@ impl Error {
                 "Save the keys with `aws cloudtrail list-public-keys --region <region> --start-time <T0> --end-time <T1> > keys.json` for every region and pass each file with --public-keys (PEM keys and X.509 certificates are accepted too)."
             }
             Error::InvalidTimeRange { .. } => "--start-time must not be after --end-time.",
+            Error::RootNotLocated { .. } => {
+                "Pass the directory that holds the bucket's objects at their keys (the one `aws s3 sync s3://BUCKET DIR` wrote, or a sub-tree of it), or say where it is with --bucket and --prefix."
+            }
+            Error::RootsOverlap { .. } => {
+                "Give each mirrored bucket (or prefix) once: pass the outer directory only, and a second root only for another bucket."
+            }
+            Error::OutputInsideMirror { .. } => "Write the report outside every mirror root.",
             Error::ThreadPool { .. } => "Lower --jobs.",
         }
     }

@@ -258,7 +258,9 @@ mod tests {
 
     #[test]
     fn pipelined_hash_equals_streaming_hash_and_rejects_the_same() {
-        let body: Vec<u8> = (0..3_000_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let body: Vec<u8> = (0..3_000_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let gz = gzip(&body);
         let streamed = inflate_sha256(&gz[..], &mut [0; 4096]).unwrap();
         let piped = inflate_sha256_pipelined(&gz[..], 64 << 10).unwrap();

@@ -207,14 +207,16 @@ pub fn verify_logs(
             || vec![0u8; BUFFER_BYTES],
             |buffer, (slot, path, size)| {
                 let result = crate::error::contain_panic(|| {
-                    mirror::open_evidence(&path).map_err(GzipError::Io).and_then(|f| {
-                        let reader = BufReader::with_capacity(BUFFER_BYTES, f);
-                        if size >= PIPELINE_FROM_BYTES {
-                            gzip::inflate_sha256_pipelined(reader, BUFFER_BYTES)
-                        } else {
-                            gzip::inflate_sha256(reader, buffer)
-                        }
-                    })
+                    mirror::open_evidence(&path)
+                        .map_err(GzipError::Io)
+                        .and_then(|f| {
+                            let reader = BufReader::with_capacity(BUFFER_BYTES, f);
+                            if size >= PIPELINE_FROM_BYTES {
+                                gzip::inflate_sha256_pipelined(reader, BUFFER_BYTES)
+                            } else {
+                                gzip::inflate_sha256(reader, buffer)
+                            }
+                        })
                 })
                 .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
                 (slot, path, result)
@@ -311,10 +313,9 @@ fn find_unreferenced(
             let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
                 continue;
             };
-            let root = inventory.files.get(record.file).map_or(0, |f| f.root);
             let location = (
                 record.bucket.clone(),
-                full_prefix(inventory, root, &layout.prefix),
+                layout.prefix.clone(),
                 layout.organization.clone(),
                 layout.account.clone(),
                 layout.region.clone(),
@@ -335,7 +336,7 @@ fn find_unreferenced(
         if listings.contains_key(&(bucket.clone(), key.clone())) {
             continue;
         }
-        let Some(layout) = mirror::parse_layout(&file.rel, "CloudTrail") else {
+        let Some(layout) = mirror::parse_layout(&key, "CloudTrail") else {
             continue;
         };
         let Some(time) = mirror::parse_log_time(&layout.file_name) else {
@@ -346,7 +347,7 @@ fn find_unreferenced(
         }
         let location = (
             bucket,
-            full_prefix(inventory, file.root, &layout.prefix),
+            layout.prefix.clone(),
             layout.organization,
             layout.account,
             layout.region,
@@ -398,10 +399,4 @@ fn merge_windows(
         }
     }
     merged
-}
-
-/// The key prefix of a file = its root's prefix + the prefix in its relative path.
-fn full_prefix(inventory: &Inventory, root: usize, rel_prefix: &str) -> String {
-    let root_prefix = inventory.roots.get(root).map_or("", |r| r.prefix.as_str());
-    format!("{root_prefix}{rel_prefix}")
 }

@@ -76,6 +76,10 @@ struct CannotRun {
 }
 
 fn main() -> ExitCode {
+    // Paths and S3 URLs in errors must survive copy and paste: never wrap them.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(Verdict::Pass) => ExitCode::SUCCESS,
@@ -96,6 +100,19 @@ fn run(cli: Cli) -> miette::Result<Verdict> {
     options.prefix = args.prefix;
     options.jobs = args.jobs.map(usize::from);
     options.max_digest_bytes = args.max_digest_mib.saturating_mul(1 << 20);
+    if let Some(output) = &args.output
+        && let Some(mirror) = trailproof::mirror::root_containing(&options.mirrors, output)
+    {
+        let error = trailproof::Error::OutputInsideMirror {
+            path: output.clone(),
+            mirror,
+        };
+        return Err(CannotRun {
+            help: error.help(),
+            error,
+        }
+        .into());
+    }
     let report = trailproof::verify(&options).map_err(|error| CannotRun {
         help: error.help(),
         error,

@@ -104,6 +104,7 @@ pub const SIDECAR_SUFFIX: &str = ".metadata.json";
 /// # Errors
 /// [`Error::MirrorUnreadable`] when a root cannot be read.
 pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
+    check_roots_disjoint(roots)?;
     let mut inventory = Inventory::default();
     for (index, root) in roots.iter().enumerate() {
         let meta = std::fs::metadata(root).map_err(|source| Error::MirrorUnreadable {
@@ -164,6 +165,48 @@ pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
         .files
         .sort_unstable_by(|a, b| (a.root, a.rel.as_str()).cmp(&(b.root, b.rel.as_str())));
     Ok(inventory)
+}
+
+/// Refuses roots that are the same directory or inside one another (the
+/// same objects would be counted twice).
+fn check_roots_disjoint(roots: &[PathBuf]) -> Result<(), Error> {
+    let canonical: Vec<(PathBuf, &PathBuf)> = roots
+        .iter()
+        .map(|r| {
+            std::fs::canonicalize(r)
+                .map(|c| (c, r))
+                .map_err(|source| Error::MirrorUnreadable {
+                    path: r.clone(),
+                    source,
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    for (i, (a, a_given)) in canonical.iter().enumerate() {
+        for (b, b_given) in canonical.iter().skip(i + 1) {
+            if a.starts_with(b) || b.starts_with(a) {
+                return Err(Error::RootsOverlap {
+                    first: (*a_given).clone(),
+                    second: (*b_given).clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` lies inside (or is) one of the mirror roots; the root if so.
+#[must_use]
+pub fn root_containing(roots: &[PathBuf], path: &Path) -> Option<PathBuf> {
+    // The file may not exist yet: canonicalize its parent.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let target = std::fs::canonicalize(parent).ok()?;
+    roots.iter().find_map(|root| {
+        let root_c = std::fs::canonicalize(root).ok()?;
+        target.starts_with(&root_c).then(|| root.clone())
+    })
 }
 
 fn relative_key(root: &Path, path: &Path) -> Option<String> {
@@ -263,6 +306,20 @@ pub fn parse_digest_name(layout: &KeyLayout) -> Option<DigestName> {
         time,
         backfill,
     })
+}
+
+/// The time and backfill flag in a digest file name alone
+/// (`…_YYYYMMDDTHHMMSSZ[_backfill].json.gz`), for filtering before the
+/// mirror's layout is known.
+#[must_use]
+pub fn digest_file_time(file_name: &str) -> Option<(Timestamp, bool)> {
+    let stem = file_name.strip_suffix(".json.gz")?;
+    let (stem, backfill) = match stem.strip_suffix("_backfill") {
+        Some(s) => (s, true),
+        None => (stem, false),
+    };
+    let (_, time) = stem.rsplit_once('_')?;
+    Some((parse_compact_time(time, true)?, backfill))
 }
 
 /// The delivery time in a log file name `A_CloudTrail_R_YYYYMMDDTHHmmZ_X.json.gz` (to the minute).
@@ -434,29 +491,27 @@ impl Inventory {
         Err(expected)
     }
 
-    /// Works out, for each root without an explicit location, which bucket
-    /// and key prefix it mirrors: every digest whose `digestS3Object` ends
-    /// with its own relative path votes for `(digestS3Bucket, rest of the
-    /// key)`; the most common vote wins (ties: the smallest). A root no
-    /// digest votes for keeps an empty prefix and the most common bucket its
-    /// digests name.
+    /// Works out which bucket and key prefix each root mirrors from
+    /// `claims`: `(root, relative path, bucket, full key)` of objects whose
+    /// true key is known (a digest's own `digestS3Object`, or a log file a
+    /// digest lists). Each claim whose key ends with its relative path votes
+    /// for `(bucket, rest of the key)`; the most common vote wins (ties: the
+    /// smallest). `--bucket`/`--prefix` override the vote.
+    ///
+    /// # Errors
+    /// [`Error::RootNotLocated`] for a root no claim votes for (and no
+    /// override covers), [`Error::RootsOverlap`] when two roots hold the
+    /// same keys of one bucket.
     pub fn locate_roots<'a>(
         &mut self,
         claims: impl Iterator<Item = (usize, &'a str, &'a str, &'a str)>,
         bucket_override: Option<&str>,
         prefix_override: Option<&str>,
-    ) {
+    ) -> Result<(), Error> {
         use std::collections::BTreeMap;
         let mut votes: Vec<BTreeMap<(String, String), usize>> =
             vec![BTreeMap::new(); self.roots.len()];
-        let mut buckets: Vec<BTreeMap<String, usize>> = vec![BTreeMap::new(); self.roots.len()];
         for (root, rel, claimed_bucket, claimed_key) in claims {
-            if let Some(count) = buckets
-                .get_mut(root)
-                .map(|b| b.entry(claimed_bucket.to_owned()).or_default())
-            {
-                *count += 1;
-            }
             let Some(prefix) = claimed_key.strip_suffix(rel) else {
                 continue;
             };
@@ -475,21 +530,73 @@ impl Inventory {
                 .get(index)
                 .and_then(|v| most_common(v.iter()))
                 .cloned();
-            let fallback_bucket = buckets
-                .get(index)
-                .and_then(|b| most_common(b.iter()))
-                .cloned();
-            let (bucket, prefix) = match best {
-                Some((bucket, prefix)) => (Some(bucket), prefix),
-                None => (fallback_bucket, String::new()),
+            let prefix = prefix_override.map(|p| {
+                if p.is_empty() || p.ends_with('/') {
+                    p.to_owned()
+                } else {
+                    format!("{p}/")
+                }
+            });
+            let (bucket, prefix) = match (bucket_override, prefix, best) {
+                (Some(b), Some(p), _) => (b.to_owned(), p),
+                (b, p, Some((voted_bucket, voted_prefix))) => (
+                    b.map_or(voted_bucket, str::to_owned),
+                    p.unwrap_or(voted_prefix),
+                ),
+                (Some(b), None, None) => (b.to_owned(), String::new()),
+                (None, _, None) => {
+                    return Err(Error::RootNotLocated {
+                        path: root.path.clone(),
+                    });
+                }
             };
-            root.bucket = bucket_override.map(str::to_owned).or(bucket);
-            root.prefix = match prefix_override {
-                Some(p) if p.is_empty() || p.ends_with('/') => p.to_owned(),
-                Some(p) => format!("{p}/"),
-                None => prefix,
-            };
+            root.bucket = Some(bucket);
+            root.prefix = prefix;
         }
+        for (i, a) in self.roots.iter().enumerate() {
+            for b in self.roots.iter().skip(i + 1) {
+                let nested =
+                    |x: &MirrorRoot, y: &MirrorRoot| x.prefix.starts_with(y.prefix.as_str());
+                if a.bucket == b.bucket && (nested(a, b) || nested(b, a)) {
+                    return Err(Error::RootsOverlap {
+                        first: a.path.clone(),
+                        second: b.path.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Roots that no digest located: for each, the claims its log files
+    /// make, found by matching the keys digests list against its files.
+    #[must_use]
+    pub fn log_claims<'a>(
+        &self,
+        unlocated: &[usize],
+        listed: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<(usize, String, String, String)> {
+        let mut claims = Vec::new();
+        for (bucket, key) in listed {
+            for &root in unlocated {
+                // Try every suffix of the key at a '/' boundary.
+                let mut rest = key;
+                loop {
+                    if self
+                        .find(root, rest)
+                        .is_some_and(|f| f.kind != FileKind::NotRegular)
+                    {
+                        claims.push((root, rest.to_owned(), bucket.to_owned(), key.to_owned()));
+                        break;
+                    }
+                    match rest.split_once('/') {
+                        Some((_, tail)) => rest = tail,
+                        None => break,
+                    }
+                }
+            }
+        }
+        claims
     }
 }
 

@@ -167,7 +167,7 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
     let keys = KeyRing::load(&options.public_keys)?;
     let mut inventory = mirror::scan(&options.mirrors)?;
     pool.install(|| {
-        let mut records = read_digests(&mut inventory, &range, options);
+        let mut records = read_digests(&mut inventory, &range, options)?;
         if records.is_empty() {
             return Err(Error::NoDigests {
                 roots: options
@@ -213,24 +213,24 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
 }
 
 /// Reads every digest file in range (in parallel), then works out each
-/// root's bucket and prefix from them and marks moved digests.
+/// root's bucket and prefix from them, parses each digest's key layout from
+/// its full key, and marks moved digests.
 fn read_digests(
     inventory: &mut Inventory,
     range: &TimeRange,
     options: &Options,
-) -> Vec<DigestRecord> {
-    let candidates: Vec<(usize, Option<KeyLayout>, Option<DigestName>)> = inventory
+) -> Result<Vec<DigestRecord>, Error> {
+    let candidates: Vec<usize> = inventory
         .of_kind(FileKind::Digest)
-        .map(|(index, file)| {
-            let layout = mirror::parse_layout(&file.rel, "CloudTrail-Digest");
-            let name = layout.as_ref().and_then(mirror::parse_digest_name);
-            (index, layout, name)
+        .filter(|(_, file)| {
+            let name = file.rel.rsplit('/').next().unwrap_or_default();
+            mirror::digest_file_time(name).is_none_or(|(t, _)| range.admits_digest(t))
         })
-        .filter(|(_, _, name)| name.as_ref().is_none_or(|n| range.admits_digest(n.time)))
+        .map(|(index, _)| index)
         .collect();
     let read: Vec<_> = candidates
         .into_par_iter()
-        .map(|(index, layout, name)| {
+        .map(|index| {
             let file = inventory.files.get(index);
             let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
             let contents =
@@ -242,37 +242,63 @@ fn read_digests(
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();
-            (index, layout, name, path, contents, metadata)
+            (index, path, contents, metadata)
         })
         .collect();
+    if read.is_empty() {
+        return Ok(Vec::new());
+    }
 
-    let claims = read.iter().filter_map(|(index, _, _, _, contents, _)| {
+    let digest_claims = read.iter().filter_map(|(index, _, contents, _)| {
         let file = inventory.files.get(*index)?;
         let d = contents.parsed.as_ref().ok()?;
         Some((
             file.root,
-            file.rel.as_str(),
-            d.bucket.as_str(),
-            d.object.as_str(),
+            file.rel.clone(),
+            d.bucket.clone(),
+            d.object.clone(),
         ))
     });
-    // `locate_roots` needs `&mut inventory` while the claims borrow it: collect first.
-    let claims: Vec<(usize, String, String, String)> = claims
-        .map(|(r, rel, b, o)| (r, rel.to_owned(), b.to_owned(), o.to_owned()))
+    let mut claims: Vec<(usize, String, String, String)> = digest_claims.collect();
+    // Roots no digest of their own locates (only moved ones, or none in
+    // range): the log files the digests list may.
+    let unlocated: Vec<usize> = (0..inventory.roots.len())
+        .filter(|root| {
+            !claims.iter().any(|(r, rel, _, key)| {
+                r == root
+                    && key
+                        .strip_suffix(rel.as_str())
+                        .is_some_and(|p| p.is_empty() || p.ends_with('/'))
+            })
+        })
         .collect();
+    if !unlocated.is_empty() {
+        let listed = read
+            .iter()
+            .filter_map(|(_, _, contents, _)| contents.parsed.as_ref().ok())
+            .flat_map(|d| {
+                d.log_files
+                    .iter()
+                    .map(|l| (l.bucket.as_str(), l.object.as_str()))
+            });
+        claims.extend(inventory.log_claims(&unlocated, listed));
+    }
     inventory.locate_roots(
         claims
             .iter()
             .map(|(r, rel, b, o)| (*r, rel.as_str(), b.as_str(), o.as_str())),
         options.bucket.as_deref(),
         options.prefix.as_deref(),
-    );
+    )?;
 
-    read.into_iter()
-        .filter_map(|(index, layout, name, path, contents, metadata)| {
+    Ok(read
+        .into_iter()
+        .filter_map(|(index, path, contents, metadata)| {
             let file = inventory.files.get(index)?;
             let bucket = inventory.bucket_of(file).to_owned();
             let key = inventory.key_of(file);
+            let layout = mirror::parse_layout(&key, "CloudTrail-Digest");
+            let name = layout.as_ref().and_then(mirror::parse_digest_name);
             let moved = contents
                 .parsed
                 .as_ref()
@@ -293,7 +319,7 @@ fn read_digests(
             })
         })
         .filter(|r| r.time().is_none_or(|t| range.admits_digest(t)))
-        .collect()
+        .collect())
 }
 
 /// Verifies every parsed digest's signature with its metadata and the

@@ -263,3 +263,73 @@ fn readme_documents_every_finding_code_with_its_severity() {
         assert!(readme.contains(&row), "README's findings table lacks {row}");
     }
 }
+
+#[test]
+fn report_is_never_written_inside_a_mirror() {
+    let case = Case::new(small(59));
+    let target = case.chain("us-east-1")[0].path.clone();
+    let before = std::fs::read(&target).unwrap();
+    trailproof()
+        .arg("verify")
+        .arg(&case.mirror.root)
+        .arg("--public-keys")
+        .arg(&case.mirror.public_keys)
+        .arg("--output")
+        .arg(&target)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("inside the mirror"));
+    assert_eq!(std::fs::read(&target).unwrap(), before);
+}
+
+#[test]
+fn overlapping_or_repeated_roots_are_exit_2() {
+    let case = Case::new(small(60));
+    let root = case.mirror.root.display().to_string();
+    let inner = case.mirror.root.join("AWSLogs").display().to_string();
+    let keys = case.mirror.public_keys.display().to_string();
+    for args in [
+        vec!["verify", &root, &root, "--public-keys", &keys],
+        vec!["verify", &root, &inner, "--public-keys", &keys],
+    ] {
+        trailproof()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("overlap"));
+    }
+    // A copy of the same bucket elsewhere is the same objects twice.
+    let copy = case.dir.path().join("copy");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&case.mirror.root)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    trailproof()
+        .args([
+            "verify",
+            &root,
+            copy.to_str().unwrap(),
+            "--public-keys",
+            &keys,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("overlap"));
+}
+
+#[test]
+fn root_that_is_not_a_bucket_mirror_is_exit_2() {
+    let case = Case::new(small(61));
+    // One level above the bucket directory: keys would all be off by one folder.
+    trailproof()
+        .arg("verify")
+        .arg(case.mirror.root.parent().unwrap())
+        .arg("--public-keys")
+        .arg(&case.mirror.public_keys)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot work out which bucket"));
+}

@@ -249,3 +249,40 @@ fn pem_and_cli_v2_key_files_are_accepted() {
         assert_eq!(out.report["inputs"]["public_keys"][0]["keys"], 2);
     }
 }
+
+#[test]
+fn roots_below_awslogs_still_build_chains_and_catch_tampering() {
+    let case = Case::new(small(42));
+    let victim = case.chain("us-east-1")[2];
+    case.mirror.delete(&victim.key);
+    for sub in ["AWSLogs", "AWSLogs/111122223333"] {
+        let mut args = vec![
+            "verify".to_owned(),
+            case.mirror.root.join(sub).display().to_string(),
+        ];
+        args.extend(
+            [
+                "--public-keys",
+                case.mirror.public_keys.to_str().unwrap(),
+                "--format",
+                "json",
+            ]
+            .map(String::from),
+        );
+        let out = run_json(&args);
+        assert_eq!(
+            out.findings(),
+            vec![f("digest.missing", &victim.bucket, &victim.key)],
+            "root {sub}"
+        );
+        assert_eq!(
+            out.report["chains"].as_array().unwrap().len(),
+            2,
+            "root {sub}"
+        );
+        assert_eq!(
+            out.report["inputs"]["mirrors"][0]["prefix"],
+            format!("{sub}/")
+        );
+    }
+}
