@@ -37,6 +37,9 @@ pub enum LogStatus {
     UnsafePath,
     /// Listed only by digests that could not be verified: not checked.
     Unverified,
+    /// Listed only by digests that could not be verified, inside time that
+    /// authentic digests cover without listing it (`log.unreferenced`).
+    Unreferenced,
 }
 
 /// One listed log file's outcome.
@@ -107,6 +110,7 @@ pub fn verify_logs(
         }
     }
 
+    let coverage = Coverage::new(records, chains);
     let mut results = LogResults::default();
     let mut jobs: Vec<(usize, PathBuf, u64)> = Vec::new();
     for (slot, ((bucket, key), listing)) in listings.iter().enumerate() {
@@ -142,6 +146,17 @@ pub fn verify_logs(
                     results
                         .findings
                         .push(unverified(&url, path, &lister_url, chain.clone()));
+                }
+                // Present, listed only by unverified digests, inside the time
+                // authentic digests cover: they do not list it, so it is
+                // unreferenced (reported with the other unreferenced files).
+                Ok(file)
+                    if listing.authentic.is_empty()
+                        && file.kind != FileKind::NotRegular
+                        && log_location(bucket, key)
+                            .is_some_and(|(loc, t)| coverage.covering(&loc, t, true).is_some()) =>
+                {
+                    outcome.status = LogStatus::Unreferenced;
                 }
                 Ok(file) if listing.authentic.is_empty() => {
                     outcome.status = LogStatus::Unverified;
@@ -277,7 +292,15 @@ pub fn verify_logs(
         }
     }
 
-    find_unreferenced(records, chains, inventory, range, &listings, &mut results);
+    find_unreferenced(
+        inventory,
+        range,
+        &coverage,
+        chains,
+        &listings,
+        records,
+        &mut results,
+    );
     results
 }
 
@@ -294,94 +317,190 @@ fn unverified(url: &str, path: Option<PathBuf>, lister: &str, chain: Option<Stri
 /// Where logs of a chain land: bucket, key prefix, organization, account, region.
 type Location = (String, String, Option<String>, String, String);
 
-fn find_unreferenced(
-    records: &[DigestRecord],
-    chains: &[Chain],
-    inventory: &Inventory,
-    range: &TimeRange,
-    listings: &BTreeMap<(String, String), Listing>,
-    results: &mut LogResults,
-) {
-    // Covered time per location: the union of the windows of the digests
-    // that lie there, with the chain each window belongs to.
-    let mut windows: HashMap<Location, Vec<(Timestamp, Timestamp, usize)>> = HashMap::new();
-    for (c, chain) in chains.iter().enumerate() {
-        for &m in &chain.members {
-            let Some(record) = records.get(m) else {
-                continue;
-            };
-            let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
-                continue;
-            };
-            let location = (
-                record.bucket.clone(),
-                layout.prefix.clone(),
-                layout.organization.clone(),
-                layout.account.clone(),
-                layout.region.clone(),
-            );
-            windows
-                .entry(location)
-                .or_default()
-                .push((digest.start_time, digest.end_time, c));
-        }
-    }
-    for list in windows.values_mut() {
-        *list = merge_windows(std::mem::take(list));
-    }
-    let minute = SignedDuration::from_secs(60);
-    for (_, file) in inventory.of_kind(FileKind::Log) {
-        let bucket = inventory.bucket_of(file).to_owned();
-        let key = inventory.key_of(file);
-        if listings.contains_key(&(bucket.clone(), key.clone())) {
-            continue;
-        }
-        let Some(layout) = mirror::parse_layout(&key, "CloudTrail") else {
-            continue;
-        };
-        let Some(time) = mirror::parse_log_time(&layout.file_name) else {
-            continue;
-        };
-        if !range.admits_log(time) {
-            continue;
-        }
-        let location = (
-            bucket,
-            layout.prefix.clone(),
-            layout.organization,
-            layout.account,
-            layout.region,
-        );
-        let minute_end = time.checked_add(minute).unwrap_or(time);
-        // A log named HH:mm was delivered some time in that minute: it is
-        // inside covered time only if the whole minute is, so a log at the
-        // edge of a restart or of a missing digest's hour is not accused.
-        let covering = windows.get(&location).and_then(|list| {
-            let after = list.partition_point(|(start, _, _)| *start <= time);
-            let (start, end, chain) = list.get(after.checked_sub(1)?)?;
-            (*start <= time && minute_end <= *end).then_some(*chain)
-        });
-        let url = mirror::s3_url(&location.0, &key);
-        match covering {
-            None => results.not_covered += 1,
-            Some(c) => {
-                let chain = chains.get(c);
-                results.findings.push(
-                    Finding::new(
-                        FindingCode::LogUnreferenced,
-                        &url,
-                        format!(
-                            "No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.",
-                            chain.map(|c| c.key.id()).unwrap_or_default()
-                        ),
-                    )
-                    .at(Some(inventory.path_of(file)))
-                    .values("listed by the digest covering its delivery time", "listed by no digest")
-                    .in_chain(chain.map(|c| c.key.id())),
+/// One merged stretch of covered time and the chain it came from.
+type Window = (Timestamp, Timestamp, usize);
+
+/// The time the chains cover, per location: the union of their digests'
+/// windows, and separately of the windows of authentic digests.
+struct Coverage {
+    all: HashMap<Location, Vec<Window>>,
+    authentic: HashMap<Location, Vec<Window>>,
+}
+
+impl Coverage {
+    fn new(records: &[DigestRecord], chains: &[Chain]) -> Self {
+        let mut all: HashMap<Location, Vec<Window>> = HashMap::new();
+        let mut authentic: HashMap<Location, Vec<Window>> = HashMap::new();
+        for (c, chain) in chains.iter().enumerate() {
+            for &m in &chain.members {
+                let Some(record) = records.get(m) else {
+                    continue;
+                };
+                let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
+                    continue;
+                };
+                let location = (
+                    record.bucket.clone(),
+                    layout.prefix.clone(),
+                    layout.organization.clone(),
+                    layout.account.clone(),
+                    layout.region.clone(),
                 );
-                results.unreferenced.push((url, Some(c)));
+                let window = (digest.start_time, digest.end_time, c);
+                if record.is_authentic() {
+                    authentic.entry(location.clone()).or_default().push(window);
+                }
+                all.entry(location).or_default().push(window);
             }
         }
+        for list in all.values_mut().chain(authentic.values_mut()) {
+            *list = merge_windows(std::mem::take(list));
+        }
+        Coverage { all, authentic }
+    }
+
+    /// The chain whose covered time holds the whole minute a log named
+    /// `time` was delivered in (so a log at the edge of a restart or of a
+    /// missing digest's hour is not accused).
+    fn covering(
+        &self,
+        location: &Location,
+        time: Timestamp,
+        authentic_only: bool,
+    ) -> Option<usize> {
+        let map = if authentic_only {
+            &self.authentic
+        } else {
+            &self.all
+        };
+        let minute_end = time
+            .checked_add(SignedDuration::from_secs(60))
+            .unwrap_or(time);
+        let list = map.get(location)?;
+        let after = list.partition_point(|(start, _, _)| *start <= time);
+        let (start, end, chain) = list.get(after.checked_sub(1)?)?;
+        (*start <= time && minute_end <= *end).then_some(*chain)
+    }
+}
+
+/// Location and delivery time of a log file from its full key, if the key
+/// has the CloudTrail layout and its name's date matches its date folders.
+fn log_location(bucket: &str, key: &str) -> Option<(Location, Timestamp)> {
+    let layout = mirror::parse_layout(key, "CloudTrail")?;
+    let time = mirror::parse_log_time(&layout.file_name)?;
+    let folders: Vec<&str> = key.rsplit('/').skip(1).take(3).collect();
+    let date = time.strftime("%Y/%m/%d").to_string();
+    let folder_date = format!(
+        "{}/{}/{}",
+        folders.get(2)?,
+        folders.get(1)?,
+        folders.first()?
+    );
+    if folder_date != date {
+        return None;
+    }
+    let location = (
+        bucket.to_owned(),
+        layout.prefix,
+        layout.organization,
+        layout.account,
+        layout.region,
+    );
+    Some((location, time))
+}
+
+/// Whether a key lies in the log area of a CloudTrail layout (a `CloudTrail`
+/// folder below `AWSLogs`), where only log files belong.
+fn in_log_area(key: &str) -> bool {
+    let mut after_aws_logs = false;
+    let mut parts = key.split('/').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            break; // the file name itself
+        }
+        after_aws_logs |= part == "AWSLogs";
+        if after_aws_logs && part == "CloudTrail" {
+            return true;
+        }
+    }
+    false
+}
+
+fn find_unreferenced(
+    inventory: &Inventory,
+    range: &TimeRange,
+    coverage: &Coverage,
+    chains: &[Chain],
+    listings: &BTreeMap<(String, String), Listing>,
+    records: &[DigestRecord],
+    results: &mut LogResults,
+) {
+    for file in &inventory.files {
+        if !matches!(file.kind, FileKind::Log | FileKind::Other)
+            || file.rel.ends_with(mirror::SIDECAR_SUFFIX)
+        {
+            continue;
+        }
+        let bucket = inventory.bucket_of(file).to_owned();
+        let key = inventory.key_of(file);
+        if file.kind == FileKind::Other && !in_log_area(&key) {
+            continue;
+        }
+        let listing = listings.get(&(bucket.clone(), key.clone()));
+        if listing.is_some_and(|l| !l.authentic.is_empty()) {
+            continue; // vouched for, and hashed
+        }
+        let url = mirror::s3_url(&bucket, &key);
+        let (covering, message) = match log_location(&bucket, &key) {
+            None => (
+                None,
+                "This file lies where only CloudTrail log files belong, but its name is not a CloudTrail log file name for its folder (account, region and date), and no digest lists it.".to_owned(),
+            ),
+            Some((location, time)) => {
+                if !range.admits_log(time) {
+                    continue;
+                }
+                let by_authentic = coverage.covering(&location, time, true);
+                let chain_name = |c: usize| chains.get(c).map(|c| c.key.id()).unwrap_or_default();
+                match (by_authentic, listing) {
+                    (Some(c), Some(l)) => (
+                        Some(c),
+                        format!(
+                            "Only the unverified digest {} lists this log file; the authentic digests of chain {} that cover its delivery time ({time}) do not.",
+                            l.all.first().and_then(|&r| records.get(r)).map(DigestRecord::url).unwrap_or_default(),
+                            chain_name(c)
+                        ),
+                    ),
+                    (Some(c), None) => (
+                        Some(c),
+                        format!("No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.", chain_name(c)),
+                    ),
+                    // Listed by an unverified digest only: reported as log.unverified.
+                    (None, Some(_)) => continue,
+                    (None, None) => match coverage.covering(&location, time, false) {
+                        Some(c) => (
+                            Some(c),
+                            format!("No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.", chain_name(c)),
+                        ),
+                        None => {
+                            results.not_covered += 1;
+                            continue;
+                        }
+                    },
+                }
+            }
+        };
+        let chain_id = covering.and_then(|c| chains.get(c)).map(|c| c.key.id());
+        results.findings.push(
+            Finding::new(FindingCode::LogUnreferenced, &url, message)
+                .at(Some(inventory.path_of(file)))
+                .values(
+                    "listed by the authentic digest covering its delivery time",
+                    "listed by no authentic digest",
+                )
+                .in_chain(chain_id),
+        );
+        results.unreferenced.push((url, covering));
     }
 }
 

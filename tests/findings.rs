@@ -620,3 +620,70 @@ fn unreadable_directory_is_a_finding_not_a_lost_run() {
     );
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn unsigned_digest_cannot_vouch_for_an_injected_log() {
+    let case = Case::new(small(28));
+    let chain = case.chain(REGION);
+    let newest = chain[5];
+    // Inject a log into hour 2 and have the (unsigned) newest digest list it.
+    let delivered = chain[2].end_time - jiff::SignedDuration::from_mins(30);
+    let injected = case.mirror.inject_log(&newest.account, REGION, delivered);
+    let mut json = case.mirror.read_digest_json(&newest.key);
+    let entry = serde_json::json!({
+        "s3Bucket": newest.bucket, "s3Object": injected, "hashAlgorithm": "SHA-256",
+        "hashValue": sha256_hex(&gunzip(&std::fs::read(case.mirror.path_of(&injected)).unwrap())),
+    });
+    json["logFiles"].as_array_mut().unwrap().push(entry);
+    case.mirror.write_digest(&newest.key, &json, None);
+    case.mirror.strip_metadata(&newest.key);
+    let out = case.verify(&[]);
+    let mut expected = vec![
+        f("digest.unsigned", &newest.bucket, &newest.key),
+        f("log.unreferenced", &newest.bucket, &injected),
+    ];
+    expected.extend(unverified_logs(&case, &newest.key));
+    assert_eq!(out.findings(), sorted(expected));
+    assert_eq!(out.code, 1);
+}
+
+#[test]
+fn files_with_foreign_names_in_log_folders_are_unreferenced() {
+    let case = Case::new(small(29));
+    let log = &case.mirror.logs[0];
+    let folder = log.key.rsplit_once('/').unwrap().0.to_owned();
+    let bytes = std::fs::read(&log.path).unwrap();
+    let strays = [
+        format!("{folder}/evil.json.gz"),
+        format!("{folder}/notes.json"),
+        format!(
+            "{folder}/x/{}",
+            log.key.rsplit_once('/').unwrap().1.replace("T00", "T01")
+        ),
+        // A well-formed name dated another day than its folder.
+        format!(
+            "{folder}/{}",
+            log.key
+                .rsplit_once('/')
+                .unwrap()
+                .1
+                .replace("20260301", "20190301")
+        ),
+    ];
+    for key in &strays {
+        let path = case.mirror.path_of(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &bytes).unwrap();
+    }
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        sorted(
+            strays
+                .iter()
+                .map(|k| f("log.unreferenced", &log.bucket, k))
+                .collect()
+        )
+    );
+    assert_eq!(out.code, 1);
+}

@@ -238,6 +238,7 @@ impl Report {
                 match outcome.status {
                     LogStatus::Valid => counts.valid += 1,
                     LogStatus::Unverified => counts.unverified += 1,
+                    LogStatus::Unreferenced => {}
                     LogStatus::Missing
                     | LogStatus::Modified
                     | LogStatus::Malformed
