@@ -404,6 +404,21 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
             .values(mirror::s3_url(&d.bucket, &d.object), &url),
         );
     }
+    if record.is_backfill()
+        && record.metadata.source.is_some()
+        && record.metadata.unreadable.is_none()
+        && record.metadata.backfill_generation.is_none()
+    {
+        out.push(
+            Finding::new(
+                FindingCode::DigestMalformed,
+                &url,
+                "The saved metadata of this backfill digest has no backfill-generation-timestamp, which CloudTrail sets on every backfill digest (the AWS CLI calls it invalid format).",
+            )
+            .at(at())
+            .values("metadata with backfill-generation-timestamp", "no such entry"),
+        );
+    }
     let Some(problem) = record.auth.as_ref().and_then(|a| a.problem.as_ref()) else {
         return out;
     };

@@ -687,3 +687,17 @@ fn files_with_foreign_names_in_log_folders_are_unreferenced() {
     );
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn backfill_digest_metadata_without_generation_time_is_malformed() {
+    let mut spec = small(30);
+    spec.backfill_hours = vec![2];
+    let case = Case::new(spec);
+    let backfill = case.mirror.digests.iter().find(|d| d.backfill && d.region == REGION).unwrap();
+    let sidecar = std::path::PathBuf::from(format!("{}.metadata.json", backfill.path.display()));
+    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+    assert!(meta["Metadata"].as_object_mut().unwrap().remove("backfill-generation-timestamp").is_some());
+    std::fs::write(&sidecar, meta.to_string()).unwrap();
+    let out = case.verify(&[]);
+    assert_eq!(out.findings(), vec![f("digest.malformed", &backfill.bucket, &backfill.key)]);
+}
