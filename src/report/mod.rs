@@ -201,6 +201,14 @@ impl Report {
                 m
             });
 
+        let gaps_by_chain: BTreeMap<&str, usize> = findings
+            .iter()
+            .filter(|f| f.code == crate::finding::FindingCode::ChainGap)
+            .filter_map(|f| f.chain.as_deref())
+            .fold(BTreeMap::new(), |mut m, c| {
+                *m.entry(c).or_default() += 1;
+                m
+            });
         let digest_counts = |members: &mut dyn Iterator<Item = &DigestRecord>| {
             let mut counts = DigestCounts::default();
             for r in members {
@@ -226,23 +234,10 @@ impl Report {
                 .collect();
             chains_of_log.sort_unstable();
             chains_of_log.dedup();
-            for counts in std::iter::once(&mut total_logs).chain(
-                chain_logs
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(c, _)| chains_of_log.contains(c))
-                    .map(|(_, l)| l),
-            ) {
-                counts.listed += 1;
-                counts.uncompressed_bytes += outcome.uncompressed_bytes;
-                match outcome.status {
-                    LogStatus::Valid => counts.valid += 1,
-                    LogStatus::Unverified => counts.unverified += 1,
-                    LogStatus::Unreferenced => {}
-                    LogStatus::Missing
-                    | LogStatus::Modified
-                    | LogStatus::Malformed
-                    | LogStatus::UnsafePath => counts.invalid += 1,
+            count_log(&mut total_logs, outcome);
+            for c in chains_of_log {
+                if let Some(counts) = chain_logs.get_mut(c) {
+                    count_log(counts, outcome);
                 }
             }
         }
@@ -272,13 +267,7 @@ impl Report {
                 let parsed = members.iter().filter_map(|r| r.parsed.as_ref().ok());
                 let buckets: BTreeSet<String> = members.iter().map(|r| r.bucket.clone()).collect();
                 ChainReport {
-                    gaps: findings
-                        .iter()
-                        .filter(|f| {
-                            f.code == crate::finding::FindingCode::ChainGap
-                                && f.chain.as_deref() == Some(id.as_str())
-                        })
-                        .count(),
+                    gaps: gaps_by_chain.get(id.as_str()).copied().unwrap_or(0),
                     organization: chain.key.organization.clone(),
                     account: chain.key.account.clone(),
                     region: chain.key.region.clone(),
@@ -353,5 +342,19 @@ impl Report {
     #[must_use]
     pub fn verdict(&self) -> Verdict {
         self.verdict
+    }
+}
+
+/// Adds one listed log's outcome to `counts`.
+fn count_log(counts: &mut LogCounts, outcome: &crate::loghash::LogOutcome) {
+    counts.listed += 1;
+    counts.uncompressed_bytes += outcome.uncompressed_bytes;
+    match outcome.status {
+        LogStatus::Valid => counts.valid += 1,
+        LogStatus::Unverified => counts.unverified += 1,
+        LogStatus::Unreferenced => {}
+        LogStatus::Missing | LogStatus::Modified | LogStatus::Malformed | LogStatus::UnsafePath => {
+            counts.invalid += 1;
+        }
     }
 }
