@@ -15,6 +15,9 @@
 #
 # Other processes skew the numbers: the script waits for an idle machine, then reports how
 # much CPU time processes other than its own used during each measurement ("foreign CPU").
+# Page cache: some hosts page out file pages nobody touched for a minute or so (e.g. a DAMON
+# "pageout" scheme), so the mirror is re-read right before every measured run (hyperfine
+# --prepare) and `fincore` reports how much of it was cached.
 #
 # Steps: build the release binaries; build (or reuse) a clean TEST-ONLY mirror with
 # `trailproof-testgen scale`; check its sizes look like CloudTrail's and cache the total
@@ -240,14 +243,23 @@ else
 fi
 
 # ---------------------------------------------------------------- page cache
+warm() { find "$MIRROR" -type f -print0 | xargs -0 cat > /dev/null; }
+cached() { # -> "% of the log files' bytes in the page cache" (needs fincore, util-linux)
+    if command -v fincore > /dev/null; then
+        xargs -0 fincore -nb -o PAGES,SIZE < "$WORK/logs.0" | awk -v ps="$(getconf PAGESIZE)" \
+            '{ r += $1; s += int(($2 + ps - 1) / ps) } END { printf "%.1f%%", 100 * r / s }'
+    else
+        echo "unknown (no fincore)"
+    fi
+}
 section "warming the page cache"
 mem_avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 if [ $((MIRROR_BYTES / 1024 * 2)) -gt "$mem_avail_kb" ]; then
     echo "warning: mirror ($(mib "$MIRROR_BYTES") MiB) is large for available memory ($((mem_avail_kb / 1024)) MiB); runs may hit the disk" >&2
 fi
-find "$MIRROR" -type f -print0 | xargs -0 cat > /dev/null
-find "$MIRROR" -type f -print0 | xargs -0 cat > /dev/null
-echo "read $(mib "$MIRROR_BYTES") MiB twice"
+warm
+warm
+echo "read $(mib "$MIRROR_BYTES") MiB twice; log files cached: $(cached)"
 
 # ---------------------------------------------------------------- commands
 q() { printf '%q' "$1"; }
@@ -260,12 +272,14 @@ TP1_CMD="$(q "$TP") verify $(q "$MIRROR") --public-keys $(q "$KEYS") --format js
 # The default-jobs run's report is checked: verdict pass, every listed log file valid.
 time_v() { # label, extra args...
     local label=$1; shift
+    local rc=0 m0 m1
+    warm
+    echo "log files cached before the run: $(cached)"
     if [ -n "$MPSTAT" ]; then
         S_TIME_FORMAT=ISO "$MPSTAT" -P ALL 1 > "$WORK/mpstat-$label.txt" 2>&1 &
         MPSTAT_PID=$!
         sleep 1.2  # let mpstat print its header and first interval
     fi
-    local rc=0 m0 m1
     m0=$(cpu_mark)
     /usr/bin/time -v -o "$WORK/time-$label.txt" \
         "$TP" verify "$MIRROR" --public-keys "$KEYS" --format json "$@" > "$WORK/report-$label.json" || rc=$?
@@ -322,7 +336,9 @@ for i in 0 1 2; do printf '  %-14s %s\n' "${NAMES[$i]}" "${CMDS[$i]}"; done
 wait_for_quiet
 T0=$(cpu_mark)
 if [ -n "$HYPERFINE" ]; then
+    WARM_CMD="find $(q "$MIRROR") -type f -print0 | xargs -0 cat > /dev/null"
     "$HYPERFINE" --shell bash --warmup 1 --runs "$RUNS" --style basic --export-json "$WORK/hyperfine.json" \
+        --prepare "$WARM_CMD" \
         -n "${NAMES[0]}" "${CMDS[0]}" -n "${NAMES[1]}" "${CMDS[1]}" -n "${NAMES[2]}" "${CMDS[2]}"
     for i in 0 1 2; do
         jq -r --arg n "${NAMES[$i]}" '.results[] | select(.command == $n) | .times[]' "$WORK/hyperfine.json" \
@@ -333,6 +349,7 @@ else
     for i in 0 1 2; do
         : > "$WORK/times-${NAMES[$i]}"
         for run in $(seq 0 "$RUNS"); do
+            warm
             t0=$(date +%s.%N)
             bash -c "${CMDS[$i]}" || die "${NAMES[$i]} failed"
             t1=$(date +%s.%N)
@@ -344,6 +361,7 @@ else
 fi
 FOREIGN[timing]=$(foreign_pct "$T0" "$(cpu_mark)")
 echo "foreign CPU during the timing runs: ${FOREIGN[timing]}% of one core"
+echo "log files cached after the timing runs: $(cached)"
 stats() { # file -> "median min max"
     sort -g "$1" | awk '{ t[NR] = $1 } END {
         m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
@@ -393,8 +411,10 @@ time_json() { # label
         --argjson user "$(tv "$1" "User time (seconds)")" --argjson sys "$(tv "$1" "System time (seconds)")" \
         --argjson cpu "$(tv "$1" "Percent of CPU this job got" | tr -d '%')" \
         --argjson rss "$(tv "$1" "Maximum resident set size (kbytes)")" \
+        --argjson vcs "$(tv "$1" "Voluntary context switches")" \
         '{wall_clock: $wall, user_s: $user, system_s: $sys, cpu_percent: $cpu, peak_rss_kib: $rss,
-          peak_rss_mib: (($rss / 1024 * 10 | round) / 10), foreign_cpu_percent_of_one_core: $foreign}'
+          peak_rss_mib: (($rss / 1024 * 10 | round) / 10), foreign_cpu_percent_of_one_core: $foreign,
+          voluntary_context_switches: $vcs}'
 }
 jq -n \
     --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg rev "$GIT_REV" --argjson dirty "$GIT_DIRTY" \

@@ -107,6 +107,9 @@ finding_codes! {
     /// A key in a digest that is not a safe relative path inside the mirror.
     LogUnsafePath => "log.unsafe_path", Error,
         "a digest names a key that is absolute, has `..`, NUL or backslashes, or leads through a link";
+    /// A link or special file where the mirror should hold a CloudTrail object.
+    MirrorNotRegular => "mirror.not_regular", Error,
+        "a symbolic link or special file (FIFO, socket, device) under AWSLogs/; it is never followed or opened";
     /// A part of the mirror could not be read, so what it holds was not verified.
     MirrorUnreadable => "mirror.unreadable", Error,
         "a directory or file inside the mirror cannot be read: what it holds was not verified";
@@ -257,6 +260,9 @@ pub fn default_help(code: FindingCode) -> &'static str {
         FindingCode::LogUnverified => {
             "Fix the findings on the digest(s) listing this file (signature, key, metadata) to prove the file."
         }
+        FindingCode::MirrorNotRegular => {
+            "A bucket mirror holds only regular files: replace the link with the object itself (re-download it) and find out who placed the link."
+        }
         FindingCode::MirrorUnreadable => {
             "Give this user read access to the whole mirror (e.g. `chmod -R a+rX` on a copy, never on the evidence itself) and re-run."
         }
@@ -294,6 +300,7 @@ mod tests {
                 "log.unverified",
                 "log.unsafe_path",
                 "mirror.unreadable",
+                "mirror.not_regular",
             ]
         );
         let mut sorted = codes.clone();

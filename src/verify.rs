@@ -206,6 +206,7 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
         findings.extend(link_findings);
         let logs = loghash::verify_logs(&records, &chains, &inventory, &range);
         findings.extend(logs.findings.iter().cloned());
+        findings.extend(leftovers(&inventory, &range, &findings));
         Ok(Report::new(
             options, started, &inventory, &keys, &records, &chains, &logs, findings,
         ))
@@ -478,5 +479,70 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
         )),
     };
     out.push(finding.at(at()));
+    out
+}
+
+/// What the mirror holds besides digests and logs that still tells of
+/// tampering: links and special files where objects belong, and metadata
+/// sidecars whose digest is gone (the newest digest's deletion is otherwise
+/// invisible). Objects that already have an error finding are skipped.
+fn leftovers(inventory: &Inventory, range: &TimeRange, findings: &[Finding]) -> Vec<Finding> {
+    let reported: std::collections::HashSet<&str> = findings
+        .iter()
+        .filter(|f| f.severity == crate::finding::Severity::Error)
+        .map(|f| f.object.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for file in &inventory.files {
+        let key = inventory.key_of(file);
+        if !key.split('/').any(|part| part == "AWSLogs") {
+            continue;
+        }
+        if file.kind == FileKind::NotRegular {
+            let url = inventory.url_of(file);
+            if !reported.contains(url.as_str()) {
+                out.push(
+                    Finding::new(
+                        FindingCode::MirrorNotRegular,
+                        &url,
+                        "A symbolic link or special file lies where the bucket mirror should hold a CloudTrail object (or folder); it was not followed, so whatever it points to was not verified.",
+                    )
+                    .at(Some(inventory.path_of(file))),
+                );
+            }
+            continue;
+        }
+        let Some(digest_rel) = file.rel.strip_suffix(mirror::SIDECAR_SUFFIX) else {
+            continue;
+        };
+        let in_digest_area = key.split('/').any(|part| part == "CloudTrail-Digest");
+        let name = digest_rel.rsplit('/').next().unwrap_or_default();
+        let Some((time, _)) = mirror::digest_file_time(name) else {
+            continue;
+        };
+        if !in_digest_area
+            || !range.admits_digest(time)
+            || inventory.find(file.root, digest_rel).is_some()
+        {
+            continue;
+        }
+        let digest_key = key.strip_suffix(mirror::SIDECAR_SUFFIX).unwrap_or(&key);
+        let url = mirror::s3_url(inventory.bucket_of(file), digest_key);
+        if reported.contains(url.as_str()) {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                FindingCode::DigestMissing,
+                &url,
+                format!(
+                    "The metadata sidecar {} of this digest remains, but the digest itself is gone (a deleted newest digest leaves no other trace).",
+                    inventory.path_of(file).display()
+                ),
+            )
+            .at(Some(inventory.local_path(file.root, digest_rel)))
+            .values("the digest file beside its metadata", "no file"),
+        );
+    }
     out
 }

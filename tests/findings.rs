@@ -693,11 +693,72 @@ fn backfill_digest_metadata_without_generation_time_is_malformed() {
     let mut spec = small(30);
     spec.backfill_hours = vec![2];
     let case = Case::new(spec);
-    let backfill = case.mirror.digests.iter().find(|d| d.backfill && d.region == REGION).unwrap();
+    let backfill = case
+        .mirror
+        .digests
+        .iter()
+        .find(|d| d.backfill && d.region == REGION)
+        .unwrap();
     let sidecar = std::path::PathBuf::from(format!("{}.metadata.json", backfill.path.display()));
-    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
-    assert!(meta["Metadata"].as_object_mut().unwrap().remove("backfill-generation-timestamp").is_some());
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+    assert!(
+        meta["Metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("backfill-generation-timestamp")
+            .is_some()
+    );
     std::fs::write(&sidecar, meta.to_string()).unwrap();
     let out = case.verify(&[]);
-    assert_eq!(out.findings(), vec![f("digest.malformed", &backfill.bucket, &backfill.key)]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.malformed", &backfill.bucket, &backfill.key)]
+    );
+}
+
+#[test]
+fn deleted_newest_digest_whose_sidecar_remains_is_missing() {
+    let case = Case::new(small(31));
+    let newest = case.newest(REGION);
+    std::fs::remove_file(&newest.path).unwrap();
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.missing", &newest.bucket, &newest.key)]
+    );
+}
+
+#[test]
+fn links_where_digests_belong_are_reported_not_followed() {
+    let case = Case::new(small(32));
+    let newest = case.newest(REGION);
+    let outside = case.dir.path().join("outside-digest.json.gz");
+    std::fs::rename(&newest.path, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &newest.path).unwrap();
+    // And a whole region's digest folder replaced by a link.
+    let other = case.newest("eu-west-1");
+    let region_folder = other
+        .path
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap();
+    let moved_folder = case.dir.path().join("outside-region");
+    std::fs::rename(region_folder, &moved_folder).unwrap();
+    std::os::unix::fs::symlink(&moved_folder, region_folder).unwrap();
+    let out = case.verify(&[]);
+    let folder_key = other.key.rsplitn(5, '/').last().unwrap();
+    assert_eq!(
+        out.findings(),
+        sorted(vec![
+            f("mirror.not_regular", &newest.bucket, &newest.key),
+            f("mirror.not_regular", &other.bucket, folder_key),
+        ])
+    );
+    assert_eq!(out.code, 1);
 }
