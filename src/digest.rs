@@ -192,7 +192,9 @@ fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, Dig
     // serde_json does not check strings it skips; the AWS CLI decodes the
     // whole file as UTF-8 first, and so do we.
     if let Err(e) = std::str::from_utf8(inflated) {
-        return Err(DigestError::Json(format!("the content is not valid UTF-8: {e}")));
+        return Err(DigestError::Json(format!(
+            "the content is not valid UTF-8: {e}"
+        )));
     }
     let raw: RawDigest =
         serde_json::from_slice(inflated).map_err(|e| DigestError::Json(e.to_string()))?;
@@ -334,7 +336,12 @@ mod tests {
         for text in bad {
             assert!(parse(text.as_bytes()).is_err(), "{text}");
         }
-        let mut invalid_utf8 = SAMPLE.replace("\"awsAccountId\"", "\"unknownField\":\"\u{1}\",\"awsAccountId\"").into_bytes();
+        let mut invalid_utf8 = SAMPLE
+            .replace(
+                "\"awsAccountId\"",
+                "\"unknownField\":\"\u{1}\",\"awsAccountId\"",
+            )
+            .into_bytes();
         let at = invalid_utf8.iter().position(|&b| b == 1).unwrap();
         invalid_utf8[at] = 0xff;
         assert!(matches!(parse(&invalid_utf8), Err(DigestError::Json(m)) if m.contains("UTF-8")));
