@@ -187,9 +187,9 @@ pub fn check_links(
     };
     let mut findings = Vec::new();
     let mut reported_missing: BTreeMap<String, ()> = BTreeMap::new();
-    // predecessor record -> the records that link to it
+    // Pass 1: where every link leads; restarts; links to absent digests.
+    let mut targets: Vec<Option<usize>> = vec![None; records.len()];
     let mut claims: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-
     for chain in chains {
         let mut previous_in_time: Option<usize> = None;
         for &index in &chain.members {
@@ -200,70 +200,149 @@ pub fn check_links(
                 previous_in_time = Some(index);
                 continue;
             };
-            let url = record.url();
-            let Some(link) = &digest.previous else {
-                // Backfill digests are delivered only now and then; whether they
-                // link to each other is not documented, so a null link there is
-                // no restart (SPEC §6, §10).
-                let previous = previous_in_time.filter(|_| !chain.key.backfill);
-                if let Some(prev) = previous.and_then(|p| records.get(p)) {
-                    let since = prev
-                        .time()
-                        .map_or_else(|| "?".to_owned(), |t| t.to_string());
-                    findings.push(
-                        Finding::new(
-                            FindingCode::ChainGap,
-                            &url,
-                            format!(
-                                "The chain restarts here: this digest has no previous digest, so nothing proves the log files delivered between {since} ({}) and {} are complete.",
-                                prev.url(),
-                                digest.start_time
-                            ),
-                        )
-                        .at(Some(record.path.clone()))
-                        .values(format!("a link to {}", prev.url()), "previousDigestS3Object: null")
-                        .in_chain(Some(chain.key.id())),
-                    );
-                }
-                previous_in_time = Some(index);
-                continue;
-            };
-            let target_url = mirror::s3_url(&link.bucket, &link.object);
-            let resolved = links.resolve(&link.bucket, &link.object);
-            if let Some(target) = resolved.target {
-                claims.entry(target).or_default().push(index);
-                if let Some(t) = records.get(target) {
-                    findings.extend(check_order(
-                        record,
-                        t,
-                        previous_in_time.and_then(|p| records.get(p)),
-                        &chain.key.id(),
-                    ));
-                }
-            }
-            if !resolved.occupied {
-                let found_elsewhere = resolved
-                    .target
-                    .and_then(|t| records.get(t))
-                    .map(DigestRecord::url);
-                if let Some(f) = missing_predecessor(
+            match &digest.previous {
+                None => findings.extend(restart(
+                    chain,
                     record,
-                    &target_url,
-                    link,
-                    inventory,
-                    range,
-                    &chain.key.id(),
-                    found_elsewhere,
-                ) && reported_missing.insert(target_url.clone(), ()).is_none()
-                {
-                    findings.push(f);
+                    digest,
+                    previous_in_time.and_then(|p| records.get(p)),
+                )),
+                Some(link) => {
+                    let target_url = mirror::s3_url(&link.bucket, &link.object);
+                    let resolved = links.resolve(&link.bucket, &link.object);
+                    if let Some(target) = resolved.target {
+                        claims.entry(target).or_default().push(index);
+                        if let Some(slot) = targets.get_mut(index) {
+                            *slot = Some(target);
+                        }
+                    }
+                    if !resolved.occupied {
+                        let found_elsewhere = resolved
+                            .target
+                            .and_then(|t| records.get(t))
+                            .map(DigestRecord::url);
+                        if let Some(f) = missing_predecessor(
+                            record,
+                            &target_url,
+                            link,
+                            inventory,
+                            range,
+                            &chain.key.id(),
+                            found_elsewhere,
+                        ) && reported_missing.insert(target_url.clone(), ()).is_none()
+                        {
+                            findings.push(f);
+                        }
+                    }
                 }
             }
             previous_in_time = Some(index);
         }
     }
 
-    findings.extend(check_hashes(chains, records, &links, &id_of));
+    // Pass 2: link order against time order, and links into other chains.
+    let mut out_of_order: BTreeMap<usize, ()> = BTreeMap::new();
+    for chain in chains {
+        let mut previous_in_time: Option<usize> = None;
+        for &index in &chain.members {
+            let (Some(record), Some(target)) =
+                (records.get(index), targets.get(index).copied().flatten())
+            else {
+                previous_in_time = Some(index);
+                continue;
+            };
+            let Some(t) = records.get(target) else {
+                continue;
+            };
+            // A digest between the two that names the same predecessor is a
+            // fork sibling: the fork check below says which one is wrong.
+            let between = previous_in_time
+                .filter(|&p| targets.get(p).copied().flatten() != Some(target))
+                .and_then(|p| records.get(p));
+            let other_chain = chain_ids
+                .get(target)
+                .copied()
+                .flatten()
+                .and_then(|c| chains.get(c))
+                .filter(|c| c.key.backfill == chain.key.backfill && c.key != chain.key);
+            let finding = match other_chain {
+                Some(other) => Some(
+                    Finding::new(
+                        FindingCode::ChainOutOfOrder,
+                        record.url(),
+                        format!(
+                            "This digest names {} as its previous digest, which belongs to another chain ({}).",
+                            t.url(),
+                            other.key.id()
+                        ),
+                    )
+                    .at(Some(record.path.clone()))
+                    .values(format!("a previous digest of chain {}", chain.key.id()), other.key.id())
+                    .in_chain(Some(chain.key.id())),
+                ),
+                None => check_order(record, t, between, &chain.key.id()),
+            };
+            if let Some(f) = finding {
+                out_of_order.insert(index, ());
+                findings.push(f);
+            }
+            previous_in_time = Some(index);
+        }
+    }
+
+    // Pass 3: forks. The claimant that continues the chain (someone links
+    // to it), else the oldest, is the real successor; the others are not.
+    for (target, claimants) in &claims {
+        // Claimants already out of order (e.g. linking into another chain)
+        // are not contenders.
+        let contenders: Vec<usize> = claimants
+            .iter()
+            .copied()
+            .filter(|c| !out_of_order.contains_key(c))
+            .collect();
+        if contenders.len() < 2 {
+            continue;
+        }
+        let Some(t) = records.get(*target) else {
+            continue;
+        };
+        let mut ordered = contenders;
+        ordered.sort_by_key(|&c| {
+            (
+                !claims.contains_key(&c),
+                records.get(c).and_then(DigestRecord::time),
+            )
+        });
+        let main = ordered
+            .first()
+            .and_then(|&m| records.get(m))
+            .map(DigestRecord::url)
+            .unwrap_or_default();
+        for &c in ordered.iter().skip(1) {
+            let Some(r) = records.get(c) else { continue };
+            if out_of_order.insert(c, ()).is_some() {
+                continue;
+            }
+            findings.push(
+                Finding::new(
+                    FindingCode::ChainOutOfOrder,
+                    r.url(),
+                    format!(
+                        "This digest and {main} both name {} as their previous digest: a chain cannot fork, and {main} is the one the chain continues from.",
+                        t.url()
+                    ),
+                )
+                .at(Some(r.path.clone()))
+                .values("one successor per digest", format!("{} successors", ordered.len()))
+                .in_chain(id_of(c)),
+            );
+        }
+    }
+
+    // Pass 4: hashes, from digests whose own place in the chain is sound.
+    findings.extend(check_hashes(chains, records, &links, &out_of_order, &id_of));
+
+    // Pass 5: digests deleted where no surviving link names them.
     for chain in chains.iter().filter(|c| !c.key.backfill) {
         for finding in infer_missing_successors(chain, records, &links, &claims, inventory) {
             if reported_missing
@@ -274,47 +353,40 @@ pub fn check_links(
             }
         }
     }
-
-    let already_out_of_order: std::collections::BTreeSet<String> = findings
-        .iter()
-        .filter(|f| f.code == FindingCode::ChainOutOfOrder)
-        .map(|f| f.object.clone())
-        .collect();
-    for (target, claimants) in claims {
-        if claimants.len() < 2 {
-            continue;
-        }
-        let Some(t) = records.get(target) else {
-            continue;
-        };
-        let mut ordered = claimants.clone();
-        ordered.sort_by_key(|&c| records.get(c).and_then(DigestRecord::time));
-        for &c in ordered.iter().skip(1) {
-            let Some(r) = records.get(c) else { continue };
-            if already_out_of_order.contains(&r.url()) {
-                continue;
-            }
-            let first = ordered
-                .first()
-                .and_then(|&f| records.get(f))
-                .map(DigestRecord::url)
-                .unwrap_or_default();
-            findings.push(
-                Finding::new(
-                    FindingCode::ChainOutOfOrder,
-                    r.url(),
-                    format!(
-                        "This digest and {first} both name {} as their previous digest: a chain cannot fork.",
-                        t.url()
-                    ),
-                )
-                .at(Some(r.path.clone()))
-                .values("one successor per digest", format!("{} successors", claimants.len()))
-                .in_chain(id_of(c)),
-            );
-        }
-    }
     findings
+}
+
+/// A digest with null links after an earlier digest of a standard chain.
+fn restart(
+    chain: &Chain,
+    record: &DigestRecord,
+    digest: &crate::digest::Digest,
+    previous: Option<&DigestRecord>,
+) -> Option<Finding> {
+    // Backfill digests are delivered only now and then; whether they link to
+    // each other is not documented, so a null link there is no restart
+    // (SPEC §6, §10).
+    if chain.key.backfill {
+        return None;
+    }
+    let prev = previous?;
+    let since = prev
+        .time()
+        .map_or_else(|| "?".to_owned(), |t| t.to_string());
+    Some(
+        Finding::new(
+            FindingCode::ChainGap,
+            record.url(),
+            format!(
+                "The chain restarts here: this digest has no previous digest, so nothing proves the log files delivered between {since} ({}) and {} are complete.",
+                prev.url(),
+                digest.start_time
+            ),
+        )
+        .at(Some(record.path.clone()))
+        .values(format!("a link to {}", prev.url()), "previousDigestS3Object: null")
+        .in_chain(Some(chain.key.id())),
+    )
 }
 
 /// Finds digests deleted where no surviving link names them: a digest that
@@ -483,6 +555,7 @@ fn check_hashes(
     chains: &[Chain],
     records: &[DigestRecord],
     links: &Links<'_>,
+    out_of_order: &BTreeMap<usize, ()>,
     id_of: &dyn Fn(usize) -> Option<String>,
 ) -> Vec<Finding> {
     let mut order: Vec<usize> = chains
@@ -497,7 +570,10 @@ fn check_hashes(
             continue;
         };
         let Ok(digest) = &record.parsed else { continue };
-        if !record.is_authentic() || contradicted.get(index).copied().unwrap_or(true) {
+        if !record.is_authentic()
+            || contradicted.get(index).copied().unwrap_or(true)
+            || out_of_order.contains_key(&index)
+        {
             continue;
         }
         let Some(link) = &digest.previous else {
@@ -543,7 +619,7 @@ fn check_hashes(
 fn check_order(
     record: &DigestRecord,
     target: &DigestRecord,
-    previous_in_time: Option<&DigestRecord>,
+    between: Option<&DigestRecord>,
     chain_id: &str,
 ) -> Option<Finding> {
     let (Some(time), Some(target_time)) = (record.time(), target.time()) else {
@@ -565,7 +641,7 @@ fn check_order(
             format!("{target_time}"),
         ));
     }
-    let between = previous_in_time.filter(|p| p.file != target.file)?;
+    let between = between.filter(|p| p.file != target.file)?;
     let between_time: Timestamp = between.time()?;
     if between_time > target_time && between_time < time {
         return Some(finding(

@@ -107,12 +107,12 @@ finding_codes! {
     /// A key in a digest that is not a safe relative path inside the mirror.
     LogUnsafePath => "log.unsafe_path", Error,
         "a digest names a key that is absolute, has `..`, NUL or backslashes, or leads through a link";
-    /// A link or special file where the mirror should hold a CloudTrail object.
-    MirrorNotRegular => "mirror.not_regular", Error,
-        "a symbolic link or special file (FIFO, socket, device) under AWSLogs/; it is never followed or opened";
     /// A part of the mirror could not be read, so what it holds was not verified.
     MirrorUnreadable => "mirror.unreadable", Error,
         "a directory or file inside the mirror cannot be read: what it holds was not verified";
+    /// A link or special file where the mirror should hold a CloudTrail object.
+    MirrorNotRegular => "mirror.not_regular", Error,
+        "a symbolic link or special file (FIFO, socket, device) under AWSLogs/; it is never followed or opened";
 }
 
 impl fmt::Display for FindingCode {

@@ -762,3 +762,51 @@ fn links_where_digests_belong_are_reported_not_followed() {
     );
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn fork_is_blamed_on_the_branch_the_chain_does_not_continue_from() {
+    let case = Case::new(small(33));
+    let chain = case.chain(REGION);
+    let (base, successor) = (chain[2], chain[3]);
+    // A key holder inserts a digest half an hour after `base` that also names it.
+    let end = base.end_time + jiff::SignedDuration::from_mins(30);
+    let stamp = end.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let old_stamp = successor.end_time.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let fork_key = successor.key.replace(&old_stamp, &stamp);
+    let mut json = case.mirror.read_digest_json(&successor.key);
+    json["digestEndTime"] = trailproof_testgen::format_time(end).into();
+    json["digestS3Object"] = fork_key.clone().into();
+    json["logFiles"] = serde_json::json!([]);
+    case.mirror
+        .write_digest(&fork_key, &json, Some(successor.signed_by));
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("chain.out_of_order", &base.bucket, &fork_key)]
+    );
+}
+
+#[test]
+fn link_into_another_regions_chain_is_out_of_order() {
+    let case = Case::new(small(34));
+    let newest = case.newest(REGION);
+    let foreign = case.chain("eu-west-1")[4];
+    let mut json = case.mirror.read_digest_json(&newest.key);
+    json["previousDigestS3Object"] = foreign.key.clone().into();
+    json["previousDigestHashValue"] =
+        sha256_hex(&gunzip(&std::fs::read(&foreign.path).unwrap())).into();
+    json["previousDigestSignature"] = foreign.signature_hex.clone().into();
+    case.mirror
+        .write_digest(&newest.key, &json, Some(newest.signed_by));
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("chain.out_of_order", &newest.bucket, &newest.key)]
+    );
+    assert!(
+        out.report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another chain")
+    );
+}
