@@ -155,16 +155,39 @@ pub struct DigestFile {
     pub parsed: Result<Digest, DigestError>,
 }
 
+/// Digests up to this inflated size are read in parallel; a larger one
+/// (up to the run's bound) is read again under [`LARGE_DIGEST`], one at a
+/// time, so peak memory is `workers × 4 MiB + bound`, not `workers × bound`.
+const PARALLEL_INFLATE_BYTES: u64 = 4 << 20;
+
+/// Serializes the inflation of large digests.
+static LARGE_DIGEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Reads and validates the digest file at `path`, inflating at most
 /// `max_inflated` bytes.
 #[must_use]
 pub fn read(path: &std::path::Path, max_inflated: u64) -> DigestFile {
-    let inflated = crate::mirror::open_evidence(path)
-        .map_err(DigestError::Io)
-        .and_then(|file| {
-            gzip::inflate_bounded(BufReader::with_capacity(64 << 10, file), max_inflated)
-                .map_err(DigestError::from)
-        });
+    let small = PARALLEL_INFLATE_BYTES.min(max_inflated);
+    match inflate_file(path, small) {
+        Err(DigestError::Gzip(GzipError::TooLarge { .. })) if max_inflated > small => {
+            let _one_at_a_time = LARGE_DIGEST
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            finish_read(inflate_file(path, max_inflated))
+        }
+        first => finish_read(first),
+    }
+}
+
+fn inflate_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, DigestError> {
+    let file = crate::mirror::open_evidence(path).map_err(DigestError::Io)?;
+    Ok(gzip::inflate_bounded(
+        BufReader::with_capacity(64 << 10, file),
+        limit,
+    )?)
+}
+
+fn finish_read(inflated: Result<Vec<u8>, DigestError>) -> DigestFile {
     match inflated {
         Ok(bytes) => {
             let sha256 = Sha256::digest(&bytes).into();

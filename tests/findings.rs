@@ -810,3 +810,22 @@ fn link_into_another_regions_chain_is_out_of_order() {
             .contains("another chain")
     );
 }
+
+#[test]
+fn digest_inflating_past_the_bound_is_malformed() {
+    let case = Case::new(small(35));
+    let newest = case.newest(REGION);
+    let mut json = case.mirror.read_digest_json(&newest.key);
+    json["padding"] = "0".repeat(3 << 20).into();
+    case.mirror.write_digest(&newest.key, &json, None);
+    let out = case.verify(&["--max-digest-mib", "2"]);
+    assert_eq!(
+        out.findings(),
+        vec![f("digest.malformed", &newest.bucket, &newest.key)]
+    );
+    let message = out.report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("inflates past the limit of 2097152 bytes"),
+        "{message}"
+    );
+}
