@@ -256,8 +256,14 @@ pub fn check_links(
             };
             // A digest between the two that names the same predecessor is a
             // fork sibling: the fork check below says which one is wrong.
+            // So is one that names the same predecessor as the target.
             let between = previous_in_time
-                .filter(|&p| targets.get(p).copied().flatten() != Some(target))
+                .filter(|&p| {
+                    let p_target = targets.get(p).copied().flatten();
+                    let sibling =
+                        p_target.is_some() && p_target == targets.get(target).copied().flatten();
+                    p_target != Some(target) && !sibling
+                })
                 .and_then(|p| records.get(p));
             let other_chain = chain_ids
                 .get(target)

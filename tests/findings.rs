@@ -829,3 +829,28 @@ fn digest_inflating_past_the_bound_is_malformed() {
         "{message}"
     );
 }
+
+#[test]
+fn fork_between_a_digest_and_its_successor_blames_only_the_fork() {
+    let case = Case::new(small(36));
+    let chain = case.chain(REGION);
+    let (sibling, next) = (chain[3], chain[4]);
+    // Half a minute after chain[3], a digest that also names chain[2]; chain[4] links to chain[3].
+    let end = sibling.end_time + jiff::SignedDuration::from_secs(30);
+    let stamp = end.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let fork_key = sibling.key.replace(
+        &sibling.end_time.strftime("%Y%m%dT%H%M%SZ").to_string(),
+        &stamp,
+    );
+    let mut json = case.mirror.read_digest_json(&sibling.key);
+    json["digestEndTime"] = trailproof_testgen::format_time(end).into();
+    json["digestS3Object"] = fork_key.clone().into();
+    json["logFiles"] = serde_json::json!([]);
+    case.mirror
+        .write_digest(&fork_key, &json, Some(sibling.signed_by));
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("chain.out_of_order", &next.bucket, &fork_key)]
+    );
+}
