@@ -269,8 +269,10 @@ pub fn parse_layout(key: &str, service: &str) -> Option<KeyLayout> {
         }
         _ => return None,
     };
+    // Every component before AWSLogs is followed by '/', even an empty one
+    // (a key starting with "/AWSLogs/" has the prefix "/").
     let mut prefix = parts.get(..aws_logs_at)?.join("/");
-    if !prefix.is_empty() {
+    if aws_logs_at > 0 {
         prefix.push('/');
     }
     Some(KeyLayout {
