@@ -28,11 +28,15 @@ pub mod gzip;
 pub mod keys;
 pub mod loghash;
 pub mod mirror;
+pub mod progress;
 pub mod report;
 pub mod signature;
 pub mod verify;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use error::Error;
 pub use finding::{Finding, FindingCode, Severity};
 pub use report::{Report, Verdict};
-pub use verify::{Options, verify};
+pub use verify::{Options, verify, verify_with_progress};

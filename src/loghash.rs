@@ -7,6 +7,7 @@ use crate::chain::{self, Chain};
 use crate::finding::{Finding, FindingCode};
 use crate::gzip::{self, GzipError};
 use crate::mirror::{self, FileKind, Inventory};
+use crate::progress::{Phase, Progress};
 use crate::verify::{DigestRecord, TimeRange};
 use jiff::{SignedDuration, Timestamp};
 use rayon::prelude::*;
@@ -83,6 +84,7 @@ pub fn verify_logs(
     chains: &[Chain],
     inventory: &Inventory,
     range: &TimeRange,
+    progress: &dyn Progress,
 ) -> LogResults {
     let chain_of = chain::chain_of(chains, records.len());
     let chain_id = |record: usize| -> Option<String> {
@@ -216,6 +218,11 @@ pub fn verify_logs(
 
     // Largest first, so one huge file does not leave a core idle at the end.
     jobs.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    progress.start(
+        Phase::Logs,
+        jobs.len() as u64,
+        jobs.iter().map(|j| j.2).sum(),
+    );
     let hashed: Vec<(usize, PathBuf, Result<gzip::InflatedHash, GzipError>)> = jobs
         .into_par_iter()
         .map_init(
@@ -234,6 +241,7 @@ pub fn verify_logs(
                         })
                 })
                 .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
+                progress.advance(size);
                 (slot, path, result)
             },
         )

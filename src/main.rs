@@ -52,6 +52,9 @@ struct VerifyArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// No progress bar (it is drawn only when stderr is a terminal anyway).
+    #[arg(long, short)]
+    quiet: bool,
     /// Largest inflated digest accepted, in MiB; larger ones are digest.malformed.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     max_digest_mib: u64,
@@ -113,7 +116,15 @@ fn run(cli: Cli) -> miette::Result<Verdict> {
         }
         .into());
     }
-    let report = trailproof::verify(&options).map_err(|error| CannotRun {
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
+    let result = match &bar {
+        Some(bar) => trailproof::verify_with_progress(&options, bar),
+        None => trailproof::verify(&options),
+    };
+    if let Some(bar) = &bar {
+        bar.bar.finish_and_clear();
+    }
+    let report = result.map_err(|error| CannotRun {
         help: error.help(),
         error,
     })?;
@@ -130,6 +141,63 @@ fn run(cli: Cli) -> miette::Result<Verdict> {
     };
     write_output(args.output.as_deref(), &text)?;
     Ok(report.verdict())
+}
+
+/// A progress bar on stderr: phase, files, bytes, rate and ETA.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    files_done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    files_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let files_done = std::sync::Arc::new(AtomicU64::new(0));
+        let files_total = std::sync::Arc::new(AtomicU64::new(0));
+        let (done, total) = (files_done.clone(), files_total.clone());
+        let style = indicatif::ProgressStyle::with_template(
+            "{msg:>9} [{bar:30}] {files} files  {bytes}/{total_bytes}  {bytes_per_sec}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key(
+            "files",
+            move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(
+                    w,
+                    "{}/{}",
+                    done.load(Ordering::Relaxed),
+                    total.load(Ordering::Relaxed)
+                );
+            },
+        )
+        .progress_chars("=> ");
+        let bar = indicatif::ProgressBar::new(0).with_style(style);
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Bar {
+            bar,
+            files_done,
+            files_total,
+        }
+    }
+}
+
+impl trailproof::progress::Progress for Bar {
+    fn start(&self, phase: trailproof::progress::Phase, files: u64, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        self.files_done.store(0, Ordering::Relaxed);
+        self.files_total.store(files, Ordering::Relaxed);
+        self.bar.set_length(bytes);
+        self.bar.set_position(0);
+        self.bar.reset_eta();
+        self.bar.set_message(phase.name());
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.files_done
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.bar.inc(bytes);
+    }
 }
 
 /// NO_COLOR (any value) and TERM=dumb turn colour off.

@@ -7,6 +7,7 @@ use crate::finding::{Finding, FindingCode};
 use crate::keys::KeyRing;
 use crate::loghash;
 use crate::mirror::{self, DigestName, FileKind, Inventory, KeyLayout};
+use crate::progress::{Phase, Progress};
 use crate::report::Report;
 use crate::signature::{self, Authentication, SignatureProblem, StoredMetadata};
 use jiff::{SignedDuration, Timestamp};
@@ -147,6 +148,14 @@ impl DigestRecord {
 /// [`Error`] when the run cannot be done (keys unreadable, mirror
 /// unreadable, no digest found); evidence problems are findings in the report.
 pub fn verify(options: &Options) -> Result<Report, Error> {
+    verify_with_progress(options, &crate::progress::Silent)
+}
+
+/// [`verify`], telling `progress` how far it got.
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Result<Report, Error> {
     let started = Timestamp::now();
     let range = TimeRange {
         start: options.start_time,
@@ -165,9 +174,10 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
             reason: e.to_string(),
         })?;
     let keys = KeyRing::load(&options.public_keys)?;
+    progress.start(Phase::Scanning, 0, 0);
     let mut inventory = mirror::scan(&options.mirrors)?;
     pool.install(|| {
-        let mut records = read_digests(&mut inventory, &range, options)?;
+        let mut records = read_digests(&mut inventory, &range, options, progress)?;
         if records.is_empty() {
             return Err(Error::NoDigests {
                 roots: options
@@ -204,7 +214,7 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
         }
         drop(contradicted);
         findings.extend(link_findings);
-        let logs = loghash::verify_logs(&records, &chains, &inventory, &range);
+        let logs = loghash::verify_logs(&records, &chains, &inventory, &range, progress);
         findings.extend(logs.findings.iter().cloned());
         findings.extend(leftovers(&inventory, &range, &findings));
         Ok(Report::new(
@@ -220,6 +230,7 @@ fn read_digests(
     inventory: &mut Inventory,
     range: &TimeRange,
     options: &Options,
+    progress: &dyn Progress,
 ) -> Result<Vec<DigestRecord>, Error> {
     let candidates: Vec<usize> = inventory
         .of_kind(FileKind::Digest)
@@ -229,6 +240,12 @@ fn read_digests(
         })
         .map(|(index, _)| index)
         .collect();
+    let candidate_bytes = candidates
+        .iter()
+        .filter_map(|&i| inventory.files.get(i))
+        .map(|f| f.size)
+        .sum();
+    progress.start(Phase::Digests, candidates.len() as u64, candidate_bytes);
     let read: Vec<_> = candidates
         .into_par_iter()
         .map(|index| {
@@ -243,6 +260,7 @@ fn read_digests(
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();
+            progress.advance(file.map_or(0, |f| f.size));
             (index, path, contents, metadata)
         })
         .collect();
