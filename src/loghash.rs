@@ -46,8 +46,6 @@ pub enum LogStatus {
 /// One listed log file's outcome.
 #[derive(Debug, Clone)]
 pub struct LogOutcome {
-    /// `s3://bucket/key`.
-    pub url: String,
     /// What became of it.
     pub status: LogStatus,
     /// Records (digests) that list it.
@@ -69,12 +67,26 @@ pub struct LogResults {
     pub findings: Vec<Finding>,
 }
 
+/// Who lists one log file: every digest record, with the `hashValue` it
+/// gives when the digest is authentic. Borrows from the records, so a
+/// million listed files cost no copies of their keys.
 #[derive(Default)]
-struct Listing {
-    /// (record, hashValue) for authentic digests.
-    authentic: Vec<(usize, String)>,
-    /// All records that list it.
-    all: Vec<usize>,
+struct Listing<'a> {
+    listers: Vec<(usize, Option<&'a str>)>,
+}
+
+impl<'a> Listing<'a> {
+    fn authentic(&self) -> impl Iterator<Item = (usize, &'a str)> + '_ {
+        self.listers.iter().filter_map(|&(r, h)| Some((r, h?)))
+    }
+
+    fn is_vouched(&self) -> bool {
+        self.listers.iter().any(|(_, h)| h.is_some())
+    }
+
+    fn first(&self) -> usize {
+        self.listers.first().map_or(0, |(r, _)| *r)
+    }
 }
 
 /// Checks every listed log file and looks for unreferenced ones.
@@ -95,122 +107,133 @@ pub fn verify_logs(
             .and_then(|c| chains.get(c))
             .map(|c| c.key.id())
     };
-    let mut listings: BTreeMap<(String, String), Listing> = BTreeMap::new();
+    let lister_url = |record: usize| {
+        records
+            .get(record)
+            .map(DigestRecord::url)
+            .unwrap_or_default()
+    };
+    let mut listings: BTreeMap<(&str, &str), Listing<'_>> = BTreeMap::new();
     for (index, record) in records.iter().enumerate() {
         let Ok(digest) = &record.parsed else { continue };
         let authentic = record.is_authentic();
         for log in &digest.log_files {
             let listing = listings
-                .entry((log.bucket.clone(), log.object.clone()))
+                .entry((log.bucket.as_str(), log.object.as_str()))
                 .or_default();
-            if !listing.all.contains(&index) {
-                listing.all.push(index);
-            }
-            if authentic {
-                listing.authentic.push((index, log.hash_value.clone()));
+            if !listing.listers.iter().any(|(r, _)| *r == index) {
+                listing
+                    .listers
+                    .push((index, authentic.then_some(log.hash_value.as_str())));
             }
         }
     }
 
     let coverage = Coverage::new(records, chains);
     let mut results = LogResults::default();
-    let mut jobs: Vec<(usize, PathBuf, u64)> = Vec::new();
-    for (slot, ((bucket, key), listing)) in listings.iter().enumerate() {
-        let url = mirror::s3_url(bucket, key);
-        let first_lister = listing.all.first().copied().unwrap_or(0);
-        let lister_url = records
-            .get(first_lister)
-            .map(DigestRecord::url)
-            .unwrap_or_default();
-        let chain = chain_id(first_lister);
+    // (slot, inventory file, compressed size)
+    let mut jobs: Vec<(usize, usize, u64)> = Vec::new();
+    for (slot, (&(bucket, key), listing)) in listings.iter().enumerate() {
+        let mut listed_by: Vec<usize> = listing.listers.iter().map(|(r, _)| *r).collect();
+        listed_by.shrink_to_fit();
         let mut outcome = LogOutcome {
-            url: url.clone(),
             status: LogStatus::Valid,
-            listed_by: listing.all.clone(),
+            listed_by,
             uncompressed_bytes: 0,
         };
+        let first = listing.first();
         let finding = |code, message: String, path: Option<PathBuf>| {
-            Finding::new(code, &url, message)
+            Finding::new(code, mirror::s3_url(bucket, key), message)
                 .at(path)
-                .in_chain(chain.clone())
+                .in_chain(chain_id(first))
         };
         if !mirror::is_safe_key(key) {
             outcome.status = LogStatus::UnsafePath;
             results.findings.push(finding(
                 FindingCode::LogUnsafePath,
-                format!("The digest {lister_url} lists a log file whose key {key:?} is not a safe relative path (absolute, `..`, `.`, empty segment, NUL or backslash); it was not opened."),
+                format!("The digest {} lists a log file whose key {key:?} is not a safe relative path (absolute, `..`, `.`, empty segment, NUL or backslash); it was not opened.", lister_url(first)),
                 None,
             ));
-        } else {
-            match inventory.resolve(bucket, key) {
-                Err(path) if listing.authentic.is_empty() => {
-                    outcome.status = LogStatus::Unverified;
-                    results
-                        .findings
-                        .push(unverified(&url, path, &lister_url, chain.clone()));
+            results.outcomes.push(outcome);
+            continue;
+        }
+        match inventory.resolve(bucket, key) {
+            Err(path) if !listing.is_vouched() => {
+                outcome.status = LogStatus::Unverified;
+                results.findings.push(unverified(
+                    bucket,
+                    key,
+                    path,
+                    &lister_url(first),
+                    chain_id(first),
+                ));
+            }
+            // Present, listed only by unverified digests, inside the time
+            // authentic digests cover: they do not list it, so it is
+            // unreferenced (reported with the other unreferenced files).
+            Ok(file)
+                if !listing.is_vouched()
+                    && file.kind != FileKind::NotRegular
+                    && log_location(bucket, key)
+                        .is_some_and(|(loc, t)| coverage.covering(&loc, t, true).is_some()) =>
+            {
+                outcome.status = LogStatus::Unreferenced;
+            }
+            Ok(file) if !listing.is_vouched() => {
+                outcome.status = LogStatus::Unverified;
+                results.findings.push(unverified(
+                    bucket,
+                    key,
+                    Some(inventory.path_of(file)),
+                    &lister_url(first),
+                    chain_id(first),
+                ));
+            }
+            Err(_) if inventory.linked_ancestor_of(bucket, key).is_some() => {
+                let link = inventory
+                    .linked_ancestor_of(bucket, key)
+                    .map(|f| inventory.path_of(f));
+                outcome.status = LogStatus::UnsafePath;
+                results.findings.push(finding(
+                    FindingCode::LogUnsafePath,
+                    format!(
+                        "The listed log file lies under {}, a symbolic link or special file; links are never followed, so it was not opened.",
+                        link.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                    ),
+                    link,
+                ));
+            }
+            Err(path) => {
+                outcome.status = LogStatus::Missing;
+                let mut message = format!(
+                    "The digest {} lists this log file, but the mirror does not have it",
+                    lister_url(first)
+                );
+                if path.is_none() {
+                    message.push_str(" (no mirror root holds that bucket and prefix)");
                 }
-                // Present, listed only by unverified digests, inside the time
-                // authentic digests cover: they do not list it, so it is
-                // unreferenced (reported with the other unreferenced files).
-                Ok(file)
-                    if listing.authentic.is_empty()
-                        && file.kind != FileKind::NotRegular
-                        && log_location(bucket, key)
-                            .is_some_and(|(loc, t)| coverage.covering(&loc, t, true).is_some()) =>
-                {
-                    outcome.status = LogStatus::Unreferenced;
-                }
-                Ok(file) if listing.authentic.is_empty() => {
-                    outcome.status = LogStatus::Unverified;
-                    results.findings.push(unverified(
-                        &url,
-                        Some(inventory.path_of(file)),
-                        &lister_url,
-                        chain.clone(),
-                    ));
-                }
-                Err(_) if inventory.linked_ancestor_of(bucket, key).is_some() => {
-                    let link = inventory
-                        .linked_ancestor_of(bucket, key)
-                        .map(|f| inventory.path_of(f));
-                    outcome.status = LogStatus::UnsafePath;
-                    results.findings.push(finding(
-                        FindingCode::LogUnsafePath,
-                        format!(
-                            "The listed log file lies under {}, a symbolic link or special file; links are never followed, so it was not opened.",
-                            link.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
-                        ),
-                        link,
-                    ));
-                }
-                Err(path) => {
-                    outcome.status = LogStatus::Missing;
-                    let mut message = format!(
-                        "The digest {lister_url} lists this log file, but the mirror does not have it"
-                    );
-                    if path.is_none() {
-                        message.push_str(" (no mirror root holds that bucket and prefix)");
-                    }
-                    message.push('.');
-                    let expected = listing
-                        .authentic
-                        .first()
-                        .map(|(_, h)| h.clone())
-                        .unwrap_or_default();
-                    results.findings.push(
-                        finding(FindingCode::LogMissing, message, path)
-                            .values(format!("a log file whose SHA-256 is {expected}"), "no file"),
-                    );
-                }
-                Ok(file) if file.kind == FileKind::NotRegular => {
-                    outcome.status = LogStatus::UnsafePath;
-                    results.findings.push(finding(
-                        FindingCode::LogUnsafePath,
-                        "The listed log file is a symbolic link or special file; links are never followed, so it was not opened.".to_owned(),
-                        Some(inventory.path_of(file)),
-                    ));
-                }
-                Ok(file) => jobs.push((slot, inventory.path_of(file), file.size)),
+                message.push('.');
+                let expected = listing
+                    .authentic()
+                    .next()
+                    .map(|(_, h)| h)
+                    .unwrap_or_default();
+                results.findings.push(
+                    finding(FindingCode::LogMissing, message, path)
+                        .values(format!("a log file whose SHA-256 is {expected}"), "no file"),
+                );
+            }
+            Ok(file) if file.kind == FileKind::NotRegular => {
+                outcome.status = LogStatus::UnsafePath;
+                results.findings.push(finding(
+                    FindingCode::LogUnsafePath,
+                    "The listed log file is a symbolic link or special file; links are never followed, so it was not opened.".to_owned(),
+                    Some(inventory.path_of(file)),
+                ));
+            }
+            Ok(file) => {
+                let index = inventory.index_of(file);
+                jobs.push((slot, index, file.size));
             }
         }
         results.outcomes.push(outcome);
@@ -223,11 +246,16 @@ pub fn verify_logs(
         jobs.len() as u64,
         jobs.iter().map(|j| j.2).sum(),
     );
-    let hashed: Vec<(usize, PathBuf, Result<gzip::InflatedHash, GzipError>)> = jobs
+    let mut hashed: Vec<(usize, usize, Result<gzip::InflatedHash, GzipError>)> = jobs
         .into_par_iter()
         .map_init(
             || vec![0u8; BUFFER_BYTES],
-            |buffer, (slot, path, size)| {
+            |buffer, (slot, index, size)| {
+                let path = inventory
+                    .files
+                    .get(index)
+                    .map(|f| inventory.path_of(f))
+                    .unwrap_or_default();
                 let result = crate::error::contain_panic(|| {
                     mirror::open_evidence(&path)
                         .map_err(GzipError::Io)
@@ -242,31 +270,31 @@ pub fn verify_logs(
                 })
                 .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
                 progress.advance(size);
-                (slot, path, result)
+                (slot, index, result)
             },
         )
         .collect();
 
-    let listing_values: Vec<&Listing> = listings.values().collect();
-    let mut hashed = hashed;
+    let listing_values: Vec<(&(&str, &str), &Listing<'_>)> = listings.iter().collect();
     hashed.sort_by_key(|(slot, _, _)| *slot);
-    for (slot, path, result) in hashed {
-        let (Some(outcome), Some(listing)) =
+    for (slot, index, result) in hashed {
+        let (Some(outcome), Some(&(&(bucket, key), listing))) =
             (results.outcomes.get_mut(slot), listing_values.get(slot))
         else {
             continue;
         };
-        let chain = listing.authentic.first().and_then(|(r, _)| chain_id(*r));
+        let path = inventory.files.get(index).map(|f| inventory.path_of(f));
+        let chain = listing.authentic().next().and_then(|(r, _)| chain_id(r));
         match result {
             Err(error) => {
                 outcome.status = LogStatus::Malformed;
                 results.findings.push(
                     Finding::new(
                         FindingCode::LogMalformed,
-                        &outcome.url,
+                        mirror::s3_url(bucket, key),
                         format!("The log file is not one complete, valid gzip stream: {error}."),
                     )
-                    .at(Some(path))
+                    .at(path)
                     .values(
                         "one complete gzip stream ending at the end of the file",
                         error.to_string(),
@@ -277,22 +305,19 @@ pub fn verify_logs(
             Ok(hash) => {
                 outcome.uncompressed_bytes = hash.uncompressed_len;
                 let actual = hex::encode(hash.sha256);
-                if let Some((record, expected)) =
-                    listing.authentic.iter().find(|(_, h)| *h != actual)
-                {
+                if let Some((record, expected)) = listing.authentic().find(|(_, h)| *h != actual) {
                     outcome.status = LogStatus::Modified;
-                    let lister = records
-                        .get(*record)
-                        .map(DigestRecord::url)
-                        .unwrap_or_default();
                     results.findings.push(
                         Finding::new(
                             FindingCode::LogModified,
-                            &outcome.url,
-                            format!("The SHA-256 of the uncompressed log file differs from the hashValue in digest {lister}."),
+                            mirror::s3_url(bucket, key),
+                            format!(
+                                "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
+                                lister_url(record)
+                            ),
                         )
-                        .at(Some(path))
-                        .values(expected.clone(), actual)
+                        .at(path)
+                        .values(expected, actual)
                         .in_chain(chain),
                     );
                 }
@@ -312,10 +337,16 @@ pub fn verify_logs(
     results
 }
 
-fn unverified(url: &str, path: Option<PathBuf>, lister: &str, chain: Option<String>) -> Finding {
+fn unverified(
+    bucket: &str,
+    key: &str,
+    path: Option<PathBuf>,
+    lister: &str,
+    chain: Option<String>,
+) -> Finding {
     Finding::new(
         FindingCode::LogUnverified,
-        url,
+        mirror::s3_url(bucket, key),
         format!("Listed only by digests that could not be verified (such as {lister}), so this log file was not checked."),
     )
     .at(path)
@@ -439,7 +470,7 @@ fn find_unreferenced(
     range: &TimeRange,
     coverage: &Coverage,
     chains: &[Chain],
-    listings: &BTreeMap<(String, String), Listing>,
+    listings: &BTreeMap<(&str, &str), Listing<'_>>,
     records: &[DigestRecord],
     results: &mut LogResults,
 ) {
@@ -454,8 +485,8 @@ fn find_unreferenced(
         if file.kind == FileKind::Other && !in_log_area(&key) {
             continue;
         }
-        let listing = listings.get(&(bucket.clone(), key.clone()));
-        if listing.is_some_and(|l| !l.authentic.is_empty()) {
+        let listing = listings.get(&(bucket.as_str(), key.as_str()));
+        if listing.is_some_and(Listing::is_vouched) {
             continue; // vouched for, and hashed
         }
         let url = mirror::s3_url(&bucket, &key);
@@ -475,7 +506,7 @@ fn find_unreferenced(
                         Some(c),
                         format!(
                             "Only the unverified digest {} lists this log file; the authentic digests of chain {} that cover its delivery time ({time}) do not.",
-                            l.all.first().and_then(|&r| records.get(r)).map(DigestRecord::url).unwrap_or_default(),
+                            records.get(l.first()).map(DigestRecord::url).unwrap_or_default(),
                             chain_name(c)
                         ),
                     ),

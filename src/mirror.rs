@@ -376,6 +376,14 @@ impl Inventory {
             .filter(move |(_, f)| f.kind == kind)
     }
 
+    /// Index in [`Inventory::files`] of an entry of this inventory.
+    #[must_use]
+    pub fn index_of(&self, file: &MirrorFile) -> usize {
+        self.files
+            .binary_search_by(|f| (f.root, f.rel.as_str()).cmp(&(file.root, file.rel.as_str())))
+            .unwrap_or(0)
+    }
+
     /// The entry at `rel` under `root`, if the walk found one.
     #[must_use]
     pub fn find(&self, root: usize, rel: &str) -> Option<&MirrorFile> {
