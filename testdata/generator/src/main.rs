@@ -5,6 +5,7 @@
 //! trailproof-testgen demo <DIR>                       # the committed demo (testdata/demo)
 //! trailproof-testgen org-demo <DIR>                   # organization trail with a key prefix
 //! trailproof-testgen scale <DIR> [--logs N] [--seed S]  # ~N log files for benchmarks
+//! trailproof-testgen tiny <DIR> [--logs N] [--seed S]   # ~N one-record log files (memory checks)
 //! ```
 //! Each writes `<DIR>/mirror/` (the bucket mirror) and `<DIR>/public-keys.json`; an existing
 //! `<DIR>/mirror` and `<DIR>/public-keys.json` are replaced.
@@ -18,6 +19,7 @@ const USAGE: &str = "usage:
   trailproof-testgen demo <DIR>
   trailproof-testgen org-demo <DIR>
   trailproof-testgen scale <DIR> [--logs N] [--seed S]
+  trailproof-testgen tiny <DIR> [--logs N] [--seed S]    # ~N one-record log files, 50 per digest
 
 Writes <DIR>/mirror (a CloudTrail bucket mirror signed with TEST-ONLY keys) and
 <DIR>/public-keys.json (list-public-keys output for those keys).";
@@ -50,7 +52,7 @@ fn run(args: &[String]) -> Result<(), String> {
             no_options(opts)?;
             org_demo_spec()
         }
-        "scale" => {
+        "scale" | "tiny" => {
             let mut logs: u64 = 2000;
             let mut seed: u64 = 1;
             let mut it = opts.iter();
@@ -63,7 +65,11 @@ fn run(args: &[String]) -> Result<(), String> {
                     _ => return Err(format!("unknown option {o}")),
                 }
             }
-            scale_spec(logs, seed)
+            if cmd == "tiny" {
+                tiny_spec(logs, seed)
+            } else {
+                scale_spec(logs, seed)
+            }
         }
         _ => return Err(format!("unknown command {cmd}")),
     };
@@ -110,6 +116,23 @@ fn org_demo_spec() -> TrailSpec {
         trail_name: "org_trail.main".to_owned(),
         rotate_every_hours: 3,
         ..TrailSpec::small(20260302)
+    }
+}
+
+/// ~`logs` tiny log files (one record each), 50 per digest, two regions:
+/// many files and many digests, few bytes (memory and per-file overhead).
+pub fn tiny_spec(logs: u64, seed: u64) -> TrailSpec {
+    let hours = logs.div_ceil(2 * 50).max(1);
+    let hours = u32::try_from(hours).unwrap_or(u32::MAX);
+    TrailSpec {
+        hours,
+        logs_per_hour: (50, 50),
+        records_per_log: (1, 1),
+        heavy_logs_per_mille: 0,
+        keys: vec![KeyId::One, KeyId::Two, KeyId::Three],
+        rotate_every_hours: hours.div_ceil(3).max(1),
+        signature_store: SignatureStore::Sidecar,
+        ..TrailSpec::small(seed)
     }
 }
 
