@@ -92,18 +92,60 @@ pub fn build(records: &[DigestRecord]) -> Vec<Chain> {
         .collect()
 }
 
-/// Which chain each record belongs to.
-#[must_use]
-pub fn chain_of(chains: &[Chain], records: usize) -> Vec<Option<usize>> {
-    let mut of = vec![None; records];
-    for (c, chain) in chains.iter().enumerate() {
-        for &m in &chain.members {
-            if let Some(slot) = of.get_mut(m) {
-                *slot = Some(c);
+/// Which chain each digest record belongs to.
+#[derive(Debug)]
+pub struct Membership<'a> {
+    chains: &'a [Chain],
+    of: Vec<Option<usize>>,
+}
+
+impl<'a> Membership<'a> {
+    /// Maps every record index to its chain (moved and unnamed digests have none).
+    #[must_use]
+    pub fn new(chains: &'a [Chain], records: usize) -> Self {
+        let mut of = vec![None; records];
+        for (c, chain) in chains.iter().enumerate() {
+            for &m in &chain.members {
+                if let Some(slot) = of.get_mut(m) {
+                    *slot = Some(c);
+                }
             }
         }
+        Membership { chains, of }
     }
-    of
+
+    /// Index of the record's chain.
+    #[must_use]
+    pub fn index(&self, record: usize) -> Option<usize> {
+        self.of.get(record).copied().flatten()
+    }
+
+    /// The record's chain.
+    #[must_use]
+    pub fn chain(&self, record: usize) -> Option<&'a Chain> {
+        self.index(record).and_then(|c| self.chains.get(c))
+    }
+
+    /// Identifier of the record's chain.
+    #[must_use]
+    pub fn id(&self, record: usize) -> Option<String> {
+        self.chain(record).map(|c| c.key.id())
+    }
+}
+
+/// Parsed digests by where they claim to be (`digestS3Bucket`, `digestS3Object`).
+#[must_use]
+pub fn claimed_locations(records: &[DigestRecord]) -> HashMap<(&str, &str), Vec<usize>> {
+    let mut by_claimed: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Ok(d) = &r.parsed {
+            by_claimed
+                .entry((d.bucket.as_str(), d.object.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    by_claimed
 }
 
 /// Where links lead: digests by where they lie and by where they claim to be.
@@ -124,15 +166,7 @@ struct Resolved {
 
 impl<'a> Links<'a> {
     fn new(records: &'a [DigestRecord]) -> Self {
-        let mut by_claimed: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            if let Ok(d) = &r.parsed {
-                by_claimed
-                    .entry((d.bucket.as_str(), d.object.as_str()))
-                    .or_default()
-                    .push(i);
-            }
-        }
+        let by_claimed = claimed_locations(records);
         Links {
             records,
             by_actual: records
@@ -176,15 +210,8 @@ pub fn check_links(
     range: &TimeRange,
 ) -> Vec<Finding> {
     let links = Links::new(records);
-    let chain_ids = chain_of(chains, records.len());
-    let id_of = |i: usize| -> Option<String> {
-        chain_ids
-            .get(i)
-            .copied()
-            .flatten()
-            .and_then(|c| chains.get(c))
-            .map(|c| c.key.id())
-    };
+    let membership = Membership::new(chains, records.len());
+    let id_of = |i: usize| membership.id(i);
     let mut findings = Vec::new();
     let mut reported_missing: BTreeMap<String, ()> = BTreeMap::new();
     // Pass 1: where every link leads; restarts; links to absent digests.
@@ -265,11 +292,8 @@ pub fn check_links(
                     p_target != Some(target) && !sibling
                 })
                 .and_then(|p| records.get(p));
-            let other_chain = chain_ids
-                .get(target)
-                .copied()
-                .flatten()
-                .and_then(|c| chains.get(c))
+            let other_chain = membership
+                .chain(target)
                 .filter(|c| c.key.backfill == chain.key.backfill && c.key != chain.key);
             let finding = match other_chain {
                 Some(other) => Some(

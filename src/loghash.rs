@@ -98,15 +98,8 @@ pub fn verify_logs(
     range: &TimeRange,
     progress: &dyn Progress,
 ) -> LogResults {
-    let chain_of = chain::chain_of(chains, records.len());
-    let chain_id = |record: usize| -> Option<String> {
-        chain_of
-            .get(record)
-            .copied()
-            .flatten()
-            .and_then(|c| chains.get(c))
-            .map(|c| c.key.id())
-    };
+    let membership = chain::Membership::new(chains, records.len());
+    let chain_id = |record: usize| membership.id(record);
     let lister_url = |record: usize| {
         records
             .get(record)

@@ -12,7 +12,6 @@ use crate::report::Report;
 use crate::signature::{self, Authentication, SignatureProblem, StoredMetadata};
 use jiff::{SignedDuration, Timestamp};
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// What to verify and how.
@@ -346,15 +345,7 @@ fn read_digests(
 fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing) {
     // Keyed by where each digest claims to be: the next digest's
     // previousDigestSignature belongs to that content wherever it lies now.
-    let mut by_claimed_location: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Ok(d) = &r.parsed {
-            by_claimed_location
-                .entry((d.bucket.as_str(), d.object.as_str()))
-                .or_default()
-                .push(i);
-        }
-    }
+    let by_claimed_location = chain::claimed_locations(records);
     let mut chain_signatures: Vec<Vec<String>> = vec![Vec::new(); records.len()];
     for record in records.iter() {
         let Ok(d) = &record.parsed else { continue };

@@ -15,20 +15,6 @@ use trailproof_testgen::{KeyId, TestKey, gunzip, sha256_hex};
 
 const REGION: &str = "us-east-1";
 
-fn unverified_logs(case: &Case, digest_key: &str) -> Vec<(String, String)> {
-    let digest = case
-        .mirror
-        .digests
-        .iter()
-        .find(|d| d.key == digest_key)
-        .unwrap();
-    digest
-        .log_keys
-        .iter()
-        .map(|k| f("log.unverified", &digest.bucket, k))
-        .collect()
-}
-
 #[test]
 fn clean_mirror_passes_with_no_finding() {
     let case = Case::new(small(1));
@@ -84,7 +70,7 @@ fn tampered_metadata_signature_of_newest_digest_is_invalid() {
         .set_metadata_signature(&newest.key, &other.signature_hex);
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.signature_invalid", &newest.bucket, &newest.key)];
-    expected.extend(unverified_logs(&case, &newest.key));
+    expected.extend(case.unverified_logs(&newest.key));
     assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
 }
@@ -121,7 +107,7 @@ fn digest_modified_and_resigned_by_key_holder_contradicts_the_chain() {
         .write_digest(&victim.key, &json, Some(victim.signed_by));
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.modified", &victim.bucket, &victim.key)];
-    expected.extend(unverified_logs(&case, &victim.key));
+    expected.extend(case.unverified_logs(&victim.key));
     assert_eq!(out.findings(), sorted(expected));
     let finding = out.finding("digest.modified", &url(&victim.bucket, &victim.key));
     let next = case.mirror.read_digest_json(&case.chain(REGION)[3].key);
@@ -257,7 +243,7 @@ fn digest_signed_with_an_unknown_key_is_key_unknown() {
         .write_digest(&newest.key, &json, Some(KeyId::Attacker));
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.key_unknown", &newest.bucket, &newest.key)];
-    expected.extend(unverified_logs(&case, &newest.key));
+    expected.extend(case.unverified_logs(&newest.key));
     assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
 }
@@ -318,7 +304,7 @@ fn newest_digest_without_metadata_is_unsigned_warning() {
     case.mirror.strip_metadata(&newest.key);
     let out = case.verify(&[]);
     let mut expected = vec![f("digest.unsigned", &newest.bucket, &newest.key)];
-    expected.extend(unverified_logs(&case, &newest.key));
+    expected.extend(case.unverified_logs(&newest.key));
     assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 0, "warnings only");
     let finding = out.finding("digest.unsigned", &url(&newest.bucket, &newest.key));
@@ -642,7 +628,7 @@ fn unsigned_digest_cannot_vouch_for_an_injected_log() {
         f("digest.unsigned", &newest.bucket, &newest.key),
         f("log.unreferenced", &newest.bucket, &injected),
     ];
-    expected.extend(unverified_logs(&case, &newest.key));
+    expected.extend(case.unverified_logs(&newest.key));
     assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
 }
@@ -769,16 +755,11 @@ fn fork_is_blamed_on_the_branch_the_chain_does_not_continue_from() {
     let chain = case.chain(REGION);
     let (base, successor) = (chain[2], chain[3]);
     // A key holder inserts a digest half an hour after `base` that also names it.
-    let end = base.end_time + jiff::SignedDuration::from_mins(30);
-    let stamp = end.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let old_stamp = successor.end_time.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let fork_key = successor.key.replace(&old_stamp, &stamp);
-    let mut json = case.mirror.read_digest_json(&successor.key);
-    json["digestEndTime"] = trailproof_testgen::format_time(end).into();
-    json["digestS3Object"] = fork_key.clone().into();
-    json["logFiles"] = serde_json::json!([]);
-    case.mirror
-        .write_digest(&fork_key, &json, Some(successor.signed_by));
+    let fork_key = insert_copy_ending_at(
+        &case,
+        successor,
+        base.end_time + jiff::SignedDuration::from_mins(30),
+    );
     let out = case.verify(&[]);
     assert_eq!(
         out.findings(),
@@ -836,21 +817,32 @@ fn fork_between_a_digest_and_its_successor_blames_only_the_fork() {
     let chain = case.chain(REGION);
     let (sibling, next) = (chain[3], chain[4]);
     // Half a minute after chain[3], a digest that also names chain[2]; chain[4] links to chain[3].
-    let end = sibling.end_time + jiff::SignedDuration::from_secs(30);
-    let stamp = end.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let fork_key = sibling.key.replace(
-        &sibling.end_time.strftime("%Y%m%dT%H%M%SZ").to_string(),
-        &stamp,
+    let fork_key = insert_copy_ending_at(
+        &case,
+        sibling,
+        sibling.end_time + jiff::SignedDuration::from_secs(30),
     );
-    let mut json = case.mirror.read_digest_json(&sibling.key);
-    json["digestEndTime"] = trailproof_testgen::format_time(end).into();
-    json["digestS3Object"] = fork_key.clone().into();
-    json["logFiles"] = serde_json::json!([]);
-    case.mirror
-        .write_digest(&fork_key, &json, Some(sibling.signed_by));
     let out = case.verify(&[]);
     assert_eq!(
         out.findings(),
         vec![f("chain.out_of_order", &next.bucket, &fork_key)]
     );
+}
+
+/// Writes, as a key holder would, a copy of `template` (same previous link,
+/// no log files) ending at `end` at the matching key; returns that key.
+fn insert_copy_ending_at(
+    case: &Case,
+    template: &trailproof_testgen::DigestEntry,
+    end: jiff::Timestamp,
+) -> String {
+    let stamp = |t: jiff::Timestamp| t.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let key = template.key.replace(&stamp(template.end_time), &stamp(end));
+    let mut json = case.mirror.read_digest_json(&template.key);
+    json["digestEndTime"] = trailproof_testgen::format_time(end).into();
+    json["digestS3Object"] = key.clone().into();
+    json["logFiles"] = serde_json::json!([]);
+    case.mirror
+        .write_digest(&key, &json, Some(template.signed_by));
+    key
 }

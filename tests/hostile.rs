@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Case, f, small, snapshot, sorted};
+use common::{Case, f, findings_of as findings, small, snapshot, sorted};
 use std::io::Write as _;
 use std::time::Duration;
 use trailproof_testgen::{gunzip, sha256_hex};
@@ -45,22 +45,6 @@ fn verify_capped(case: &Case) -> (i32, serde_json::Value) {
         )
     });
     (code, report)
-}
-
-fn findings(report: &serde_json::Value) -> Vec<(String, String)> {
-    sorted(
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["code"].as_str().unwrap().to_owned(),
-                    f["object"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect(),
-    )
 }
 
 fn gzip_zeros(bytes: u64) -> Vec<u8> {

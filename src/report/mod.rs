@@ -223,14 +223,14 @@ impl Report {
             }
             counts
         };
-        let chain_of = crate::chain::chain_of(chains, records.len());
+        let membership = crate::chain::Membership::new(chains, records.len());
         let mut chain_logs: Vec<LogCounts> = vec![LogCounts::default(); chains.len()];
         let mut total_logs = LogCounts::default();
         for outcome in &logs.outcomes {
             let mut chains_of_log: Vec<usize> = outcome
                 .listed_by
                 .iter()
-                .filter_map(|r| chain_of.get(*r).copied().flatten())
+                .filter_map(|&r| membership.index(r))
                 .collect();
             chains_of_log.sort_unstable();
             chains_of_log.dedup();

@@ -64,6 +64,21 @@ impl Case {
             .collect()
     }
 
+    /// `log.unverified` findings for every log file the digest at `digest_key` lists.
+    pub fn unverified_logs(&self, digest_key: &str) -> Vec<(String, String)> {
+        let digest = self
+            .mirror
+            .digests
+            .iter()
+            .find(|d| d.key == digest_key)
+            .unwrap();
+        digest
+            .log_keys
+            .iter()
+            .map(|k| f("log.unverified", &digest.bucket, k))
+            .collect()
+    }
+
     /// The newest digest of the chain of `region`.
     pub fn newest(&self, region: &str) -> &DigestEntry {
         self.chain(region).last().copied().unwrap()
@@ -81,19 +96,7 @@ pub struct Outcome {
 impl Outcome {
     /// Every finding as `(code, object)`, sorted.
     pub fn findings(&self) -> Vec<(String, String)> {
-        let mut list: Vec<(String, String)> = self.report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["code"].as_str().unwrap().to_owned(),
-                    f["object"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        list.sort();
-        list
+        findings_of(&self.report)
     }
 
     /// The one finding with this code and object.
@@ -112,6 +115,23 @@ impl Outcome {
         );
         matches[0]
     }
+}
+
+/// Every finding of a JSON report as `(code, object)`, sorted.
+pub fn findings_of(report: &Value) -> Vec<(String, String)> {
+    let mut list: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["object"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    list.sort();
+    list
 }
 
 /// Runs the binary with `args`, expecting a JSON report on stdout.

@@ -50,19 +50,6 @@ fn nothing(_: &Case) -> Vec<(String, String)> {
 
 const US: &str = "us-east-1";
 
-fn unverified_logs(case: &Case, digest_key: &str) -> Vec<(String, String)> {
-    let d = case
-        .mirror
-        .digests
-        .iter()
-        .find(|d| d.key == digest_key)
-        .unwrap();
-    d.log_keys
-        .iter()
-        .map(|k| f("log.unverified", &d.bucket, k))
-        .collect()
-}
-
 fn variants() -> Vec<Variant> {
     vec![
         // ---- clean mirrors: no error anywhere, the CLI agrees on every object
@@ -151,7 +138,7 @@ fn variants() -> Vec<Variant> {
                     .flat_map(|r| {
                         let n = case.newest(r);
                         let mut v = vec![f("digest.unsigned", &n.bucket, &n.key)];
-                        v.extend(unverified_logs(case, &n.key));
+                        v.extend(case.unverified_logs(&n.key));
                         v
                     })
                     .collect()
@@ -259,7 +246,7 @@ fn variants() -> Vec<Variant> {
                     f("log.unreferenced", &d.bucket, dropped),
                 ];
                 v.extend(
-                    unverified_logs(case, &d.key)
+                    case.unverified_logs(&d.key)
                         .into_iter()
                         .filter(|(_, o)| !o.ends_with(dropped.as_str())),
                 );
@@ -278,7 +265,7 @@ fn variants() -> Vec<Variant> {
                 case.mirror
                     .write_digest(&d.key, &json, Some(KeyId::Attacker));
                 let mut v = vec![f("digest.key_unknown", &d.bucket, &d.key)];
-                v.extend(unverified_logs(case, &d.key));
+                v.extend(case.unverified_logs(&d.key));
                 v
             },
             cli_blind: &[],
