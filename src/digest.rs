@@ -96,15 +96,58 @@ pub struct PreviousLink {
     pub hash_value: Option<String>,
 }
 
-/// One entry of `logFiles`.
+/// One entry of `logFiles`, kept compact: a digest store may list millions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFileRef {
-    /// `s3Bucket`.
-    pub bucket: String,
+    /// `s3Bucket` (shared with the other entries naming the same bucket).
+    pub bucket: std::sync::Arc<str>,
     /// `s3Object`.
-    pub object: String,
-    /// `hashValue`: hex SHA-256 of the uncompressed log file.
-    pub hash_value: String,
+    pub object: Box<str>,
+    /// `hashValue`: SHA-256 of the uncompressed log file.
+    pub hash: ExpectedHash,
+}
+
+/// A `hashValue` as the digest gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedHash {
+    /// 64 lower-case hex digits, as CloudTrail writes them.
+    Sha256([u8; 32]),
+    /// Anything else (kept verbatim; it can never match, as in the AWS CLI's
+    /// case-sensitive string comparison).
+    Text(Box<str>),
+}
+
+impl ExpectedHash {
+    /// Parses a `hashValue`.
+    #[must_use]
+    pub fn new(text: &str) -> Self {
+        let lower_hex = text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match hex::decode(text) {
+            Ok(bytes) if lower_hex => match <[u8; 32]>::try_from(bytes) {
+                Ok(array) => ExpectedHash::Sha256(array),
+                Err(_) => ExpectedHash::Text(text.into()),
+            },
+            _ => ExpectedHash::Text(text.into()),
+        }
+    }
+
+    /// Whether a computed SHA-256 is the expected one.
+    #[must_use]
+    pub fn matches(&self, actual: &[u8; 32]) -> bool {
+        matches!(self, ExpectedHash::Sha256(expected) if expected == actual)
+    }
+}
+
+impl std::fmt::Display for ExpectedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectedHash::Sha256(bytes) => f.write_str(&hex::encode(bytes)),
+            ExpectedHash::Text(text) => f.write_str(text),
+        }
+    }
 }
 
 /// A digest file that parsed, with the values the checks need.
@@ -251,14 +294,23 @@ fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, Dig
         _ => None,
     };
     let _ = raw.previous_digest_hash_algorithm;
+    let mut buckets: Vec<std::sync::Arc<str>> = Vec::new();
     let log_files = log_files
         .into_iter()
         .map(|f| {
             check_key(&f.s3_object, "logFiles[].s3Object")?;
+            let bucket = match buckets.iter().find(|b| ***b == *f.s3_bucket) {
+                Some(b) => b.clone(),
+                None => {
+                    let b: std::sync::Arc<str> = f.s3_bucket.into();
+                    buckets.push(b.clone());
+                    b
+                }
+            };
             Ok(LogFileRef {
-                bucket: f.s3_bucket,
-                object: f.s3_object,
-                hash_value: f.hash_value,
+                bucket,
+                object: f.s3_object.into_boxed_str(),
+                hash: ExpectedHash::new(&f.hash_value),
             })
         })
         .collect::<Result<Vec<_>, DigestError>>()?;
@@ -312,6 +364,19 @@ mod tests {
         assert!(d.previous.is_none());
         assert!(d.previous_signature.is_none());
         assert!(d.log_files.is_empty());
+    }
+
+    #[test]
+    fn expected_hashes_match_only_lower_case_sha256() {
+        let sha = [0xabu8; 32];
+        assert!(ExpectedHash::new(&hex::encode(sha)).matches(&sha));
+        assert!(!ExpectedHash::new(&hex::encode(sha).to_uppercase()).matches(&sha));
+        assert!(!ExpectedHash::new("abc").matches(&sha));
+        assert_eq!(ExpectedHash::new("XYZ").to_string(), "XYZ");
+        assert_eq!(
+            ExpectedHash::new(&hex::encode(sha)).to_string(),
+            hex::encode(sha)
+        );
     }
 
     #[test]

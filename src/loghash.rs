@@ -4,6 +4,7 @@
 //! reported.
 
 use crate::chain::{self, Chain};
+use crate::digest::ExpectedHash;
 use crate::finding::{Finding, FindingCode};
 use crate::gzip::{self, GzipError};
 use crate::mirror::{self, FileKind, Inventory};
@@ -11,7 +12,7 @@ use crate::progress::{Phase, Progress};
 use crate::verify::{DigestRecord, TimeRange};
 use jiff::{SignedDuration, Timestamp};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::PathBuf;
 
@@ -49,7 +50,7 @@ pub struct LogOutcome {
     /// What became of it.
     pub status: LogStatus,
     /// Records (digests) that list it.
-    pub listed_by: Vec<usize>,
+    pub listed_by: Box<[u32]>,
     /// Uncompressed bytes hashed (0 when not hashed).
     pub uncompressed_bytes: u64,
 }
@@ -72,11 +73,11 @@ pub struct LogResults {
 /// million listed files cost no copies of their keys.
 #[derive(Default)]
 struct Listing<'a> {
-    listers: Vec<(usize, Option<&'a str>)>,
+    listers: Vec<(usize, Option<&'a ExpectedHash>)>,
 }
 
 impl<'a> Listing<'a> {
-    fn authentic(&self) -> impl Iterator<Item = (usize, &'a str)> + '_ {
+    fn authentic(&self) -> impl Iterator<Item = (usize, &'a ExpectedHash)> + '_ {
         self.listers.iter().filter_map(|&(r, h)| Some((r, h?)))
     }
 
@@ -86,6 +87,59 @@ impl<'a> Listing<'a> {
 
     fn first(&self) -> usize {
         self.listers.first().map_or(0, |(r, _)| *r)
+    }
+}
+
+/// What a worker found wrong with one log file (boxed: rare, and keeps the
+/// per-file result small).
+type Problem = Box<(LogStatus, Finding)>;
+
+/// Every listed log file with its listers, sorted by (bucket, key).
+struct Listings<'a> {
+    entries: Vec<((&'a str, &'a str), Listing<'a>)>,
+}
+
+impl<'a> Listings<'a> {
+    fn new(records: &'a [DigestRecord]) -> Self {
+        let mut flat: Vec<((&str, &str), usize, Option<&ExpectedHash>)> = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            let Ok(digest) = &record.parsed else { continue };
+            let authentic = record.is_authentic();
+            for log in &digest.log_files {
+                flat.push((
+                    (&*log.bucket, &*log.object),
+                    index,
+                    authentic.then_some(&log.hash),
+                ));
+            }
+        }
+        flat.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut entries: Vec<((&str, &str), Listing<'_>)> = Vec::new();
+        for (key, index, hash) in flat {
+            match entries.last_mut() {
+                Some((last, listing)) if *last == key => {
+                    if !listing.listers.iter().any(|(r, _)| *r == index) {
+                        listing.listers.push((index, hash));
+                    }
+                }
+                _ => entries.push((
+                    key,
+                    Listing {
+                        listers: vec![(index, hash)],
+                    },
+                )),
+            }
+        }
+        entries.shrink_to_fit();
+        Listings { entries }
+    }
+
+    fn get(&self, bucket: &str, key: &str) -> Option<&Listing<'a>> {
+        self.entries
+            .binary_search_by(|(k, _)| k.cmp(&(bucket, key)))
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .map(|(_, l)| l)
     }
 }
 
@@ -106,29 +160,18 @@ pub fn verify_logs(
             .map(DigestRecord::url)
             .unwrap_or_default()
     };
-    let mut listings: BTreeMap<(&str, &str), Listing<'_>> = BTreeMap::new();
-    for (index, record) in records.iter().enumerate() {
-        let Ok(digest) = &record.parsed else { continue };
-        let authentic = record.is_authentic();
-        for log in &digest.log_files {
-            let listing = listings
-                .entry((log.bucket.as_str(), log.object.as_str()))
-                .or_default();
-            if !listing.listers.iter().any(|(r, _)| *r == index) {
-                listing
-                    .listers
-                    .push((index, authentic.then_some(log.hash_value.as_str())));
-            }
-        }
-    }
+    let listings = Listings::new(records);
 
     let coverage = Coverage::new(records, chains);
     let mut results = LogResults::default();
     // (slot, inventory file, compressed size)
     let mut jobs: Vec<(usize, usize, u64)> = Vec::new();
-    for (slot, (&(bucket, key), listing)) in listings.iter().enumerate() {
-        let mut listed_by: Vec<usize> = listing.listers.iter().map(|(r, _)| *r).collect();
-        listed_by.shrink_to_fit();
+    for (slot, &((bucket, key), ref listing)) in listings.entries.iter().enumerate() {
+        let listed_by: Box<[u32]> = listing
+            .listers
+            .iter()
+            .map(|(r, _)| u32::try_from(*r).unwrap_or(u32::MAX))
+            .collect();
         let mut outcome = LogOutcome {
             status: LogStatus::Valid,
             listed_by,
@@ -209,7 +252,7 @@ pub fn verify_logs(
                 let expected = listing
                     .authentic()
                     .next()
-                    .map(|(_, h)| h)
+                    .map(|(_, h)| h.to_string())
                     .unwrap_or_default();
                 results.findings.push(
                     finding(FindingCode::LogMissing, message, path)
@@ -239,82 +282,72 @@ pub fn verify_logs(
         jobs.len() as u64,
         jobs.iter().map(|j| j.2).sum(),
     );
-    let mut hashed: Vec<(usize, usize, Result<gzip::InflatedHash, GzipError>)> = jobs
+    // Each worker compares the hash itself and returns only what is needed:
+    // the byte count, and a finding when something is wrong.
+    let checked: Vec<(usize, u64, Option<Problem>)> = jobs
         .into_par_iter()
         .map_init(
             || vec![0u8; BUFFER_BYTES],
             |buffer, (slot, index, size)| {
-                let path = inventory
-                    .files
-                    .get(index)
-                    .map(|f| inventory.path_of(f))
-                    .unwrap_or_default();
+                let path = inventory.files.get(index).map(|f| inventory.path_of(f)).unwrap_or_default();
                 let result = crate::error::contain_panic(|| {
-                    mirror::open_evidence(&path)
-                        .map_err(GzipError::Io)
-                        .and_then(|f| {
-                            let reader = BufReader::with_capacity(BUFFER_BYTES, f);
-                            if size >= PIPELINE_FROM_BYTES {
-                                gzip::inflate_sha256_pipelined(reader, BUFFER_BYTES)
-                            } else {
-                                gzip::inflate_sha256(reader, buffer)
-                            }
-                        })
+                    mirror::open_evidence(&path).map_err(GzipError::Io).and_then(|f| {
+                        let reader = BufReader::with_capacity(BUFFER_BYTES, f);
+                        if size >= PIPELINE_FROM_BYTES {
+                            gzip::inflate_sha256_pipelined(reader, BUFFER_BYTES)
+                        } else {
+                            gzip::inflate_sha256(reader, buffer)
+                        }
+                    })
                 })
                 .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
                 progress.advance(size);
-                (slot, index, result)
+                let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
+                    return (slot, 0, None);
+                };
+                let chain = || listing.authentic().next().and_then(|(r, _)| chain_id(r));
+                match result {
+                    Err(error) => {
+                        let finding = Finding::new(
+                            FindingCode::LogMalformed,
+                            mirror::s3_url(bucket, key),
+                            format!("The log file is not one complete, valid gzip stream: {error}."),
+                        )
+                        .at(Some(path))
+                        .values("one complete gzip stream ending at the end of the file", error.to_string())
+                        .in_chain(chain());
+                        (slot, 0, Some(Box::new((LogStatus::Malformed, finding))))
+                    }
+                    Ok(hash) => {
+                        let problem = listing.authentic().find(|(_, h)| !h.matches(&hash.sha256)).map(|(record, expected)| {
+                            let finding = Finding::new(
+                                FindingCode::LogModified,
+                                mirror::s3_url(bucket, key),
+                                format!(
+                                    "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
+                                    lister_url(record)
+                                ),
+                            )
+                            .at(Some(path))
+                            .values(expected.to_string(), hex::encode(hash.sha256))
+                            .in_chain(chain());
+                            Box::new((LogStatus::Modified, finding))
+                        });
+                        (slot, hash.uncompressed_len, problem)
+                    }
+                }
             },
         )
         .collect();
-
-    let listing_values: Vec<(&(&str, &str), &Listing<'_>)> = listings.iter().collect();
-    hashed.sort_by_key(|(slot, _, _)| *slot);
-    for (slot, index, result) in hashed {
-        let (Some(outcome), Some(&(&(bucket, key), listing))) =
-            (results.outcomes.get_mut(slot), listing_values.get(slot))
-        else {
+    for (slot, bytes, problem) in checked {
+        let Some(outcome) = results.outcomes.get_mut(slot) else {
             continue;
         };
-        let path = inventory.files.get(index).map(|f| inventory.path_of(f));
-        let chain = listing.authentic().next().and_then(|(r, _)| chain_id(r));
-        match result {
-            Err(error) => {
-                outcome.status = LogStatus::Malformed;
-                results.findings.push(
-                    Finding::new(
-                        FindingCode::LogMalformed,
-                        mirror::s3_url(bucket, key),
-                        format!("The log file is not one complete, valid gzip stream: {error}."),
-                    )
-                    .at(path)
-                    .values(
-                        "one complete gzip stream ending at the end of the file",
-                        error.to_string(),
-                    )
-                    .in_chain(chain),
-                );
-            }
-            Ok(hash) => {
-                outcome.uncompressed_bytes = hash.uncompressed_len;
-                let actual = hex::encode(hash.sha256);
-                if let Some((record, expected)) = listing.authentic().find(|(_, h)| *h != actual) {
-                    outcome.status = LogStatus::Modified;
-                    results.findings.push(
-                        Finding::new(
-                            FindingCode::LogModified,
-                            mirror::s3_url(bucket, key),
-                            format!(
-                                "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
-                                lister_url(record)
-                            ),
-                        )
-                        .at(path)
-                        .values(expected, actual)
-                        .in_chain(chain),
-                    );
-                }
-            }
+        outcome.uncompressed_bytes = bytes;
+        if let Some(problem) = problem {
+            let (status, finding) = *problem;
+            outcome.status = status;
+            results.findings.push(finding);
         }
     }
 
@@ -463,7 +496,7 @@ fn find_unreferenced(
     range: &TimeRange,
     coverage: &Coverage,
     chains: &[Chain],
-    listings: &BTreeMap<(&str, &str), Listing<'_>>,
+    listings: &Listings<'_>,
     records: &[DigestRecord],
     results: &mut LogResults,
 ) {
@@ -478,7 +511,7 @@ fn find_unreferenced(
         if file.kind == FileKind::Other && !in_log_area(&key) {
             continue;
         }
-        let listing = listings.get(&(bucket.as_str(), key.as_str()));
+        let listing = listings.get(&bucket, &key);
         if listing.is_some_and(Listing::is_vouched) {
             continue; // vouched for, and hashed
         }

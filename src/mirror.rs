@@ -33,7 +33,7 @@ pub struct MirrorFile {
     /// Index of the mirror root in [`Inventory::roots`].
     pub root: usize,
     /// Path relative to the root, with `/` separators: the S3 key without the root's prefix.
-    pub rel: String,
+    pub rel: Box<str>,
     /// Size in bytes as listed by the walk.
     pub size: u64,
     /// Classification by key layout.
@@ -155,7 +155,7 @@ pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
             };
             inventory.files.push(MirrorFile {
                 root: index,
-                rel,
+                rel: rel.into_boxed_str(),
                 size,
                 kind,
             });
@@ -163,7 +163,7 @@ pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
     }
     inventory
         .files
-        .sort_unstable_by(|a, b| (a.root, a.rel.as_str()).cmp(&(b.root, b.rel.as_str())));
+        .sort_unstable_by(|a, b| (a.root, &*a.rel).cmp(&(b.root, &*b.rel)));
     Ok(inventory)
 }
 
@@ -380,7 +380,7 @@ impl Inventory {
     #[must_use]
     pub fn index_of(&self, file: &MirrorFile) -> usize {
         self.files
-            .binary_search_by(|f| (f.root, f.rel.as_str()).cmp(&(file.root, file.rel.as_str())))
+            .binary_search_by(|f| (f.root, &*f.rel).cmp(&(file.root, &*file.rel)))
             .unwrap_or(0)
     }
 
@@ -388,7 +388,7 @@ impl Inventory {
     #[must_use]
     pub fn find(&self, root: usize, rel: &str) -> Option<&MirrorFile> {
         self.files
-            .binary_search_by(|f| (f.root, f.rel.as_str()).cmp(&(root, rel)))
+            .binary_search_by(|f| (f.root, &*f.rel).cmp(&(root, rel)))
             .ok()
             .and_then(|i| self.files.get(i))
     }

@@ -272,7 +272,7 @@ fn read_digests(
         let d = contents.parsed.as_ref().ok()?;
         Some((
             file.root,
-            file.rel.clone(),
+            file.rel.to_string(),
             d.bucket.clone(),
             d.object.clone(),
         ))
@@ -294,11 +294,7 @@ fn read_digests(
         let listed = read
             .iter()
             .filter_map(|(_, _, contents, _)| contents.parsed.as_ref().ok())
-            .flat_map(|d| {
-                d.log_files
-                    .iter()
-                    .map(|l| (l.bucket.as_str(), l.object.as_str()))
-            });
+            .flat_map(|d| d.log_files.iter().map(|l| (&*l.bucket, &*l.object)));
         claims.extend(inventory.log_claims(&unlocated, listed));
     }
     inventory.locate_roots(

@@ -230,7 +230,7 @@ impl Report {
             let mut chains_of_log: Vec<usize> = outcome
                 .listed_by
                 .iter()
-                .filter_map(|&r| membership.index(r))
+                .filter_map(|&r| membership.index(r as usize))
                 .collect();
             chains_of_log.sort_unstable();
             chains_of_log.dedup();
