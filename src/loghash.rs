@@ -64,7 +64,7 @@ pub struct LogResults {
     pub unreferenced: Vec<(String, Option<usize>)>,
     /// Log files in the mirror neither listed nor inside any chain's covered time.
     pub not_covered: usize,
-    /// Log findings, in outcome order then unreferenced.
+    /// Log findings, in outcome order then unreferenced (taken by the caller).
     pub findings: Vec<Finding>,
 }
 

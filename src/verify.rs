@@ -187,39 +187,49 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
                     .join(", "),
             });
         }
-        let mut findings: Vec<Finding> = inventory
-            .unreadable
-            .iter()
-            .map(|(root, path, reason)| {
-                Finding::new(
-                    FindingCode::MirrorUnreadable,
-                    inventory.url_of_path(*root, path),
-                    format!("This part of the mirror cannot be read ({reason}); the digests and log files in it were not verified."),
-                )
-                .at(Some(path.clone()))
-            })
-            .collect();
+        let mut findings = unreadable_findings(&inventory);
         let chains = chain::build(&records);
         authenticate_all(&mut records, &keys);
         findings.extend(records.iter().flat_map(digest_findings));
         let link_findings = chain::check_links(&chains, &records, &inventory, &range);
-        let contradicted: std::collections::HashSet<&str> = link_findings
-            .iter()
-            .filter(|f| f.code == FindingCode::DigestModified)
-            .map(|f| f.object.as_str())
-            .collect();
-        for record in &mut records {
-            record.contradicted = contradicted.contains(record.url().as_str());
-        }
-        drop(contradicted);
+        mark_contradicted(&mut records, &link_findings);
         findings.extend(link_findings);
-        let logs = loghash::verify_logs(&records, &chains, &inventory, &range, progress);
-        findings.extend(logs.findings.iter().cloned());
+        let mut logs = loghash::verify_logs(&records, &chains, &inventory, &range, progress);
+        findings.append(&mut logs.findings);
         findings.extend(leftovers(&inventory, &range, &findings));
         Ok(Report::new(
             options, started, &inventory, &keys, &records, &chains, &logs, findings,
         ))
     })
+}
+
+/// `mirror.unreadable` for every part of the mirror the walk could not read.
+fn unreadable_findings(inventory: &Inventory) -> Vec<Finding> {
+    inventory
+        .unreadable
+        .iter()
+        .map(|(root, path, reason)| {
+            Finding::new(
+                FindingCode::MirrorUnreadable,
+                inventory.url_of_path(*root, path),
+                format!("This part of the mirror cannot be read ({reason}); the digests and log files in it were not verified."),
+            )
+            .at(Some(path.clone()))
+        })
+        .collect()
+}
+
+/// Digests an authentic later digest contradicts (`digest.modified`) prove
+/// nothing about the log files they list.
+fn mark_contradicted(records: &mut [DigestRecord], link_findings: &[Finding]) {
+    let contradicted: std::collections::HashSet<&str> = link_findings
+        .iter()
+        .filter(|f| f.code == FindingCode::DigestModified)
+        .map(|f| f.object.as_str())
+        .collect();
+    for record in records {
+        record.contradicted = contradicted.contains(record.url().as_str());
+    }
 }
 
 /// Reads every digest file in range (in parallel), then works out each
