@@ -147,18 +147,9 @@ pub fn key_names(data: &[u8]) {
             .as_deref()
             .map(|o| format!("{o}/"))
             .unwrap_or_default();
-        // Known bug, replayed by `layout_prefix_of_key_with_leading_slash` in
-        // tests/fuzz_regressions.rs: for a key `/AWSLogs/…` parse_layout
-        // returns the prefix "" instead of "/". Tolerated here so that
-        // fuzzing can go on; remove once parse_layout is fixed.
-        let prefix = if layout.prefix.is_empty() && key.starts_with("/AWSLogs/") {
-            "/"
-        } else {
-            layout.prefix.as_str()
-        };
         let head = format!(
-            "{prefix}AWSLogs/{organization}{}/{service}/{}/",
-            layout.account, layout.region
+            "{}AWSLogs/{organization}{}/{service}/{}/",
+            layout.prefix, layout.account, layout.region
         );
         assert!(
             key.starts_with(&head) && key.ends_with(&format!("/{}", layout.file_name)),

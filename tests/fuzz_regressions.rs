@@ -197,10 +197,11 @@ fn odd_keys_and_key_files() {
     }
 }
 
-/// Found by `key_names`, minimized: a key starting with `/AWSLogs/`.
-/// `mirror::parse_layout` returns the prefix "" for it, not "/" (the part
-/// before `AWSLogs/`), so `prefix + "AWSLogs/…"` no longer gives the key.
-/// `fuzzing::key_names` tolerates exactly this until it is fixed.
+/// Found by `key_names` (minimized below): for a key starting with
+/// `/AWSLogs/`, `mirror::parse_layout` returned the prefix "" instead of "/"
+/// (the part before `AWSLogs/`), so `prefix + "AWSLogs/…"` no longer gave the
+/// key back. Fixed in 6d6a948 (parse_layout: a key starting with /AWSLogs/ has
+/// the prefix '/').
 const LEADING_SLASH_MINIMIZED: &[u8] = b"/AWSLogs//CloudTrail/1/2026/03/01/";
 const LEADING_SLASH_KEY: &str = "/AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/01/111122223333_CloudTrail_us-east-1_20260301T0019Z_Hfng3E4Ezy5S89sB.json.gz";
 
