@@ -281,7 +281,7 @@ impl MirrorBuilder {
                 "digestEndTime": fmt(d.end),
                 "digestS3Bucket": d.bucket,
                 "digestS3Object": d.key,
-                "digestPublicKeyFingerprint": signer.fingerprint(),
+                "digestPublicKeyFingerprint": if self.trails[d.trail].spki_keys { signer.spki_fingerprint() } else { signer.fingerprint() },
                 "digestSignatureAlgorithm": "SHA256withRSA",
                 "newestEventTime": newest.map(fmt),
                 "oldestEventTime": oldest.map(fmt),
@@ -332,7 +332,8 @@ impl MirrorBuilder {
 
         // ---- Public keys ------------------------------------------------------------------------
         let public_keys = self.dir.join("public-keys.json");
-        write_public_keys(&public_keys, &key_windows);
+        let spki = self.trails.iter().any(|t| t.spki_keys);
+        write_public_keys(&public_keys, &key_windows, spki);
 
         let log_entries = logs
             .into_iter()
@@ -367,7 +368,7 @@ impl MirrorBuilder {
 /// Writes the `list-public-keys` JSON (CLI v1 style: base64 `Value`, epoch-float validity times).
 /// Each key's window covers everything it signed, 1 h earlier and 2 h later (backfill generation
 /// times included).
-fn write_public_keys(path: &Path, windows: &BTreeMap<KeyId, (i64, i64)>) {
+fn write_public_keys(path: &Path, windows: &BTreeMap<KeyId, (i64, i64)>, spki: bool) {
     use base64::Engine as _;
     let mut list: Vec<(i64, Value)> = windows
         .iter()
@@ -377,10 +378,10 @@ fn write_public_keys(path: &Path, windows: &BTreeMap<KeyId, (i64, i64)>) {
             (
                 vs,
                 json!({
-                    "Value": base64::engine::general_purpose::STANDARD.encode(k.public_pkcs1_der()),
+                    "Value": base64::engine::general_purpose::STANDARD.encode(if spki { k.public_spki_der() } else { k.public_pkcs1_der() }),
                     "ValidityStartTime": vs as f64,
                     "ValidityEndTime": ve as f64,
-                    "Fingerprint": k.fingerprint(),
+                    "Fingerprint": if spki { k.spki_fingerprint() } else { k.fingerprint() },
                 }),
             )
         })

@@ -116,6 +116,21 @@ impl TestKey {
         hex::encode(md5::Md5::digest(&self.public_der))
     }
 
+    /// Lower-hex MD5 of the SubjectPublicKeyInfo DER (the fingerprint of a key published in that form).
+    pub fn spki_fingerprint(&self) -> String {
+        hex::encode(md5::Md5::digest(self.public_spki_der()))
+    }
+
+    /// The public key as X.509 SubjectPublicKeyInfo DER.
+    pub fn public_spki_der(&self) -> Vec<u8> {
+        self.private
+            .to_public_key()
+            .to_public_key_der()
+            .expect("SPKI DER encoding")
+            .as_bytes()
+            .to_vec()
+    }
+
     /// The public key as PKCS#1 `RSAPublicKey` DER (what ListPublicKeys' `Value` holds; 270 bytes).
     pub fn public_pkcs1_der(&self) -> Vec<u8> {
         self.public_der.clone()

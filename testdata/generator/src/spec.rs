@@ -71,6 +71,9 @@ pub struct TrailSpec {
     pub bucket_change_at_hour: Option<(u32, String)>,
     /// Per mille of log files that are "heavy": 10..40 x `records_per_log.1` records (benchmarks).
     pub heavy_logs_per_mille: u32,
+    /// Publish the keys as X.509 SubjectPublicKeyInfo DER (as one AWS sample does), with
+    /// fingerprints = MD5 of those bytes, which the digests then name.
+    pub spki_keys: bool,
     /// Seed of every random choice; same spec + seed => byte-identical files.
     pub seed: u64,
 }
@@ -101,6 +104,7 @@ impl TrailSpec {
             backfill_hours: Vec::new(),
             bucket_change_at_hour: None,
             heavy_logs_per_mille: 0,
+            spki_keys: false,
             seed,
         }
     }
