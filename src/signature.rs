@@ -117,20 +117,27 @@ pub fn parse_sidecar(bytes: &[u8]) -> Result<StoredMetadata, String> {
         .find(|(k, _)| k.eq_ignore_ascii_case("Metadata"))
         .and_then(|(_, v)| v.as_object())
         .unwrap_or(&top);
-    let field = |name: &str| -> Option<String> {
-        map.iter()
-            .find(|(k, _)| {
-                let k = k.to_ascii_lowercase();
-                k == name || k.strip_prefix("x-amz-meta-") == Some(name)
-            })
+    // Keys match whatever the JSON map's order: two spellings of one entry
+    // with different values make the sidecar ambiguous, so it is refused.
+    let field = |name: &str| -> Result<Option<String>, String> {
+        let mut values = map.iter().filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            k == name || k.strip_prefix("x-amz-meta-") == Some(name)
+        });
+        let first = values
+            .next()
             .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned)
+            .map(str::to_owned);
+        if values.any(|(_, v)| v.as_str() != first.as_deref()) {
+            return Err(format!("the sidecar has conflicting `{name}` entries"));
+        }
+        Ok(first)
     };
     Ok(StoredMetadata {
         source: None,
-        signature: field("signature"),
-        algorithm: field("signature-algorithm"),
-        backfill_generation: field("backfill-generation-timestamp"),
+        signature: field("signature")?,
+        algorithm: field("signature-algorithm")?,
+        backfill_generation: field("backfill-generation-timestamp")?,
         unreadable: None,
     })
 }
@@ -379,6 +386,9 @@ mod tests {
             Some("2025-09-01T00:00:00Z")
         );
         assert!(parse_sidecar(b"[1]").is_err());
+        // Two spellings with different values: ambiguous whatever the map order.
+        assert!(parse_sidecar(br#"{"signature":"aa","Signature":"bb"}"#).is_err());
+        assert!(parse_sidecar(br#"{"signature":"aa","x-amz-meta-signature":"aa"}"#).is_ok());
         assert!(parse_sidecar(b"{").is_err());
     }
 }
