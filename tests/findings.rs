@@ -262,14 +262,7 @@ fn key_used_outside_its_validity_is_key_unknown() {
     ]});
     let keys_path = case.dir.path().join("keys-late.json");
     std::fs::write(&keys_path, keys.to_string()).unwrap();
-    let mut args = vec!["verify".to_owned(), case.mirror.root.display().to_string()];
-    args.extend([
-        "--public-keys".to_owned(),
-        keys_path.display().to_string(),
-        "--format".into(),
-        "json".into(),
-    ]);
-    let out = common::run_json(&args);
+    let out = common::verify_json(std::slice::from_ref(&case.mirror.root), &keys_path, &[]);
     let signed_by_one: Vec<(String, String)> = case
         .mirror
         .digests

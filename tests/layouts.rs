@@ -12,7 +12,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{Case, f, run_json, small, sorted};
+use common::{Case, f, small, sorted, verify_json};
 use trailproof_testgen::{KeyId, SignatureStore, TestKey};
 
 fn org_spec(seed: u64) -> trailproof_testgen::TrailSpec {
@@ -43,15 +43,7 @@ fn organization_trail_with_prefix_and_underscored_name_passes() {
 fn sub_tree_root_works_out_its_prefix() {
     let case = Case::new(org_spec(32));
     let sub_tree = case.mirror.root.join("audit").join("prod");
-    let args = vec![
-        "verify".to_owned(),
-        sub_tree.display().to_string(),
-        "--public-keys".to_owned(),
-        case.mirror.public_keys.display().to_string(),
-        "--format".to_owned(),
-        "json".to_owned(),
-    ];
-    let out = run_json(&args);
+    let out = verify_json(&[sub_tree], &case.mirror.public_keys, &[]);
     assert_eq!(out.findings(), vec![]);
     assert_eq!(out.report["inputs"]["mirrors"][0]["prefix"], "audit/prod/");
     assert_eq!(
@@ -64,23 +56,20 @@ fn sub_tree_root_works_out_its_prefix() {
 fn explicit_bucket_and_prefix_override() {
     let case = Case::new(org_spec(33));
     let sub_tree = case.mirror.root.join("audit").join("prod");
-    let mut args = vec!["verify".to_owned(), sub_tree.display().to_string()];
-    args.extend(
-        [
-            "--public-keys",
-            case.mirror.public_keys.to_str().unwrap(),
-            "--format",
-            "json",
-        ]
-        .map(String::from),
+    let roots = [sub_tree];
+    let keys = &case.mirror.public_keys;
+    let out = verify_json(
+        &roots,
+        keys,
+        &["--bucket", "acme-cloudtrail-logs", "--prefix", "audit/prod"],
     );
-    args.extend(["--bucket", "acme-cloudtrail-logs", "--prefix", "audit/prod"].map(String::from));
-    let out = run_json(&args);
     assert_eq!(out.findings(), vec![]);
     // A wrong prefix makes every digest sit somewhere it does not claim.
-    args.truncate(args.len() - 2);
-    args.extend(["--prefix", "elsewhere"].map(String::from));
-    let out = run_json(&args);
+    let out = verify_json(
+        &roots,
+        keys,
+        &["--bucket", "acme-cloudtrail-logs", "--prefix", "elsewhere"],
+    );
     assert_eq!(out.code, 1);
     assert!(
         out.findings()
@@ -111,20 +100,7 @@ fn bucket_change_across_two_mirrors_passes() {
     let buckets = &out.report["chains"][0]["buckets"];
     assert_eq!(buckets.as_array().unwrap().len(), 2, "{buckets}");
     // With only the new bucket, the link into the old one is a missing digest.
-    let mut args = vec![
-        "verify".to_owned(),
-        case.mirror.extra_roots[0].display().to_string(),
-    ];
-    args.extend(
-        [
-            "--public-keys",
-            case.mirror.public_keys.to_str().unwrap(),
-            "--format",
-            "json",
-        ]
-        .map(String::from),
-    );
-    let out = run_json(&args);
+    let out = verify_json(&case.mirror.extra_roots[..1], &case.mirror.public_keys, &[]);
     assert_eq!(out.code, 1);
     assert!(
         out.findings()
@@ -236,15 +212,7 @@ fn pem_and_cli_v2_key_files_are_accepted() {
     ]});
     std::fs::write(&v2_path, v2.to_string()).unwrap();
     for keys in [&pem_path, &v2_path] {
-        let args = vec![
-            "verify".to_owned(),
-            case.mirror.root.display().to_string(),
-            "--public-keys".to_owned(),
-            keys.display().to_string(),
-            "--format".to_owned(),
-            "json".to_owned(),
-        ];
-        let out = run_json(&args);
+        let out = verify_json(std::slice::from_ref(&case.mirror.root), keys, &[]);
         assert_eq!(out.findings(), vec![], "{}", keys.display());
         assert_eq!(out.report["inputs"]["public_keys"][0]["keys"], 2);
     }
@@ -256,20 +224,7 @@ fn roots_below_awslogs_still_build_chains_and_catch_tampering() {
     let victim = case.chain("us-east-1")[2];
     case.mirror.delete(&victim.key);
     for sub in ["AWSLogs", "AWSLogs/111122223333"] {
-        let mut args = vec![
-            "verify".to_owned(),
-            case.mirror.root.join(sub).display().to_string(),
-        ];
-        args.extend(
-            [
-                "--public-keys",
-                case.mirror.public_keys.to_str().unwrap(),
-                "--format",
-                "json",
-            ]
-            .map(String::from),
-        );
-        let out = run_json(&args);
+        let out = verify_json(&[case.mirror.root.join(sub)], &case.mirror.public_keys, &[]);
         assert_eq!(
             out.findings(),
             vec![f("digest.missing", &victim.bucket, &victim.key)],

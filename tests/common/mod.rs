@@ -46,13 +46,7 @@ impl Case {
 
     /// Runs `trailproof verify <roots> --public-keys <keys> --format json` plus `extra` arguments.
     pub fn verify(&self, extra: &[&str]) -> Outcome {
-        let mut args: Vec<String> = vec!["verify".into()];
-        args.extend(self.roots().iter().map(|r| r.display().to_string()));
-        args.push("--public-keys".into());
-        args.push(self.mirror.public_keys.display().to_string());
-        args.extend(["--format".into(), "json".into()]);
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        run_json(&args)
+        verify_json(&self.roots(), &self.mirror.public_keys, extra)
     }
 
     /// The standard (non-backfill) digests of the chain of `region`, oldest first.
@@ -132,6 +126,20 @@ pub fn findings_of(report: &Value) -> Vec<(String, String)> {
         .collect();
     list.sort();
     list
+}
+
+/// Runs `trailproof verify <roots> --public-keys <keys> --format json <extra>`.
+pub fn verify_json(roots: &[PathBuf], keys: &Path, extra: &[&str]) -> Outcome {
+    let mut args: Vec<String> = vec!["verify".into()];
+    args.extend(roots.iter().map(|r| r.display().to_string()));
+    args.extend([
+        "--public-keys".into(),
+        keys.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ]);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    run_json(&args)
 }
 
 /// Runs the binary with `args`, expecting a JSON report on stdout.
