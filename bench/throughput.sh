@@ -25,8 +25,10 @@
 #                     (examples/huge_file.rs) and by gzip -dc | sha256sum
 #   --huge-mb MB      uncompressed size of the huge file in 10^6 bytes                (default 400)
 #
-# Other processes skew the numbers: the script waits for an idle machine, then reports how
-# much CPU time processes other than its own used during each measurement ("foreign CPU").
+# Other processes skew the numbers: before each measurement (one command's warm-up and timed
+# runs) the script waits for an idle machine, then reports how much CPU time processes other
+# than its own used during it ("foreign CPU"), and measures it again (--remeasure) if that was
+# over 10% of one core.
 # Page cache: some hosts page out file pages nobody touched for a minute or so (e.g. a DAMON
 # "pageout" scheme), so the mirror is re-read right before every measured run (hyperfine
 # --prepare) and `fincore` reports how much of it was cached.
@@ -510,38 +512,37 @@ C_BEST=$(jq -r .best.backend "$WORK/ceiling.json")
 cp "$WORK/times-ceiling-$C_BEST" "$WORK/times-ceiling"
 
 # ---------------------------------------------------------------- timing
+# Each command is measured on its own (hyperfine: 1 warm-up + RUNS runs, the page cache re-read
+# before each run), after a wait for an idle machine, and again if other processes skewed it.
 NAMES=(baseline trailproof trailproof-j1)
 CMDS=("$BASELINE_CMD" "$TP_CMD" "$TP1_CMD")
-section "timing: 1 warm-up + $RUNS runs each"
+section "timing: 1 warm-up + $RUNS runs each, one command at a time"
 for i in 0 1 2; do printf '  %-14s %s\n' "${NAMES[$i]}" "${CMDS[$i]}"; done
-wait_for_quiet
-T0=$(cpu_mark)
-if [ -n "$HYPERFINE" ]; then
-    WARM_CMD="find $(q "$MIRROR") -type f -print0 | xargs -0 cat > /dev/null"
-    "$HYPERFINE" --shell bash --warmup 1 --runs "$RUNS" --style basic --export-json "$WORK/hyperfine.json" \
-        --prepare "$WARM_CMD" \
-        -n "${NAMES[0]}" "${CMDS[0]}" -n "${NAMES[1]}" "${CMDS[1]}" -n "${NAMES[2]}" "${CMDS[2]}"
-    for i in 0 1 2; do
-        jq -r --arg n "${NAMES[$i]}" '.results[] | select(.command == $n) | .times[]' "$WORK/hyperfine.json" \
-            > "$WORK/times-${NAMES[$i]}"
-    done
-    TOOL="hyperfine $("$HYPERFINE" --version | awk '{ print $2 }')"
-else
-    for i in 0 1 2; do
-        : > "$WORK/times-${NAMES[$i]}"
+WARM_CMD="find $(q "$MIRROR") -type f -print0 | xargs -0 cat > /dev/null"
+if [ -n "$HYPERFINE" ]; then TOOL="hyperfine $("$HYPERFINE" --version | awk '{ print $2 }')"; else TOOL="date +%s.%N loop"; fi
+time_cmd() { # uses CUR (index into NAMES/CMDS)
+    local n=${NAMES[$CUR]} c=${CMDS[$CUR]} run t0 t1
+    if [ -n "$HYPERFINE" ]; then
+        "$HYPERFINE" --shell bash --warmup 1 --runs "$RUNS" --style basic --export-json "$WORK/hyperfine-$n.json" \
+            --prepare "$WARM_CMD" -n "$n" "$c"
+        jq -r '.results[0].times[]' "$WORK/hyperfine-$n.json" > "$WORK/times-$n"
+    else
+        : > "$WORK/times-$n"
         for run in $(seq 0 "$RUNS"); do
             warm
             t0=$(date +%s.%N)
-            bash -c "${CMDS[$i]}" || die "${NAMES[$i]} failed"
+            bash -c "$c" || die "$n failed"
             t1=$(date +%s.%N)
-            if [ "$run" -gt 0 ]; then awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >> "$WORK/times-${NAMES[$i]}"; fi
+            if [ "$run" -gt 0 ]; then awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >> "$WORK/times-$n"; fi
         done
-        echo "  ${NAMES[$i]}: $(tr '\n' ' ' < "$WORK/times-${NAMES[$i]}")s"
-    done
-    TOOL="date +%s.%N loop"
-fi
-FOREIGN[timing]=$(foreign_pct "$T0" "$(cpu_mark)")
-echo "foreign CPU during the timing runs: ${FOREIGN[timing]}% of one core"
+        echo "  $n: $(tr '\n' ' ' < "$WORK/times-$n")s"
+    fi
+}
+for CUR in 0 1 2; do
+    echo
+    echo "-- ${NAMES[$CUR]}"
+    measure "${NAMES[$CUR]}" time_cmd
+done
 echo "log files cached after the timing runs: $(cached)"
 
 # ---------------------------------------------------------------- AWS CLI logic
@@ -551,16 +552,15 @@ CLI_SHARE=$(awk -v a="$CLI_UNCOMP" -v b="$UNCOMPRESSED" 'BEGIN { printf "%.1f", 
 CLI_CMD="$(q "$PYTHON") $(q "$ROOT/bench/cli_logic.py") $(q "$MIRROR") SUBSET --repeat $RUNS"
 section "AWS CLI logic on a SUBSET: every ${CLI_EVERY}th log file by path, $CLI_N files, ${CLI_SHARE}% of the uncompressed bytes; 1 thread; 1 warm-up + $RUNS runs"
 echo "  $CLI_CMD"
-FOREIGN[cli]=0
-if "$PYTHON" -c 'import awscli.customizations.cloudtrail.validation' 2>/dev/null; then
+FOREIGN[cli-logic]=0
+run_cli() {
     warm
-    wait_for_quiet
-    m0=$(cpu_mark)
     "$PYTHON" "$ROOT/bench/cli_logic.py" "$MIRROR" "$WORK/cli-subset.tsv" --repeat "$RUNS" --json "$WORK/cli.json" | grep -v '^{'
-    FOREIGN[cli]=$(foreign_pct "$m0" "$(cpu_mark)")
+}
+if "$PYTHON" -c 'import awscli.customizations.cloudtrail.validation' 2>/dev/null; then
+    measure cli-logic run_cli
     [ "$(jq .uncompressed_bytes "$WORK/cli.json")" = "$CLI_UNCOMP" ] || die "cli_logic.py hashed an unexpected byte count"
     jq -r '.times_s[]' "$WORK/cli.json" > "$WORK/times-cli-logic"
-    echo "foreign CPU during the CLI-logic runs: ${FOREIGN[cli]}% of one core"
     CLI_OK=true
 else
     echo "WARNING: $PYTHON cannot import awscli (pip install awscli): the CLI logic is skipped" >&2
@@ -600,7 +600,7 @@ label() { case "$1" in
     trailproof-j1) echo "trailproof verify --jobs 1" ;;
     cli-logic) echo "AWS CLI logic, 1 thread (SUBSET: $CLI_N files, ${CLI_SHARE}%)" ;;
 esac; }
-foreign_of() { case "$1" in ceiling*) echo "${FOREIGN[ceiling]}" ;; cli-logic) echo "${FOREIGN[cli]}" ;; *) echo "${FOREIGN[timing]}" ;; esac; }
+foreign_of() { case "$1" in ceiling*) echo "${FOREIGN[ceiling]}" ;; *) echo "${FOREIGN[$1]}" ;; esac; }
 for n in "${ALL[@]}"; do
     printf '%-58s %9s %9s %9s %12s %9s\n' "$(label "$n")" "${MED[$n]}" "${MIN[$n]}" "${MAX[$n]}" "${MBS[$n]}" "$(foreign_of "$n")"
 done
@@ -608,14 +608,14 @@ done
 echo "(timed by: ceiling rows examples/ceiling.rs, files already in memory; CLI logic bench/cli_logic.py, MB/s on"
 echo " its subset's $CLI_UNCOMP uncompressed bytes; the others $TOOL, files in the page cache)"
 echo
-echo "trailproof / ceiling (best backend):                 ${RATIO_TP_CEIL}x   (vs the zlib-rs ceiling: ${RATIO_TP_CEILZ}x; --jobs 1 vs it: ${RATIO_TP1_CEILZ}x)"
+echo "trailproof / ceiling (best backend):                 ${RATIO_TP_CEIL}x   (vs the zlib-rs ceiling: ${RATIO_TP_CEILZ}x; trailproof --jobs 1 vs that $NPROC-thread ceiling: ${RATIO_TP1_CEILZ}x)"
 echo "trailproof / baseline:                               ${RATIO_TP_BASE}x"
 echo "trailproof / AWS CLI logic (MB/s, CLI on a subset):  ${RATIO_TP_CLI}x   (trailproof --jobs 1 / CLI: ${RATIO_TP1_CLI}x)"
 echo "scaling trailproof ($NPROC jobs) / trailproof (1 job):     ${RATIO_SCALING}x"
 echo "trailproof peak RSS: $(mib $((RSS_KB * 1024))) MiB ($NPROC jobs), $(mib $((RSS1_KB * 1024))) MiB (1 job)"
 echo "trailproof CPU (time -v): ${CPU_PCT}% ($NPROC jobs; $((NPROC * 100))% = all cores busy), ${CPU1_PCT}% (1 job)"
-echo "CPU taken by other processes (% of one core): ceiling ${FOREIGN[ceiling]}, timing ${FOREIGN[timing]}, CLI logic ${FOREIGN[cli]}, time -v runs ${FOREIGN[jobsN]} / ${FOREIGN[jobs1]}"
-for k in ceiling timing cli jobsN jobs1; do
+echo "CPU taken by other processes (% of one core): ceiling ${FOREIGN[ceiling]}, baseline ${FOREIGN[baseline]}, trailproof ${FOREIGN[trailproof]}, trailproof-j1 ${FOREIGN[trailproof-j1]}, CLI logic ${FOREIGN[cli-logic]}, time -v runs ${FOREIGN[jobsN]} / ${FOREIGN[jobs1]}"
+for k in ceiling baseline trailproof trailproof-j1 cli-logic jobsN jobs1; do
     if [ "${FOREIGN[$k]}" -gt 10 ]; then echo "WARNING: other processes used ${FOREIGN[$k]}% of one core during '$k'; the numbers are skewed" >&2; fi
 done
 if [ "$SIZE_OK" != true ]; then echo "WARNING: the mirror failed the CloudTrail size checks" >&2; fi
@@ -664,13 +664,15 @@ jq -n \
     --argjson ndigests "$DIGEST_FILES" --argjson comp "$COMPRESSED" --argjson uncomp "$UNCOMPRESSED" \
     --argjson nsmall "$N_SMALL" --argjson nmid "$N_MID" --argjson nbig "$N_BIG" --argjson maxu "$MAX_U" \
     --argjson p50 "$P50" --argjson g6 "$RATIO_G6" --argjson sizeok "$SIZE_OK" \
-    --argjson ceil "$CEIL_JSON" --argjson cli "$CLI_JSON" \
+    --argjson ceil "$CEIL_JSON" --argjson cli "$CLI_JSON" --argjson remeasure "$REMEASURE" \
     --argjson base "$(cmd_json baseline "$BASELINE_CMD")" --argjson tp "$(cmd_json trailproof "$TP_CMD")" \
     --argjson tp1 "$(cmd_json trailproof-j1 "$TP1_CMD")" \
     --argjson tvn "$(time_json jobsN)" --argjson tv1 "$(time_json jobs1)" \
     --argjson r1 "$RATIO_TP_BASE" --argjson r2 "$RATIO_SCALING" --argjson r3 "$RATIO_TP_CEIL" \
     --argjson r4 "$RATIO_TP_CEILZ" --argjson r5 "$RATIO_TP1_CEILZ" --argjson r6 "$RATIO_TP_CLI" \
-    --argjson r7 "$RATIO_TP1_CLI" --argjson ft "${FOREIGN[timing]}" \
+    --argjson r7 "$RATIO_TP1_CLI" \
+    --argjson foreign "$(for k in ceiling baseline trailproof trailproof-j1 cli-logic jobsN jobs1; do printf '%s\t%s\n' "$k" "${FOREIGN[$k]}"; done \
+        | jq -Rn '[inputs | split("\t") | {key: .[0], value: (.[1] | tonumber)}] | from_entries')" \
     '{date: $date, git_rev: $rev, git_dirty: $dirty, rustc: $rustc,
       host: {cpu: $cpu, cores: $nproc, kernel: $kernel}, timing_tool: $tool, runs: $runs, warmup_runs: 1,
       baseline_gzip: $gzip,
@@ -680,7 +682,7 @@ jq -n \
                files_over_1mib: $nbig, sample_size_vs_gzip6: $g6, looks_like_cloudtrail: $sizeok},
       throughput_unit: "uncompressed MB/s (10^6 bytes per second, median wall time)",
       results: ([$ceil, $base, $tp, $tp1] + (if $cli == null then [] else [$cli] end)),
-      foreign_cpu_percent_of_one_core_during_timing: $ft,
+      foreign_cpu_percent_of_one_core: $foreign, remeasure_limit: $remeasure,
       ratios: {trailproof_over_ceiling: $r3, trailproof_over_ceiling_zlib_rs: $r4,
                trailproof_jobs1_over_ceiling_zlib_rs: $r5, trailproof_over_baseline: $r1,
                trailproof_over_cli_logic: $r6, trailproof_jobs1_over_cli_logic: $r7,
