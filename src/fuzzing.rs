@@ -50,8 +50,9 @@ pub fn digest_file(data: &[u8]) {
     digest_json(data);
 }
 
-/// A log file: streaming inflate + SHA-256 with a small buffer, as
-/// [`loghash`](crate::loghash) does, compared with a bounded inflate.
+/// A log file: every [`gzip::LogHasher`] path (whole-buffer libdeflate,
+/// streaming, pipelined) compared with streaming inflate + SHA-256 with a
+/// small buffer and with a bounded inflate.
 pub fn gzip_log(data: &[u8]) {
     let mut buffer = [0u8; SMALL_BUFFER];
     let streamed = gzip::inflate_sha256(data, &mut buffer);
@@ -71,6 +72,28 @@ pub fn gzip_log(data: &[u8]) {
         refilled.is_ok(),
         whole.is_ok()
     );
+    let mut hasher = gzip::LogHasher::new(true);
+    let size = data.len() as u64;
+    for listed in [
+        size,
+        gzip::WHOLE_BUFFER_MAX_INPUT as u64 + 1,
+        gzip::PIPELINE_FROM_BYTES,
+    ] {
+        let hashed = hasher.hash_file(data, listed);
+        assert!(
+            hashed.content.is_ok() == streamed.is_ok(),
+            "LogHasher (listed size {listed}) accepts what inflate_sha256 rejects or the reverse"
+        );
+        if let (Ok(a), Ok(b)) = (&hashed.content, &streamed) {
+            assert!(a == b, "LogHasher's hash differs from inflate_sha256's");
+        }
+        assert!(
+            hashed
+                .stored
+                .is_some_and(|s| s.sha256 == <[u8; 32]>::from(Sha256::digest(data))),
+            "the stored hash is not the SHA-256 of the file"
+        );
+    }
     if let (Ok(s), Ok(r), Ok(w)) = (&streamed, &refilled, &whole) {
         assert!(s == r, "the streamed hash depends on buffer sizes");
         assert!(

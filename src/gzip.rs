@@ -8,7 +8,7 @@
 
 use flate2::bufread::GzDecoder;
 use sha2::{Digest as _, Sha256};
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
 /// Why a file is not one complete, valid gzip member.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +151,214 @@ pub fn inflate_sha256_pipelined<R: BufRead>(
     })
 }
 
+/// Read and inflate buffer size of the streaming paths.
+pub const STREAM_BUFFER_BYTES: usize = 256 << 10;
+
+/// Compressed size up to which a log file is read whole and decoded with
+/// libdeflate in one call (faster than streaming by about a tenth).
+pub const WHOLE_BUFFER_MAX_INPUT: usize = 4 << 20;
+
+/// Uncompressed size (from the gzip trailer) up to which the whole-buffer
+/// path is used; larger content streams, so a worker holds at most
+/// `WHOLE_BUFFER_MAX_INPUT + WHOLE_BUFFER_MAX_OUTPUT` bytes.
+pub const WHOLE_BUFFER_MAX_OUTPUT: usize = 32 << 20;
+
+/// Compressed size from which a log file is inflated and hashed on two
+/// threads: one such file alone would otherwise run at one core's speed.
+pub const PIPELINE_FROM_BYTES: u64 = 32 << 20;
+
+/// The gzip header flag of an optional header CRC-16.
+const FLAG_HEADER_CRC: u8 = 0x02;
+
+/// SHA-256 and length of a file's bytes as stored (still compressed), for
+/// the evidence manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredHash {
+    /// SHA-256 of the bytes as stored.
+    pub sha256: [u8; 32],
+    /// Number of bytes read.
+    pub len: u64,
+}
+
+/// What hashing one log file found.
+#[derive(Debug)]
+pub struct HashedLog {
+    /// The hash of the gzip content, or why the file is not one valid member.
+    pub content: Result<InflatedHash, GzipError>,
+    /// The hash of the stored bytes: `None` when not asked for or when
+    /// reading the file failed.
+    pub stored: Option<StoredHash>,
+}
+
+/// One worker's reusable state for hashing log files: buffers that grow to
+/// the bounds above and a libdeflate decompressor.
+///
+/// Every path accepts exactly the same files: the whole-buffer path only
+/// takes the fast route when libdeflate decodes one member that ends at the
+/// end of the file, and leaves every other case to the streaming decoder,
+/// which then names the precise fault.
+pub struct LogHasher {
+    decompressor: gzip_exact::Decompressor,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    stream: Vec<u8>,
+    hash_stored: bool,
+}
+
+impl LogHasher {
+    /// A hasher; with `hash_stored` it also hashes the compressed bytes in
+    /// the same pass.
+    #[must_use]
+    pub fn new(hash_stored: bool) -> Self {
+        Self {
+            decompressor: gzip_exact::Decompressor::new(),
+            input: Vec::new(),
+            output: Vec::new(),
+            stream: vec![0; STREAM_BUFFER_BYTES],
+            hash_stored,
+        }
+    }
+
+    /// Hashes one log file of `size` bytes (as listed; the file is read to
+    /// its end whatever it holds), choosing the whole-buffer, streaming or
+    /// pipelined path by size.
+    pub fn hash_file<R: Read>(&mut self, mut file: R, size: u64) -> HashedLog {
+        if size >= PIPELINE_FROM_BYTES {
+            let mut reader = StoredHasher::new(
+                BufReader::with_capacity(STREAM_BUFFER_BYTES, file),
+                self.hash_stored,
+            );
+            let content = inflate_sha256_pipelined(&mut reader, STREAM_BUFFER_BYTES);
+            return reader.finish(content);
+        }
+        if size > WHOLE_BUFFER_MAX_INPUT as u64 {
+            return self.stream(BufReader::with_capacity(STREAM_BUFFER_BYTES, file));
+        }
+        self.input.clear();
+        self.input.reserve(usize::try_from(size).unwrap_or(0));
+        let limit = WHOLE_BUFFER_MAX_INPUT as u64 + 1;
+        if let Err(error) = (&mut file).take(limit).read_to_end(&mut self.input) {
+            return HashedLog {
+                content: Err(GzipError::Io(error)),
+                stored: None,
+            };
+        }
+        if self.input.len() > WHOLE_BUFFER_MAX_INPUT {
+            // The file grew past its listed size: stream what was read and the rest.
+            let input = std::mem::take(&mut self.input);
+            let hashed = self.stream(io::Cursor::new(&input[..]).chain(BufReader::new(file)));
+            self.input = input;
+            return hashed;
+        }
+        let stored = self.hash_stored.then(|| StoredHash {
+            sha256: Sha256::digest(&self.input).into(),
+            len: self.input.len() as u64,
+        });
+        let content = match self.decode_whole() {
+            Some(hash) => Ok(hash),
+            None => inflate_sha256(&self.input[..], &mut self.stream),
+        };
+        HashedLog { content, stored }
+    }
+
+    /// The fast route: `Some` only when libdeflate decodes one member that
+    /// uses the whole input and fits the bounded output buffer.
+    fn decode_whole(&mut self) -> Option<InflatedHash> {
+        let flags = *self.input.get(3)?;
+        if flags & FLAG_HEADER_CRC != 0 {
+            // libdeflate skips the header CRC that flate2 checks.
+            return None;
+        }
+        let trailer: [u8; 4] = self.input.last_chunk::<4>().copied()?;
+        let claimed = usize::try_from(u32::from_le_bytes(trailer)).ok()?;
+        if claimed > WHOLE_BUFFER_MAX_OUTPUT {
+            return None;
+        }
+        if self.output.len() < claimed {
+            self.output.resize(claimed, 0);
+        }
+        let output = self.output.get_mut(..claimed)?;
+        let decoded = self
+            .decompressor
+            .gzip_decompress(&self.input, output)
+            .ok()?;
+        if decoded.input_used != self.input.len() {
+            return None;
+        }
+        let content = output.get(..decoded.output_len)?;
+        Some(InflatedHash {
+            sha256: Sha256::digest(content).into(),
+            uncompressed_len: decoded.output_len as u64,
+        })
+    }
+
+    fn stream<R: BufRead>(&mut self, input: R) -> HashedLog {
+        let mut reader = StoredHasher::new(input, self.hash_stored);
+        let content = inflate_sha256(&mut reader, &mut self.stream);
+        reader.finish(content)
+    }
+}
+
+/// A reader that hashes every byte consumed through it.
+struct StoredHasher<R> {
+    inner: R,
+    hasher: Option<Sha256>,
+    len: u64,
+}
+
+impl<R: BufRead> StoredHasher<R> {
+    fn new(inner: R, enabled: bool) -> Self {
+        Self {
+            inner,
+            hasher: enabled.then(Sha256::new),
+            len: 0,
+        }
+    }
+
+    /// Reads what the decoder left (after an error) so the stored hash
+    /// covers the whole file, and pairs it with `content`.
+    fn finish(mut self, content: Result<InflatedHash, GzipError>) -> HashedLog {
+        let drained = match self.hasher {
+            Some(_) if content.is_err() => io::copy(&mut self, &mut io::sink()).is_ok(),
+            _ => true,
+        };
+        let read_whole = drained && !matches!(content, Err(GzipError::Io(_)));
+        let stored = self.hasher.filter(|_| read_whole).map(|h| StoredHash {
+            sha256: h.finalize().into(),
+            len: self.len,
+        });
+        HashedLog { content, stored }
+    }
+}
+
+impl<R: BufRead> Read for StoredHasher<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        if let (Some(to), Some(from)) = (out.get_mut(..n), available.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for StoredHasher<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Some(hasher) = self.hasher.as_mut().filter(|_| amount > 0)
+            && let Ok(buffer) = self.inner.fill_buf()
+        {
+            hasher.update(buffer.get(..amount).unwrap_or(buffer));
+        }
+        self.len = self.len.saturating_add(amount as u64);
+        self.inner.consume(amount);
+    }
+}
+
 /// Chunks in flight between the inflating and the hashing thread.
 pub const PIPELINE_DEPTH: usize = 4;
 
@@ -276,6 +484,94 @@ mod tests {
             inflate_sha256_pipelined(&gz[..gz.len() - 3], 1 << 16),
             Err(GzipError::Truncated)
         ));
+    }
+
+    /// Every path of [`LogHasher`] over `file`, with the streaming decoder's answer.
+    fn every_path(file: &[u8]) -> (Vec<HashedLog>, Result<InflatedHash, GzipError>) {
+        let mut hasher = LogHasher::new(true);
+        let size = file.len() as u64;
+        let paths = vec![
+            hasher.hash_file(file, size),
+            // Listed as larger: streaming; listed as huge: pipelined.
+            hasher.hash_file(file, WHOLE_BUFFER_MAX_INPUT as u64 + 1),
+            hasher.hash_file(file, PIPELINE_FROM_BYTES),
+        ];
+        (paths, inflate_sha256(file, &mut [0; 4096]))
+    }
+
+    fn assert_paths_agree(file: &[u8]) {
+        let (paths, streamed) = every_path(file);
+        let stored = StoredHash {
+            sha256: Sha256::digest(file).into(),
+            len: file.len() as u64,
+        };
+        for hashed in paths {
+            assert_eq!(hashed.stored, Some(stored));
+            match (&hashed.content, &streamed) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{a:?} but streaming gave {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn whole_buffer_streaming_and_pipelined_paths_agree() {
+        let body: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 97).to_le_bytes())
+            .collect();
+        let gz = gzip(&body);
+        let (paths, _) = every_path(&gz);
+        for hashed in &paths {
+            let hash = hashed.content.as_ref().unwrap();
+            assert_eq!(hash.sha256, <[u8; 32]>::from(Sha256::digest(&body)));
+        }
+        assert_paths_agree(&gz);
+        let mut fast = LogHasher::new(false);
+        fast.input = gz.clone();
+        assert!(
+            fast.decode_whole().is_some(),
+            "a plain member takes the fast route"
+        );
+
+        let mut twice = gz.clone();
+        twice.extend_from_slice(&gz);
+        assert!(matches!(
+            every_path(&twice).0[0].content,
+            Err(GzipError::TrailingData { .. })
+        ));
+        assert_paths_agree(&twice);
+
+        let mut junk = gz.clone();
+        junk.extend_from_slice(b"junk");
+        assert_paths_agree(&junk);
+
+        for cut in [0, 1, 10, gz.len() / 2, gz.len() - 4, gz.len() - 1] {
+            assert_paths_agree(&gz[..cut]);
+        }
+
+        // A trailer that understates or overstates the length.
+        for delta in [-1i64, 1, 1 << 30] {
+            let mut lying = gz.clone();
+            let n = lying.len();
+            let real = u32::from_le_bytes(lying[n - 4..].try_into().unwrap());
+            let claimed = (i64::from(real) + delta) as u32;
+            lying[n - 4..].copy_from_slice(&claimed.to_le_bytes());
+            assert!(every_path(&lying).0[0].content.is_err());
+            assert_paths_agree(&lying);
+        }
+    }
+
+    #[test]
+    fn header_crc_is_checked_on_every_path() {
+        // FHCRC set, with a wrong header CRC-16: libdeflate alone would accept it.
+        let gz = gzip(b"{\"Records\":[]}");
+        let mut flagged = gz[..10].to_vec();
+        flagged[3] |= FLAG_HEADER_CRC;
+        flagged.extend_from_slice(&[0xAB, 0xCD]);
+        flagged.extend_from_slice(&gz[10..]);
+        assert!(every_path(&flagged).0[0].content.is_err());
+        assert_paths_agree(&flagged);
     }
 
     #[test]

@@ -6,22 +6,14 @@
 use crate::chain::{self, Chain};
 use crate::digest::ExpectedHash;
 use crate::finding::{Finding, FindingCode};
-use crate::gzip::{self, GzipError};
+use crate::gzip::{GzipError, LogHasher};
 use crate::mirror::{self, FileKind, Inventory};
 use crate::progress::{Phase, Progress};
 use crate::verify::{DigestRecord, TimeRange};
 use jiff::{SignedDuration, Timestamp};
-use rayon::prelude::*;
 use std::collections::HashMap;
-use std::io::BufReader;
 use std::path::PathBuf;
-
-/// Size of each worker's inflate buffer and of its read buffer.
-const BUFFER_BYTES: usize = 256 << 10;
-
-/// Compressed size from which a log file is inflated and hashed on two
-/// threads: one such file alone would otherwise run at one core's speed.
-const PIPELINE_FROM_BYTES: u64 = 32 << 20;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What became of one listed log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -284,61 +276,71 @@ pub fn verify_logs(
     );
     // Each worker compares the hash itself and returns only what is needed:
     // the byte count, and a finding when something is wrong.
-    let checked: Vec<(usize, u64, Option<Problem>)> = jobs
-        .into_par_iter()
-        .map_init(
-            || vec![0u8; BUFFER_BYTES],
-            |buffer, (slot, index, size)| {
-                let path = inventory.files.get(index).map(|f| inventory.path_of(f)).unwrap_or_default();
-                let result = crate::error::contain_panic(|| {
-                    mirror::open_evidence(&path).map_err(GzipError::Io).and_then(|f| {
-                        let reader = BufReader::with_capacity(BUFFER_BYTES, f);
-                        if size >= PIPELINE_FROM_BYTES {
-                            gzip::inflate_sha256_pipelined(reader, BUFFER_BYTES)
-                        } else {
-                            gzip::inflate_sha256(reader, buffer)
-                        }
-                    })
-                })
-                .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
-                progress.advance(size);
-                let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
-                    return (slot, 0, None);
-                };
-                let chain = || listing.authentic().next().and_then(|(r, _)| chain_id(r));
-                match result {
-                    Err(error) => {
-                        let finding = Finding::new(
-                            FindingCode::LogMalformed,
-                            mirror::s3_url(bucket, key),
-                            format!("The log file is not one complete, valid gzip stream: {error}."),
-                        )
-                        .at(Some(path))
-                        .values("one complete gzip stream ending at the end of the file", error.to_string())
-                        .in_chain(chain());
-                        (slot, 0, Some(Box::new((LogStatus::Malformed, finding))))
-                    }
-                    Ok(hash) => {
-                        let problem = listing.authentic().find(|(_, h)| !h.matches(&hash.sha256)).map(|(record, expected)| {
-                            let finding = Finding::new(
-                                FindingCode::LogModified,
-                                mirror::s3_url(bucket, key),
-                                format!(
-                                    "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
-                                    lister_url(record)
-                                ),
-                            )
-                            .at(Some(path))
-                            .values(expected.to_string(), hex::encode(hash.sha256))
-                            .in_chain(chain());
-                            Box::new((LogStatus::Modified, finding))
-                        });
-                        (slot, hash.uncompressed_len, problem)
-                    }
-                }
-            },
-        )
-        .collect();
+    let check = |hasher: &mut LogHasher, (slot, index, size): (usize, usize, u64)| {
+        let path = inventory
+            .files
+            .get(index)
+            .map(|f| inventory.path_of(f))
+            .unwrap_or_default();
+        let result = crate::error::contain_panic(|| {
+            mirror::open_evidence(&path)
+                .map_err(GzipError::Io)
+                .and_then(|f| hasher.hash_file(f, size).content)
+        })
+        .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
+        progress.advance(size);
+        let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
+            return (slot, 0, None);
+        };
+        let chain = || listing.authentic().next().and_then(|(r, _)| chain_id(r));
+        match result {
+            Err(error) => {
+                let finding = Finding::new(
+                    FindingCode::LogMalformed,
+                    mirror::s3_url(bucket, key),
+                    format!("The log file is not one complete, valid gzip stream: {error}."),
+                )
+                .at(Some(path))
+                .values(
+                    "one complete gzip stream ending at the end of the file",
+                    error.to_string(),
+                )
+                .in_chain(chain());
+                (slot, 0, Some(Box::new((LogStatus::Malformed, finding))))
+            }
+            Ok(hash) => {
+                let problem = listing.authentic().find(|(_, h)| !h.matches(&hash.sha256)).map(|(record, expected)| {
+                    let finding = Finding::new(
+                        FindingCode::LogModified,
+                        mirror::s3_url(bucket, key),
+                        format!(
+                            "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
+                            lister_url(record)
+                        ),
+                    )
+                    .at(Some(path))
+                    .values(expected.to_string(), hex::encode(hash.sha256))
+                    .in_chain(chain());
+                    Box::new((LogStatus::Modified, finding))
+                });
+                (slot, hash.uncompressed_len, problem)
+            }
+        }
+    };
+    // Every worker takes the next largest file from one shared queue, so the
+    // last files to finish are the smallest and no core idles at the end.
+    let next = AtomicUsize::new(0);
+    let checked: Vec<(usize, u64, Option<Problem>)> = rayon::broadcast(|_| {
+        let mut hasher = LogHasher::new(false);
+        let mut done = Vec::new();
+        while let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push(check(&mut hasher, job));
+        }
+        done
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     for (slot, bytes, problem) in checked {
         let Some(outcome) = results.outcomes.get_mut(slot) else {
             continue;
