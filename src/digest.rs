@@ -5,7 +5,7 @@
 //! signature and the next digest's `previousDigestHashValue` cover) and
 //! checks the fields the AWS CLI requires plus `logFiles`.
 
-use crate::gzip::{self, GzipError};
+use crate::gzip::{self, GzipError, StoredHash};
 use jiff::Timestamp;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -196,6 +196,9 @@ pub struct DigestFile {
     pub inflated_sha256: Option<[u8; 32]>,
     /// The parsed digest, or why the file is not one.
     pub parsed: Result<Digest, DigestError>,
+    /// SHA-256 and size of the file's stored (compressed) bytes, for the
+    /// evidence manifest; `None` when it could not be read to its end.
+    pub stored: Option<StoredHash>,
 }
 
 /// Digests up to this inflated size are read in parallel; a larger one
@@ -212,7 +215,7 @@ static LARGE_DIGEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn read(path: &std::path::Path, max_inflated: u64) -> DigestFile {
     let small = PARALLEL_INFLATE_BYTES.min(max_inflated);
     match inflate_file(path, small) {
-        Err(DigestError::Gzip(GzipError::TooLarge { .. })) if max_inflated > small => {
+        (Err(DigestError::Gzip(GzipError::TooLarge { .. })), _) if max_inflated > small => {
             let _one_at_a_time = LARGE_DIGEST
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -222,26 +225,36 @@ pub fn read(path: &std::path::Path, max_inflated: u64) -> DigestFile {
     }
 }
 
-fn inflate_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, DigestError> {
-    let file = crate::mirror::open_evidence(path).map_err(DigestError::Io)?;
-    Ok(gzip::inflate_bounded(
-        BufReader::with_capacity(64 << 10, file),
-        limit,
-    )?)
+fn inflate_file(
+    path: &std::path::Path,
+    limit: u64,
+) -> (Result<Vec<u8>, DigestError>, Option<StoredHash>) {
+    match crate::mirror::open_evidence(path) {
+        Ok(file) => {
+            let (inflated, stored) =
+                gzip::inflate_bounded_stored(BufReader::with_capacity(64 << 10, file), limit);
+            (inflated.map_err(DigestError::from), stored)
+        }
+        Err(e) => (Err(DigestError::Io(e)), None),
+    }
 }
 
-fn finish_read(inflated: Result<Vec<u8>, DigestError>) -> DigestFile {
+fn finish_read(
+    (inflated, stored): (Result<Vec<u8>, DigestError>, Option<StoredHash>),
+) -> DigestFile {
     match inflated {
         Ok(bytes) => {
             let sha256 = Sha256::digest(&bytes).into();
             DigestFile {
                 inflated_sha256: Some(sha256),
                 parsed: parse_hashed(&bytes, sha256),
+                stored,
             }
         }
         Err(e) => DigestFile {
             inflated_sha256: None,
             parsed: Err(e),
+            stored,
         },
     }
 }

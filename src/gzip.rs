@@ -180,6 +180,17 @@ pub struct StoredHash {
     pub len: u64,
 }
 
+impl StoredHash {
+    /// The hash of `bytes`, read whole.
+    #[must_use]
+    pub fn of(bytes: &[u8]) -> Self {
+        StoredHash {
+            sha256: Sha256::digest(bytes).into(),
+            len: bytes.len() as u64,
+        }
+    }
+}
+
 /// What hashing one log file found.
 #[derive(Debug)]
 pub struct HashedLog {
@@ -250,10 +261,7 @@ impl LogHasher {
             self.input = input;
             return hashed;
         }
-        let stored = self.hash_stored.then(|| StoredHash {
-            sha256: Sha256::digest(&self.input).into(),
-            len: self.input.len() as u64,
-        });
+        let stored = self.hash_stored.then(|| StoredHash::of(&self.input));
         let content = match self.decode_whole() {
             Some(hash) => Ok(hash),
             None => inflate_sha256(&self.input[..], &mut self.stream),
@@ -317,18 +325,40 @@ impl<R: BufRead> StoredHasher<R> {
 
     /// Reads what the decoder left (after an error) so the stored hash
     /// covers the whole file, and pairs it with `content`.
-    fn finish(mut self, content: Result<InflatedHash, GzipError>) -> HashedLog {
+    fn finish(self, content: Result<InflatedHash, GzipError>) -> HashedLog {
+        let stored = self.stored_hash(&content);
+        HashedLog { content, stored }
+    }
+
+    /// The hash of every stored byte: `None` when disabled or when the file
+    /// could not be read to its end.
+    fn stored_hash<T>(mut self, content: &Result<T, GzipError>) -> Option<StoredHash> {
         let drained = match self.hasher {
             Some(_) if content.is_err() => io::copy(&mut self, &mut io::sink()).is_ok(),
             _ => true,
         };
         let read_whole = drained && !matches!(content, Err(GzipError::Io(_)));
-        let stored = self.hasher.filter(|_| read_whole).map(|h| StoredHash {
+        self.hasher.filter(|_| read_whole).map(|h| StoredHash {
             sha256: h.finalize().into(),
             len: self.len,
-        });
-        HashedLog { content, stored }
+        })
     }
+}
+
+/// Like [`inflate_bounded`], also hashing the file's stored bytes in the
+/// same pass (all of them, even when the content is invalid).
+///
+/// # Errors
+/// As [`inflate_bounded`]; the stored hash is then still given when the
+/// file could be read to its end.
+pub fn inflate_bounded_stored<R: BufRead>(
+    input: R,
+    limit: u64,
+) -> (Result<Vec<u8>, GzipError>, Option<StoredHash>) {
+    let mut reader = StoredHasher::new(input, true);
+    let content = inflate_bounded(&mut reader, limit);
+    let stored = reader.stored_hash(&content);
+    (content, stored)
 }
 
 impl<R: BufRead> Read for StoredHasher<R> {

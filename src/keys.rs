@@ -68,6 +68,10 @@ pub struct KeyFileSummary {
     pub path: String,
     /// Number of keys it contributed.
     pub keys: usize,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// SHA-256 of the file (hex), so the report pins the exact keys used.
+    pub sha256: String,
 }
 
 /// Result of looking a fingerprint up at a time.
@@ -105,9 +109,12 @@ impl KeyRing {
                 path: path.clone(),
                 reason,
             })?;
+            let stored = crate::gzip::StoredHash::of(&bytes);
             ring.files.push(KeyFileSummary {
                 path: path.to_string_lossy().into_owned(),
                 keys: keys.len(),
+                size: stored.len,
+                sha256: hex::encode(stored.sha256),
             });
             for (fingerprints, entry) in keys {
                 for fingerprint in fingerprints {

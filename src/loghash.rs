@@ -6,7 +6,7 @@
 use crate::chain::{self, Chain};
 use crate::digest::ExpectedHash;
 use crate::finding::{Finding, FindingCode};
-use crate::gzip::{GzipError, LogHasher};
+use crate::gzip::{GzipError, LogHasher, StoredHash};
 use crate::mirror::{self, FileKind, Inventory};
 use crate::progress::{Phase, Progress};
 use crate::verify::{DigestRecord, TimeRange};
@@ -47,13 +47,37 @@ pub struct LogOutcome {
     pub uncompressed_bytes: u64,
 }
 
+/// A log file in covered time that no authentic digest lists.
+#[derive(Debug, Clone)]
+pub struct Unreferenced {
+    /// `s3://` URL.
+    pub url: String,
+    /// Index of the chain whose time covers it.
+    pub chain: Option<usize>,
+    /// Delivery time from its name, when the name is a log file name.
+    pub time: Option<Timestamp>,
+}
+
+/// A log file the run opened and hashed.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLog {
+    /// Index in [`Inventory::files`].
+    pub file: usize,
+    /// The first authentic digest (record index) that lists it.
+    pub listed_by: Option<usize>,
+    /// SHA-256 and size of its stored bytes, when asked for and read whole.
+    pub stored: Option<StoredHash>,
+}
+
 /// All log results of a run.
 #[derive(Debug, Default)]
 pub struct LogResults {
     /// One per distinct listed log file, sorted by URL.
     pub outcomes: Vec<LogOutcome>,
-    /// Unreferenced log files: (URL, chain index covering it).
-    pub unreferenced: Vec<(String, Option<usize>)>,
+    /// Unreferenced log files (`log.unreferenced`).
+    pub unreferenced: Vec<Unreferenced>,
+    /// Every log file that was opened and hashed.
+    pub read: Vec<ReadLog>,
     /// Log files in the mirror neither listed nor inside any chain's covered time.
     pub not_covered: usize,
     /// Log findings, in outcome order then unreferenced (taken by the caller).
@@ -142,6 +166,7 @@ pub fn verify_logs(
     chains: &[Chain],
     inventory: &Inventory,
     range: &TimeRange,
+    hash_stored: bool,
     progress: &dyn Progress,
 ) -> LogResults {
     let membership = chain::Membership::new(chains, records.len());
@@ -282,15 +307,22 @@ pub fn verify_logs(
             .get(index)
             .map(|f| inventory.path_of(f))
             .unwrap_or_default();
-        let result = crate::error::contain_panic(|| {
-            mirror::open_evidence(&path)
-                .map_err(GzipError::Io)
-                .and_then(|f| hasher.hash_file(f, size).content)
+        let (result, stored) = crate::error::contain_panic(|| match mirror::open_evidence(&path) {
+            Ok(f) => {
+                let hashed = hasher.hash_file(f, size);
+                (hashed.content, hashed.stored)
+            }
+            Err(e) => (Err(GzipError::Io(e)), None),
         })
-        .unwrap_or_else(|panic| Err(GzipError::Internal(panic)));
+        .unwrap_or_else(|panic| (Err(GzipError::Internal(panic)), None));
         progress.advance(size);
         let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
-            return (slot, 0, None);
+            return (slot, 0, None, None);
+        };
+        let read = ReadLog {
+            file: index,
+            listed_by: listing.authentic().next().map(|(r, _)| r),
+            stored,
         };
         let chain = || listing.authentic().next().and_then(|(r, _)| chain_id(r));
         match result {
@@ -306,7 +338,12 @@ pub fn verify_logs(
                     error.to_string(),
                 )
                 .in_chain(chain());
-                (slot, 0, Some(Box::new((LogStatus::Malformed, finding))))
+                (
+                    slot,
+                    0,
+                    Some(Box::new((LogStatus::Malformed, finding))),
+                    Some(read),
+                )
             }
             Ok(hash) => {
                 let problem = listing.authentic().find(|(_, h)| !h.matches(&hash.sha256)).map(|(record, expected)| {
@@ -323,15 +360,15 @@ pub fn verify_logs(
                     .in_chain(chain());
                     Box::new((LogStatus::Modified, finding))
                 });
-                (slot, hash.uncompressed_len, problem)
+                (slot, hash.uncompressed_len, problem, Some(read))
             }
         }
     };
     // Every worker takes the next largest file from one shared queue, so the
     // last files to finish are the smallest and no core idles at the end.
     let next = AtomicUsize::new(0);
-    let checked: Vec<(usize, u64, Option<Problem>)> = rayon::broadcast(|_| {
-        let mut hasher = LogHasher::new(false);
+    let checked: Vec<(usize, u64, Option<Problem>, Option<ReadLog>)> = rayon::broadcast(|_| {
+        let mut hasher = LogHasher::new(hash_stored);
         let mut done = Vec::new();
         while let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
             done.push(check(&mut hasher, job));
@@ -341,7 +378,9 @@ pub fn verify_logs(
     .into_iter()
     .flatten()
     .collect();
-    for (slot, bytes, problem) in checked {
+    results.read.reserve(checked.len());
+    for (slot, bytes, problem, read) in checked {
+        results.read.extend(read);
         let Some(outcome) = results.outcomes.get_mut(slot) else {
             continue;
         };
@@ -518,7 +557,9 @@ fn find_unreferenced(
             continue; // vouched for, and hashed
         }
         let url = mirror::s3_url(&bucket, &key);
-        let (covering, message) = match log_location(&bucket, &key) {
+        let location = log_location(&bucket, &key);
+        let delivered = location.as_ref().map(|(_, time)| *time);
+        let (covering, message) = match location {
             None => (
                 None,
                 "This file lies where only CloudTrail log files belong, but its name is not a CloudTrail log file name for its folder (account, region and date), and no digest lists it.".to_owned(),
@@ -567,7 +608,11 @@ fn find_unreferenced(
                 )
                 .in_chain(chain_id),
         );
-        results.unreferenced.push((url, covering));
+        results.unreferenced.push(Unreferenced {
+            url,
+            chain: covering,
+            time: delivered,
+        });
     }
 }
 

@@ -14,6 +14,7 @@
 //! only if it verifies against a supplied public key.
 
 use crate::digest::Digest;
+use crate::gzip::StoredHash;
 use crate::keys::{KeyLookup, KeyRing, Validity};
 use crate::mirror::{FileKind, Inventory, MirrorFile, SIDECAR_SUFFIX};
 use jiff::Timestamp;
@@ -59,6 +60,8 @@ pub struct StoredMetadata {
     pub backfill_generation: Option<String>,
     /// Why a sidecar that exists could not be used, if so.
     pub unreadable: Option<String>,
+    /// SHA-256 and size of the sidecar file as read (evidence manifest).
+    pub sidecar_stored: Option<StoredHash>,
 }
 
 /// Reads the metadata saved for the digest `file`: its sidecar if the walk
@@ -68,37 +71,43 @@ pub fn read_metadata(inventory: &Inventory, file: &MirrorFile) -> StoredMetadata
     let sidecar_rel = format!("{}{SIDECAR_SUFFIX}", file.rel);
     if let Some(sidecar) = inventory.find(file.root, &sidecar_rel) {
         let path = inventory.path_of(sidecar);
-        let parsed = if sidecar.kind == FileKind::NotRegular {
-            Err("the sidecar is a link or special file and was not opened".to_owned())
+        let (parsed, stored) = if sidecar.kind == FileKind::NotRegular {
+            (
+                Err("the sidecar is a link or special file and was not opened".to_owned()),
+                None,
+            )
         } else {
             read_sidecar(&path)
         };
-        return match parsed {
-            Ok(mut meta) => {
-                meta.source = Some(SignatureSource::Sidecar);
-                meta
-            }
-            Err(reason) => StoredMetadata {
-                source: Some(SignatureSource::Sidecar),
-                unreadable: Some(reason),
-                ..StoredMetadata::default()
-            },
-        };
+        let mut meta = parsed.unwrap_or_else(|reason| StoredMetadata {
+            unreadable: Some(reason),
+            ..StoredMetadata::default()
+        });
+        meta.source = Some(SignatureSource::Sidecar);
+        meta.sidecar_stored = stored;
+        return meta;
     }
     read_xattrs(&inventory.path_of(file))
 }
 
-fn read_sidecar(path: &std::path::Path) -> Result<StoredMetadata, String> {
+/// Reads and parses a sidecar, with the hash of its bytes when it was read
+/// whole.
+fn read_sidecar(path: &std::path::Path) -> (Result<StoredMetadata, String>, Option<StoredHash>) {
     let mut bytes = Vec::new();
-    crate::mirror::open_evidence(path)
+    if let Err(e) = crate::mirror::open_evidence(path)
         .and_then(|f| f.take(MAX_SIDECAR_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read the sidecar: {e}"))?;
-    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
-        return Err(format!(
-            "the sidecar is larger than {MAX_SIDECAR_BYTES} bytes"
-        ));
+    {
+        return (Err(format!("cannot read the sidecar: {e}")), None);
     }
-    parse_sidecar(&bytes)
+    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
+        return (
+            Err(format!(
+                "the sidecar is larger than {MAX_SIDECAR_BYTES} bytes"
+            )),
+            None,
+        );
+    }
+    (parse_sidecar(&bytes), Some(StoredHash::of(&bytes)))
 }
 
 /// Parses sidecar JSON: a `head-object` dump (`{"Metadata": {…}}`) or a bare
@@ -139,6 +148,7 @@ pub fn parse_sidecar(bytes: &[u8]) -> Result<StoredMetadata, String> {
         algorithm: field("signature-algorithm")?,
         backfill_generation: field("backfill-generation-timestamp")?,
         unreadable: None,
+        sidecar_stored: None,
     })
 }
 
@@ -160,6 +170,7 @@ fn read_xattrs(path: &std::path::Path) -> StoredMetadata {
         algorithm,
         backfill_generation,
         unreadable: None,
+        sidecar_stored: None,
     }
 }
 

@@ -4,6 +4,7 @@ use crate::chain;
 use crate::digest::{self, Digest, DigestError};
 use crate::error::Error;
 use crate::finding::{Finding, FindingCode};
+use crate::gzip::StoredHash;
 use crate::keys::KeyRing;
 use crate::loghash;
 use crate::mirror::{self, DigestName, FileKind, Inventory, KeyLayout};
@@ -33,6 +34,13 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Bound on a digest's inflated size.
     pub max_digest_bytes: u64,
+    /// Hash every log file's stored (compressed) bytes too, in the same
+    /// pass, for the evidence manifest (digests, sidecars and key files are
+    /// always hashed: they are small).
+    pub manifest_hashes: bool,
+    /// The command line that started the run, for the report's case header
+    /// (empty when the library is called directly).
+    pub invocation: Vec<String>,
 }
 
 impl Options {
@@ -48,6 +56,8 @@ impl Options {
             prefix: None,
             jobs: None,
             max_digest_bytes: digest::DEFAULT_MAX_DIGEST_BYTES,
+            manifest_hashes: true,
+            invocation: Vec::new(),
         }
     }
 }
@@ -98,6 +108,8 @@ pub struct DigestRecord {
     pub inflated_sha256: Option<[u8; 32]>,
     /// The parsed digest, or why the file is not one.
     pub parsed: Result<Digest, DigestError>,
+    /// SHA-256 and size of the file as stored, if it was read to its end.
+    pub stored: Option<StoredHash>,
     /// S3 metadata saved for it.
     pub metadata: StoredMetadata,
     /// Whether it lies at a key other than its `digestS3Object`.
@@ -132,6 +144,12 @@ impl DigestRecord {
     #[must_use]
     pub fn is_authentic(&self) -> bool {
         !self.contradicted && self.auth.as_ref().is_some_and(|a| a.verified_by.is_some())
+    }
+
+    /// SHA-256 and size of its metadata sidecar, when one was read.
+    #[must_use]
+    pub fn sidecar_stored(&self) -> Option<StoredHash> {
+        self.metadata.sidecar_stored
     }
 
     /// Whether this is a `_backfill` digest.
@@ -194,11 +212,18 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
         let link_findings = chain::check_links(&chains, &records, &inventory, &range);
         mark_contradicted(&mut records, &link_findings);
         findings.extend(link_findings);
-        let mut logs = loghash::verify_logs(&records, &chains, &inventory, &range, progress);
+        let mut logs = loghash::verify_logs(
+            &records,
+            &chains,
+            &inventory,
+            &range,
+            options.manifest_hashes,
+            progress,
+        );
         findings.append(&mut logs.findings);
         findings.extend(leftovers(&inventory, &range, &findings));
         Ok(Report::new(
-            options, started, &inventory, &keys, &records, &chains, &logs, findings,
+            options, started, inventory, &keys, &records, &chains, &logs, findings,
         ))
     })
 }
@@ -265,6 +290,7 @@ fn read_digests(
                     .unwrap_or_else(|panic| digest::DigestFile {
                         inflated_sha256: None,
                         parsed: Err(DigestError::Internal(panic)),
+                        stored: None,
                     });
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
@@ -336,6 +362,7 @@ fn read_digests(
                 name,
                 inflated_sha256: contents.inflated_sha256,
                 parsed: contents.parsed,
+                stored: contents.stored,
                 metadata,
                 moved,
                 auth: None,

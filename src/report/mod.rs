@@ -4,6 +4,8 @@
 
 pub mod human;
 pub mod json;
+pub mod manifest;
+pub mod timeline;
 
 use crate::chain::Chain;
 use crate::finding::{Finding, Severity};
@@ -12,8 +14,10 @@ use crate::loghash::{LogResults, LogStatus};
 use crate::mirror::Inventory;
 use crate::verify::{DigestRecord, Options};
 use jiff::Timestamp;
+use manifest::{EvidenceKind, Manifest};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use timeline::{CoverageStatus, Segment};
 
 /// Version of the JSON report's schema; bumped only with a documented reason.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -35,6 +39,22 @@ pub struct Tool {
     pub name: &'static str,
     /// Crate version.
     pub version: &'static str,
+}
+
+/// Who ran what, where and when: the case header of an evidence report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// The command line, one argument per element (empty when the library
+    /// was called directly).
+    pub command_line: Vec<String>,
+    /// Host name of the machine (`null` when it cannot be read).
+    pub host: Option<String>,
+    /// User name the run had (`null` when it cannot be read).
+    pub user: Option<String>,
+    /// When the run started.
+    pub started_at: Timestamp,
+    /// When the run finished (the report was assembled).
+    pub finished_at: Timestamp,
 }
 
 /// A mirror root and the location it was found to stand for.
@@ -148,6 +168,9 @@ pub struct ChainReport {
     pub digests: DigestCounts,
     /// Counts of the logs its digests list (and unreferenced logs in its time).
     pub logs: LogCounts,
+    /// Its coverage timeline: consecutive stretches from its first digest's
+    /// start to its last digest's end, each with a status.
+    pub timeline: Vec<Segment>,
 }
 
 /// Everything a run concluded.
@@ -157,8 +180,11 @@ pub struct Report {
     pub schema_version: u32,
     /// The tool.
     pub tool: Tool,
-    /// When the run started (the only field that differs between runs on the same mirror).
+    /// When the run started (with `run.started_at` and `run.finished_at`, the
+    /// only fields that differ between runs on the same mirror and machine).
     pub generated_at: Timestamp,
+    /// Command line, host, user, start and end.
+    pub run: Run,
     /// `pass` or `fail`.
     pub verdict: Verdict,
     /// What was verified.
@@ -169,6 +195,8 @@ pub struct Report {
     pub chains: Vec<ChainReport>,
     /// Every finding, sorted by object, code and message.
     pub findings: Vec<Finding>,
+    /// Every file the run read, with size and SHA-256 as stored, by path.
+    pub manifest: Manifest,
 }
 
 impl Report {
@@ -178,7 +206,7 @@ impl Report {
     pub fn new(
         options: &Options,
         started: Timestamp,
-        inventory: &Inventory,
+        mut inventory: Inventory,
         keys: &KeyRing,
         records: &[DigestRecord],
         chains: &[Chain],
@@ -243,16 +271,18 @@ impl Report {
         }
         total_logs.unreferenced = logs.unreferenced.len();
         total_logs.not_covered = logs.not_covered;
-        for (_, chain) in &logs.unreferenced {
-            if let Some(counts) = chain.and_then(|c| chain_logs.get_mut(c)) {
+        for unreferenced in &logs.unreferenced {
+            if let Some(counts) = unreferenced.chain.and_then(|c| chain_logs.get_mut(c)) {
                 counts.unreferenced += 1;
             }
         }
+        let evidence = TimelineEvidence::new(records, chains, logs, &findings, &errors_by_object);
 
-        let chain_reports = chains
+        let chain_reports: Vec<ChainReport> = chains
             .iter()
             .zip(chain_logs)
-            .map(|(chain, logs)| {
+            .enumerate()
+            .map(|(index, (chain, logs))| {
                 let members: Vec<&DigestRecord> = chain
                     .members
                     .iter()
@@ -285,10 +315,19 @@ impl Report {
                     end_time: parsed.map(|d| d.end_time).max(),
                     digests,
                     logs,
+                    timeline: evidence.timeline(index, chain, &id),
                     id,
                 }
             })
             .collect();
+        let manifest = build_manifest(
+            &mut inventory,
+            keys,
+            records,
+            &membership,
+            logs,
+            &chain_reports,
+        );
 
         let mut digests = digest_counts(&mut records.iter());
         digests.missing = missing_by_chain.values().sum();
@@ -309,6 +348,13 @@ impl Report {
                 version: env!("CARGO_PKG_VERSION"),
             },
             generated_at: started,
+            run: Run {
+                command_line: options.invocation.clone(),
+                host: whoami::hostname().ok(),
+                user: whoami::username().ok(),
+                started_at: started,
+                finished_at: Timestamp::now(),
+            },
             verdict: if finding_counts.errors > 0 {
                 Verdict::Fail
             } else {
@@ -335,6 +381,7 @@ impl Report {
             },
             chains: chain_reports,
             findings,
+            manifest,
         }
     }
 
@@ -356,5 +403,177 @@ fn count_log(counts: &mut LogCounts, outcome: &crate::loghash::LogOutcome) {
         LogStatus::Missing | LogStatus::Modified | LogStatus::Malformed | LogStatus::UnsafePath => {
             counts.invalid += 1;
         }
+    }
+}
+
+/// Every file the run read: digests and their sidecars, the log files it
+/// hashed and the key files. Relative paths are moved out of `inventory`.
+fn build_manifest(
+    inventory: &mut Inventory,
+    keys: &KeyRing,
+    records: &[DigestRecord],
+    membership: &crate::chain::Membership<'_>,
+    logs: &LogResults,
+    chains: &[ChainReport],
+) -> Manifest {
+    let mut manifest = Manifest::new(
+        inventory.roots.clone(),
+        chains.iter().map(|c| c.id.clone()).collect(),
+    );
+    let sidecar_rel = |rel: &str| format!("{rel}{}", crate::mirror::SIDECAR_SUFFIX);
+    for (index, record) in records.iter().enumerate() {
+        let chain = membership.index(index);
+        let Some(file) = inventory.files.get(record.file) else {
+            continue;
+        };
+        let root = file.root;
+        if let Some(stored) = record.sidecar_stored() {
+            manifest.add_mirror_file(
+                EvidenceKind::Metadata,
+                root,
+                sidecar_rel(&file.rel).into(),
+                chain,
+                stored,
+                true,
+            );
+        }
+        if let Some(stored) = record.stored {
+            let rel = file.rel.clone();
+            manifest.add_mirror_file(EvidenceKind::Digest, root, rel, chain, stored, true);
+        }
+    }
+    for read in &logs.read {
+        let chain = read.listed_by.and_then(|r| membership.index(r));
+        let Some(file) = inventory.files.get_mut(read.file) else {
+            continue;
+        };
+        let (stored, hashed) = match read.stored {
+            Some(stored) => (stored, true),
+            None => (
+                crate::gzip::StoredHash {
+                    sha256: [0; 32],
+                    len: file.size,
+                },
+                false,
+            ),
+        };
+        let rel = std::mem::take(&mut file.rel);
+        manifest.add_mirror_file(EvidenceKind::Log, file.root, rel, chain, stored, hashed);
+    }
+    for key_file in keys.files() {
+        let mut sha256 = [0u8; 32];
+        if hex::decode_to_slice(&key_file.sha256, &mut sha256).is_ok() {
+            manifest.add_external(
+                EvidenceKind::PublicKey,
+                &key_file.path,
+                crate::gzip::StoredHash {
+                    sha256,
+                    len: key_file.size,
+                },
+            );
+        }
+    }
+    manifest.sort();
+    manifest
+}
+
+/// What the timelines are drawn from, gathered once for all chains.
+struct TimelineEvidence<'a> {
+    records: &'a [DigestRecord],
+    errors_by_object: &'a BTreeSet<&'a str>,
+    /// Records that list a missing, modified, malformed or unsafe log file.
+    with_bad_logs: BTreeSet<usize>,
+    /// Missing digests' times, by chain id.
+    missing: BTreeMap<&'a str, Vec<Timestamp>>,
+    /// Unreferenced log files' delivery times, by chain index.
+    injected: BTreeMap<usize, Vec<Timestamp>>,
+}
+
+impl<'a> TimelineEvidence<'a> {
+    fn new(
+        records: &'a [DigestRecord],
+        _chains: &[Chain],
+        logs: &LogResults,
+        findings: &'a [Finding],
+        errors_by_object: &'a BTreeSet<&'a str>,
+    ) -> Self {
+        let with_bad_logs = logs
+            .outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.status,
+                    LogStatus::Missing
+                        | LogStatus::Modified
+                        | LogStatus::Malformed
+                        | LogStatus::UnsafePath
+                )
+            })
+            .flat_map(|o| o.listed_by.iter().map(|&r| r as usize))
+            .collect();
+        let mut missing: BTreeMap<&str, Vec<Timestamp>> = BTreeMap::new();
+        for finding in findings {
+            if finding.code == crate::finding::FindingCode::DigestMissing
+                && let Some(chain) = finding.chain.as_deref()
+                && let Some(name) = finding.object.rsplit('/').next()
+                && let Some((time, _)) = crate::mirror::digest_file_time(name)
+            {
+                missing.entry(chain).or_default().push(time);
+            }
+        }
+        let mut injected: BTreeMap<usize, Vec<Timestamp>> = BTreeMap::new();
+        for u in &logs.unreferenced {
+            if let (Some(chain), Some(time)) = (u.chain, u.time) {
+                injected.entry(chain).or_default().push(time);
+            }
+        }
+        TimelineEvidence {
+            records,
+            errors_by_object,
+            with_bad_logs,
+            missing,
+            injected,
+        }
+    }
+
+    fn timeline(&self, index: usize, chain: &Chain, id: &str) -> Vec<Segment> {
+        let hour = jiff::SignedDuration::from_hours(1);
+        let mut marks: Vec<Segment> = Vec::new();
+        for &member in &chain.members {
+            let Some(record) = self.records.get(member) else {
+                continue;
+            };
+            let window = match &record.parsed {
+                Ok(d) => Some((d.start_time, d.end_time)),
+                Err(_) => record.time().map(|t| (t.checked_sub(hour).unwrap_or(t), t)),
+            };
+            let Some((start, end)) = window else { continue };
+            let status = if self.errors_by_object.contains(record.url().as_str())
+                || self.with_bad_logs.contains(&member)
+            {
+                CoverageStatus::Tampered
+            } else if record.is_authentic() {
+                CoverageStatus::Verified
+            } else {
+                CoverageStatus::Unsigned
+            };
+            marks.push(Segment { start, end, status });
+        }
+        for &time in self.missing.get(id).into_iter().flatten() {
+            marks.push(Segment {
+                start: time.checked_sub(hour).unwrap_or(time),
+                end: time,
+                status: CoverageStatus::Missing,
+            });
+        }
+        for &time in self.injected.get(&index).into_iter().flatten() {
+            let (start, end) = timeline::hour_of(time);
+            marks.push(Segment {
+                start,
+                end,
+                status: CoverageStatus::Tampered,
+            });
+        }
+        timeline::build(&marks)
     }
 }

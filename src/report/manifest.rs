@@ -1,0 +1,276 @@
+//! The evidence manifest: every file the run read, with its size and the
+//! SHA-256 of its bytes as stored, so an examiner can later prove which exact
+//! evidence the verdict was about.
+//!
+//! Entries are kept compact (a mirror root index and the relative path moved
+//! out of the inventory) because a large mirror has millions of log files;
+//! paths and `s3://` URLs are spelt out only when the manifest is rendered.
+
+use crate::gzip::StoredHash;
+use crate::mirror::{self, MirrorRoot};
+use serde::Serialize;
+use serde::ser::SerializeSeq as _;
+use std::fmt::Write as _;
+
+/// What a manifest entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// A digest file.
+    Digest,
+    /// A log file.
+    Log,
+    /// A digest's S3-metadata sidecar (`.metadata.json`).
+    Metadata,
+    /// A public-key file given with `--public-keys`.
+    PublicKey,
+}
+
+/// Where an entry lies.
+#[derive(Debug, Clone)]
+enum Place {
+    /// Under a mirror root.
+    Mirror { root: u32, rel: Box<str> },
+    /// Outside every mirror (key files), as given.
+    External(Box<str>),
+}
+
+/// One file the run read (compact form).
+#[derive(Debug, Clone)]
+struct Entry {
+    kind: EvidenceKind,
+    place: Place,
+    chain: Option<u32>,
+    stored: StoredHash,
+    hashed: bool,
+}
+
+/// One manifest entry, spelt out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestEntry {
+    /// What the file is.
+    pub kind: EvidenceKind,
+    /// Local path, as the run opened it.
+    pub path: String,
+    /// `s3://bucket/key` the file stands for: the digest itself for its
+    /// metadata sidecar, `null` for key files.
+    pub object: Option<String>,
+    /// Chain the file belongs to, when known.
+    pub chain: Option<String>,
+    /// Bytes read.
+    pub size: u64,
+    /// SHA-256 of the bytes as stored (compressed for `.gz` files), hex;
+    /// `null` when the run was asked not to hash log files' stored bytes.
+    pub sha256: Option<String>,
+}
+
+/// Every file the run read, sorted by path.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    roots: Vec<MirrorRoot>,
+    chains: Vec<String>,
+    entries: Vec<Entry>,
+}
+
+impl Manifest {
+    /// An empty manifest for files under `roots`, in chains named `chains`.
+    #[must_use]
+    pub fn new(roots: Vec<MirrorRoot>, chains: Vec<String>) -> Self {
+        Manifest {
+            roots,
+            chains,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds a file under mirror root `root` at `rel`. `hashed` is false when
+    /// only the size is known (stored bytes not hashed on request).
+    pub fn add_mirror_file(
+        &mut self,
+        kind: EvidenceKind,
+        root: usize,
+        rel: Box<str>,
+        chain: Option<usize>,
+        stored: StoredHash,
+        hashed: bool,
+    ) {
+        self.entries.push(Entry {
+            kind,
+            place: Place::Mirror {
+                root: u32::try_from(root).unwrap_or(u32::MAX),
+                rel,
+            },
+            chain: chain.and_then(|c| u32::try_from(c).ok()),
+            stored,
+            hashed,
+        });
+    }
+
+    /// Adds a file outside the mirrors (a key file).
+    pub fn add_external(&mut self, kind: EvidenceKind, path: &str, stored: StoredHash) {
+        self.entries.push(Entry {
+            kind,
+            place: Place::External(path.into()),
+            chain: None,
+            stored,
+            hashed: true,
+        });
+    }
+
+    /// Sorts the entries by path (then kind), so output is deterministic.
+    pub fn sort(&mut self) {
+        let mut keyed: Vec<(String, Entry)> = std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(|e| (self.path_of(&e.place), e))
+            .collect();
+        keyed.sort_by(|a, b| (&a.0, a.1.kind).cmp(&(&b.0, b.1.kind)));
+        self.entries = keyed.into_iter().map(|(_, e)| e).collect();
+    }
+
+    /// Number of entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no file was read.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries, spelt out one at a time.
+    pub fn iter(&self) -> impl Iterator<Item = ManifestEntry> + '_ {
+        self.entries.iter().map(|e| self.spell(e))
+    }
+
+    /// The manifest in `sha256sum` format (`HASH  PATH` lines), which
+    /// `sha256sum -c` checks; entries without a hash are left out. Paths
+    /// holding a backslash, newline or carriage return are escaped the way
+    /// GNU `sha256sum` does (the line then starts with `\`).
+    #[must_use]
+    pub fn sha256sum_text(&self) -> String {
+        let mut text = String::new();
+        for entry in self.iter() {
+            let Some(hash) = entry.sha256 else { continue };
+            let needs_escape = entry.path.contains(['\\', '\n', '\r']);
+            let path = if needs_escape {
+                entry
+                    .path
+                    .replace('\\', "\\\\")
+                    .replace('\n', "\\n")
+                    .replace('\r', "\\r")
+            } else {
+                entry.path
+            };
+            let _ = writeln!(
+                text,
+                "{}{hash}  {path}",
+                if needs_escape { "\\" } else { "" }
+            );
+        }
+        text
+    }
+
+    fn spell(&self, entry: &Entry) -> ManifestEntry {
+        let object = match &entry.place {
+            Place::Mirror { root, rel } => {
+                // A sidecar stands for the metadata of the digest beside it.
+                let key = match entry.kind {
+                    EvidenceKind::Metadata => {
+                        rel.strip_suffix(mirror::SIDECAR_SUFFIX).unwrap_or(rel)
+                    }
+                    _ => rel,
+                };
+                self.roots.get(*root as usize).map(|r| {
+                    mirror::s3_url(
+                        r.bucket.as_deref().unwrap_or("?"),
+                        &format!("{}{key}", r.prefix),
+                    )
+                })
+            }
+            Place::External(_) => None,
+        };
+        ManifestEntry {
+            kind: entry.kind,
+            path: self.path_of(&entry.place),
+            object,
+            chain: entry
+                .chain
+                .and_then(|c| self.chains.get(c as usize))
+                .cloned(),
+            size: entry.stored.len,
+            sha256: entry.hashed.then(|| hex::encode(entry.stored.sha256)),
+        }
+    }
+
+    fn path_of(&self, place: &Place) -> String {
+        match place {
+            Place::Mirror { root, rel } => self
+                .roots
+                .get(*root as usize)
+                .map(|r| r.path.join(&**rel).to_string_lossy().into_owned())
+                .unwrap_or_else(|| rel.to_string()),
+            Place::External(path) => path.to_string(),
+        }
+    }
+}
+
+impl Serialize for Manifest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.entries.len()))?;
+        for entry in self.iter() {
+            seq.serialize_element(&entry)?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn sha256sum_format_escapes_like_gnu() {
+        let root = MirrorRoot {
+            path: PathBuf::from("/m"),
+            bucket: Some("b".into()),
+            prefix: String::new(),
+        };
+        let mut manifest = Manifest::new(vec![root], vec![]);
+        let stored = StoredHash::of(b"x");
+        manifest.add_mirror_file(
+            EvidenceKind::Log,
+            0,
+            "a/plain.gz".into(),
+            None,
+            stored,
+            true,
+        );
+        manifest.add_mirror_file(
+            EvidenceKind::Log,
+            0,
+            "a/new\nline".into(),
+            None,
+            stored,
+            true,
+        );
+        manifest.add_mirror_file(
+            EvidenceKind::Log,
+            0,
+            "a/unhashed".into(),
+            None,
+            stored,
+            false,
+        );
+        manifest.sort();
+        let hash = hex::encode(stored.sha256);
+        assert_eq!(
+            manifest.sha256sum_text(),
+            format!("\\{hash}  /m/a/new\\nline\n{hash}  /m/a/plain.gz\n")
+        );
+        let first = manifest.iter().nth(1).unwrap();
+        assert_eq!(first.object.as_deref(), Some("s3://b/a/plain.gz"));
+    }
+}
