@@ -6,8 +6,8 @@ use miette::{Diagnostic, IntoDiagnostic as _};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailproof::report::{self, human};
-use trailproof::{Options, Verdict};
+use trailproof::report::{ReportFormat, human};
+use trailproof::{Options, Report, Verdict};
 
 /// Prove, offline, whether a local mirror of an AWS CloudTrail log archive is intact.
 #[derive(Parser)]
@@ -37,6 +37,18 @@ struct VerifyArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write the report as FORMAT to PATH (repeatable): html, sarif, junit, markdown,
+    /// json, manifest (sha256sum -c format) or human, e.g. --report html=case.html.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    reports: Vec<(ReportFormat, PathBuf)>,
+    /// Which findings make the exit status 1: error (default), warning (errors or
+    /// warnings) or never (exit 0 whatever was found; 2 still means the run failed).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    /// Do not hash log files' stored (compressed) bytes for the evidence manifest
+    /// (saves a few percent of the run time; the manifest then lists them without hashes).
+    #[arg(long)]
+    no_manifest: bool,
     /// Examine only digests from this time on (RFC 3339, e.g. 2026-03-01T00:00:00Z).
     #[arg(long, value_name = "T")]
     start_time: Option<jiff::Timestamp>,
@@ -66,6 +78,64 @@ enum Format {
     Human,
     /// One JSON document (schema version 1).
     Json,
+    /// A self-contained HTML case report.
+    Html,
+    /// SARIF 2.1.0 for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML: a test suite per chain, a test case per digest and log file.
+    Junit,
+    /// A short Markdown summary for tickets and pull requests.
+    Markdown,
+    /// The evidence manifest in `sha256sum -c` format.
+    Manifest,
+}
+
+impl Format {
+    fn report_format(self) -> ReportFormat {
+        match self {
+            Format::Human => ReportFormat::Human,
+            Format::Json => ReportFormat::Json,
+            Format::Html => ReportFormat::Html,
+            Format::Sarif => ReportFormat::Sarif,
+            Format::Junit => ReportFormat::Junit,
+            Format::Markdown => ReportFormat::Markdown,
+            Format::Manifest => ReportFormat::Manifest,
+        }
+    }
+}
+
+/// Which findings fail the run (exit status 1).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Any error finding (the verdict is fail).
+    Error,
+    /// Any error or warning finding.
+    Warning,
+    /// Nothing: exit 0 whenever the run completes.
+    Never,
+}
+
+/// `FORMAT=PATH` of `--report`.
+fn parse_report(value: &str) -> Result<(ReportFormat, PathBuf), String> {
+    let names = || {
+        ReportFormat::ALL
+            .iter()
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (name, path) = value.split_once('=').ok_or_else(|| {
+        format!(
+            "expected FORMAT=PATH, e.g. html=case.html (formats: {})",
+            names()
+        )
+    })?;
+    let format = ReportFormat::from_name(name)
+        .ok_or_else(|| format!("unknown report format {name:?} (formats: {})", names()))?;
+    if path.is_empty() {
+        return Err(format!("no path after {name}="));
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 /// An [`trailproof::Error`] with its help text, for miette.
@@ -85,8 +155,8 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     match run(cli) {
-        Ok(Verdict::Pass) => ExitCode::SUCCESS,
-        Ok(Verdict::Fail) => ExitCode::from(1),
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
         Err(report) => {
             eprintln!("{report:?}");
             ExitCode::from(2)
@@ -94,27 +164,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> miette::Result<Verdict> {
+/// Runs the command; `Ok(true)` when the findings fail the run (`--fail-on`).
+fn run(cli: Cli) -> miette::Result<bool> {
     let Command::Verify(args) = cli.command;
     let mut options = Options::new(args.mirrors, args.public_keys);
+    options.invocation = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    options.manifest_hashes = !args.no_manifest;
     options.start_time = args.start_time;
     options.end_time = args.end_time;
     options.bucket = args.bucket;
     options.prefix = args.prefix;
     options.jobs = args.jobs.map(usize::from);
     options.max_digest_bytes = args.max_digest_mib.saturating_mul(1 << 20);
-    if let Some(output) = &args.output
-        && let Some(mirror) = trailproof::mirror::root_containing(&options.mirrors, output)
-    {
-        let error = trailproof::Error::OutputInsideMirror {
-            path: output.clone(),
-            mirror,
-        };
-        return Err(CannotRun {
-            help: error.help(),
-            error,
+    let outputs = args
+        .output
+        .iter()
+        .chain(args.reports.iter().map(|(_, p)| p));
+    for output in outputs {
+        if let Some(mirror) = trailproof::mirror::root_containing(&options.mirrors, output) {
+            let error = trailproof::Error::OutputInsideMirror {
+                path: output.clone(),
+                mirror,
+            };
+            return Err(CannotRun {
+                help: error.help(),
+                error,
+            }
+            .into());
         }
-        .into());
     }
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
     let result = match &bar {
@@ -128,19 +207,66 @@ fn run(cli: Cli) -> miette::Result<Verdict> {
         help: error.help(),
         error,
     })?;
+    for (format, path) in &args.reports {
+        write_report(&report, *format, Some(path))?;
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let text = match args.format {
-        Format::Json => report::json::render(&report).into_diagnostic()?,
-        Format::Human => human::render(
-            &report,
-            human::Style {
-                color: to_terminal && color_allowed(),
-                ..human::Style::default()
-            },
-        ),
+    match args.format {
+        Format::Human => {
+            let text = human::render(
+                &report,
+                human::Style {
+                    color: to_terminal && color_allowed(),
+                    ..human::Style::default()
+                },
+            );
+            write_output(args.output.as_deref(), &text)?;
+        }
+        other => write_report(&report, other.report_format(), args.output.as_deref())?,
+    }
+    let summary = report.summary.findings;
+    Ok(match args.fail_on {
+        FailOn::Error => report.verdict() == Verdict::Fail,
+        FailOn::Warning => summary.errors + summary.warnings > 0,
+        FailOn::Never => false,
+    })
+}
+
+/// Writes `report` as `format` to `path` (stdout when `None`).
+fn write_report(
+    report: &Report,
+    format: ReportFormat,
+    path: Option<&std::path::Path>,
+) -> miette::Result<()> {
+    let cannot_write = |path: &std::path::Path, e: std::io::Error| {
+        miette::miette!(
+            help = "Choose a writable path outside the mirror.",
+            "cannot write the {} report to {}: {e}",
+            format.name(),
+            path.display()
+        )
     };
-    write_output(args.output.as_deref(), &text)?;
-    Ok(report.verdict())
+    match path {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| cannot_write(path, e))?;
+            let mut out = std::io::BufWriter::new(file);
+            report
+                .write(format, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| cannot_write(path, e))
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match report
+                .write(format, &mut stdout)
+                .and_then(|()| stdout.flush())
+            {
+                // A closed pipe (`| head`) is not a failure of the verification.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.into_diagnostic(),
+            }
+        }
+    }
 }
 
 /// A progress bar on stderr: phase, files, bytes, rate and ETA.

@@ -2,9 +2,13 @@
 //! [`json`]. Its JSON form (schema version 1) is the contract other tools
 //! read; README documents it.
 
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod manifest;
+pub mod markdown;
+pub mod sarif;
 pub mod timeline;
 
 use crate::chain::Chain;
@@ -21,6 +25,74 @@ use timeline::{CoverageStatus, Segment};
 
 /// Version of the JSON report's schema; bumped only with a documented reason.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// A format a report can be written in, each rendered from the same
+/// [`Report`] (the data of the JSON report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReportFormat {
+    /// Diagnostics with help text, then a summary per chain (no colour).
+    Human,
+    /// The JSON report (schema version [`SCHEMA_VERSION`]).
+    Json,
+    /// A self-contained HTML case report.
+    Html,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// JUnit XML.
+    Junit,
+    /// A Markdown summary.
+    Markdown,
+    /// The evidence manifest in `sha256sum -c` format.
+    Manifest,
+}
+
+impl ReportFormat {
+    /// Every format, with its name on the command line.
+    pub const ALL: [(ReportFormat, &'static str); 7] = [
+        (ReportFormat::Human, "human"),
+        (ReportFormat::Json, "json"),
+        (ReportFormat::Html, "html"),
+        (ReportFormat::Sarif, "sarif"),
+        (ReportFormat::Junit, "junit"),
+        (ReportFormat::Markdown, "markdown"),
+        (ReportFormat::Manifest, "manifest"),
+    ];
+
+    /// The format named `name` (as in `--report NAME=PATH`).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<ReportFormat> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    /// The name on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("?", |(_, n)| n)
+    }
+}
+
+impl Report {
+    /// Writes the report in `format` to `out`.
+    ///
+    /// # Errors
+    /// When writing to `out` fails.
+    pub fn write(&self, format: ReportFormat, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match format {
+            ReportFormat::Human => {
+                out.write_all(human::render(self, human::Style::default()).as_bytes())
+            }
+            ReportFormat::Json => json::write(self, out),
+            ReportFormat::Html => html::write(self, out),
+            ReportFormat::Sarif => sarif::write(self, out),
+            ReportFormat::Junit => junit::write(self, out),
+            ReportFormat::Markdown => markdown::write(self, out),
+            ReportFormat::Manifest => out.write_all(self.manifest.sha256sum_text().as_bytes()),
+        }
+    }
+}
 
 /// Overall outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,0 +1,380 @@
+//! The HTML case report: one self-contained file (no scripts, fonts, images
+//! or other requests; a Content-Security-Policy forbids them) that prints
+//! cleanly to PDF. It is rendered with minijinja from a view of the report,
+//! and names the SHA-256 of the JSON report it was rendered from.
+
+use super::timeline::{CoverageStatus, Segment};
+use super::{Report, Verdict, json};
+use jiff::{SignedDuration, Timestamp};
+use minijinja::Environment;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use std::io;
+
+/// Manifest rows shown in the HTML report; the complete manifest is in the
+/// JSON report and `--report manifest=FILE`.
+pub const MANIFEST_ROWS: usize = 5_000;
+
+/// Width of one hour in the timeline grid, in SVG user units.
+const CELL: i64 = 22;
+/// Height of one row (a day) of the timeline grid.
+const ROW: i64 = 18;
+/// Width of the day labels left of the grid.
+const LABEL: i64 = 150;
+
+const TEMPLATE: &str = include_str!("templates/report.html");
+
+/// Writes the HTML report.
+///
+/// # Errors
+/// When writing fails, or (a bug) when the template does not render.
+pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .map_err(io::Error::other)?;
+    let template = env.get_template("report.html").map_err(io::Error::other)?;
+    let view = View::new(report)?;
+    let html = template
+        .render(minijinja::value::Serde(&view))
+        .map_err(io::Error::other)?;
+    out.write_all(html.as_bytes())
+}
+
+/// Everything the template shows, precomputed.
+#[derive(Serialize)]
+struct View<'a> {
+    report: &'a Report,
+    verdict: &'static str,
+    command_line: String,
+    json_sha256: String,
+    manifest_sha256: String,
+    manifest_total: usize,
+    manifest: Vec<super::manifest::ManifestEntry>,
+    chains: Vec<ChainView<'a>>,
+    legend: Vec<LegendItem>,
+}
+
+#[derive(Serialize)]
+struct LegendItem {
+    status: &'static str,
+    label: &'static str,
+    fill: String,
+}
+
+#[derive(Serialize)]
+struct ChainView<'a> {
+    id: &'a str,
+    width: i64,
+    height: i64,
+    grid_left: i64,
+    hours: Vec<HourTick>,
+    rows: Vec<Row>,
+    problems: Vec<SegmentView>,
+}
+
+#[derive(Serialize)]
+struct HourTick {
+    x: i64,
+    label: String,
+}
+
+/// One line of the grid: a UTC day, or a run of whole days with one status.
+#[derive(Serialize)]
+struct Row {
+    y: i64,
+    text_y: i64,
+    label: String,
+    cells: Vec<Cell>,
+}
+
+/// A run of hours with one status on one row.
+#[derive(Serialize)]
+struct Cell {
+    x: i64,
+    width: i64,
+    status: &'static str,
+    fill: String,
+    start: String,
+    end: String,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct SegmentView {
+    status: &'static str,
+    label: &'static str,
+    start: String,
+    end: String,
+}
+
+impl<'a> View<'a> {
+    fn new(report: &'a Report) -> io::Result<Self> {
+        let mut hasher = HashWriter(Sha256::new());
+        json::write(report, &mut hasher)?;
+        let json_sha256 = hex::encode(hasher.0.finalize());
+        let manifest_sha256 = hex::encode(Sha256::digest(report.manifest.sha256sum_text()));
+        Ok(View {
+            report,
+            verdict: match report.verdict {
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+            },
+            command_line: shlex::try_join(report.run.command_line.iter().map(String::as_str))
+                .unwrap_or_else(|_| report.run.command_line.join(" ")),
+            json_sha256,
+            manifest_sha256,
+            manifest_total: report.manifest.len(),
+            manifest: report.manifest.iter().take(MANIFEST_ROWS).collect(),
+            chains: report
+                .chains
+                .iter()
+                .map(|c| ChainView::new(&c.id, &c.timeline))
+                .collect(),
+            legend: CoverageStatus::ALL
+                .iter()
+                .rev()
+                .map(|&s| LegendItem {
+                    status: s.as_str(),
+                    label: s.label(),
+                    fill: fill(s),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The fill of a status: a colour, plus a pattern for every status but
+/// "verified", so the grid reads in black and white too.
+fn fill(status: CoverageStatus) -> String {
+    format!("url(#tp-{})", status.as_str())
+}
+
+impl<'a> ChainView<'a> {
+    fn new(id: &'a str, timeline: &[Segment]) -> Self {
+        let rows = grid_rows(timeline);
+        let height = ROW * i64::try_from(rows.len()).unwrap_or(0) + ROW + 4;
+        ChainView {
+            id,
+            width: LABEL + 24 * CELL + 4,
+            height,
+            grid_left: LABEL,
+            hours: (0..24)
+                .step_by(3)
+                .map(|h| HourTick {
+                    x: LABEL + h * CELL + 2,
+                    label: format!("{h:02}"),
+                })
+                .collect(),
+            rows,
+            problems: timeline
+                .iter()
+                .filter(|s| s.status != CoverageStatus::Verified)
+                .map(|s| SegmentView {
+                    status: s.status.as_str(),
+                    label: s.status.label(),
+                    start: s.start.to_string(),
+                    end: s.end.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Lays the timeline out as one row per UTC day and one column per hour.
+/// Each hour shows the worst status of the stretches that touch it; hours
+/// outside the chain's span are left empty. Runs of whole days with a
+/// single status fold into one row, so a long or hostile span stays small.
+fn grid_rows(timeline: &[Segment]) -> Vec<Row> {
+    let (Some(first), Some(last)) = (timeline.first(), timeline.last()) else {
+        return Vec::new();
+    };
+    let hour = SignedDuration::from_hours(1);
+    let day = SignedDuration::from_hours(24);
+    let mut rows = Vec::new();
+    let mut day_start = floor(first.start, 86_400);
+    let mut next_segment = 0;
+    while day_start < last.end {
+        let day_end = day_start.checked_add(day).unwrap_or(last.end);
+        while timeline
+            .get(next_segment)
+            .is_some_and(|s| s.end <= day_start)
+        {
+            next_segment += 1;
+        }
+        // Fold whole days that one stretch covers.
+        if let Some(segment) = timeline.get(next_segment)
+            && segment.start <= day_start
+            && segment.end >= day_end.checked_add(day).unwrap_or(day_end)
+        {
+            let fold_end = floor(segment.end, 86_400);
+            let days = (fold_end.as_second() - day_start.as_second()) / 86_400;
+            rows.push(folded_row(
+                rows.len(),
+                day_start,
+                fold_end,
+                days,
+                segment.status,
+            ));
+            day_start = fold_end;
+            continue;
+        }
+        let mut statuses: Vec<Option<CoverageStatus>> = Vec::with_capacity(24);
+        for h in 0..24 {
+            let from = day_start.checked_add(hour * h).unwrap_or(day_start);
+            let to = from.checked_add(hour).unwrap_or(from);
+            while timeline.get(next_segment).is_some_and(|s| s.end <= from) {
+                next_segment += 1;
+            }
+            let worst = timeline
+                .iter()
+                .skip(next_segment)
+                .take_while(|s| s.start < to)
+                .filter(|s| s.end > from)
+                .map(|s| s.status)
+                .max();
+            statuses.push(worst);
+        }
+        rows.push(day_row(rows.len(), day_start, &statuses));
+        day_start = day_end;
+    }
+    rows
+}
+
+fn floor(t: Timestamp, unit: i64) -> Timestamp {
+    let s = t.as_second();
+    Timestamp::from_second(s - s.rem_euclid(unit)).unwrap_or(t)
+}
+
+fn row_y(index: usize) -> i64 {
+    ROW + i64::try_from(index).unwrap_or(0) * ROW
+}
+
+fn day_row(index: usize, day_start: Timestamp, statuses: &[Option<CoverageStatus>]) -> Row {
+    let y = row_y(index);
+    let mut cells = Vec::new();
+    let mut h = 0usize;
+    while let Some(&status) = statuses.get(h) {
+        let run = statuses
+            .iter()
+            .skip(h)
+            .take_while(|s| **s == status)
+            .count();
+        if let Some(status) = status {
+            let hours = |n: usize| SignedDuration::from_hours(i64::try_from(n).unwrap_or(0));
+            let start = day_start.checked_add(hours(h)).unwrap_or(day_start);
+            let end = day_start.checked_add(hours(h + run)).unwrap_or(day_start);
+            cells.push(Cell {
+                x: LABEL + i64::try_from(h).unwrap_or(0) * CELL,
+                width: i64::try_from(run).unwrap_or(0) * CELL,
+                status: status.as_str(),
+                fill: fill(status),
+                title: format!("{start} to {end}: {}", status.label()),
+                start: start.to_string(),
+                end: end.to_string(),
+            });
+        }
+        h += run.max(1);
+    }
+    Row {
+        y,
+        text_y: y + ROW - 5,
+        label: day_start.strftime("%Y-%m-%d").to_string(),
+        cells,
+    }
+}
+
+fn folded_row(
+    index: usize,
+    start: Timestamp,
+    end: Timestamp,
+    days: i64,
+    status: CoverageStatus,
+) -> Row {
+    let y = row_y(index);
+    let last_day = end
+        .checked_sub(SignedDuration::from_hours(24))
+        .unwrap_or(end);
+    Row {
+        y,
+        text_y: y + ROW - 5,
+        label: format!(
+            "{} … {} ({days} d)",
+            start.strftime("%Y-%m-%d"),
+            last_day.strftime("%m-%d")
+        ),
+        cells: vec![Cell {
+            x: LABEL,
+            width: 24 * CELL,
+            status: status.as_str(),
+            fill: fill(status),
+            title: format!("{start} to {end}: {} ({days} whole days)", status.label()),
+            start: start.to_string(),
+            end: end.to_string(),
+        }],
+    }
+}
+
+/// An `io::Write` that only hashes.
+struct HashWriter(Sha256);
+
+impl io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(h: i64) -> Timestamp {
+        // 2026-03-01T00:00:00Z plus h hours.
+        Timestamp::from_second(1_772_323_200 + h * 3600).unwrap()
+    }
+
+    #[test]
+    fn grid_marks_each_hour_with_the_worst_status_and_folds_whole_days() {
+        use CoverageStatus::*;
+        let seg = |a: i64, b: i64, status| Segment {
+            start: t(a),
+            end: t(b),
+            status,
+        };
+        // Day 1: verified from 01:00, tampered 05:00-06:00; days 2-4 verified; day 5 partly.
+        let timeline = [
+            seg(1, 5, Verified),
+            seg(5, 6, Tampered),
+            seg(6, 24 * 4 + 3, Verified),
+        ];
+        let rows = grid_rows(&timeline);
+        let statuses: Vec<Vec<(&str, i64)>> = rows
+            .iter()
+            .map(|r| r.cells.iter().map(|c| (c.status, c.width / CELL)).collect())
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                vec![("verified", 4), ("tampered", 1), ("verified", 18)],
+                vec![("verified", 24)],
+                vec![("verified", 3)],
+            ]
+        );
+        assert_eq!(rows[1].label, "2026-03-02 … 03-04 (3 d)");
+        assert_eq!(rows[0].cells[1].start, "2026-03-01T05:00:00Z");
+    }
+
+    #[test]
+    fn a_hostile_span_stays_small() {
+        let timeline = [Segment {
+            start: Timestamp::from_second(0).unwrap(),
+            end: Timestamp::from_second(250_000_000_000).unwrap(),
+            status: CoverageStatus::Unsigned,
+        }];
+        assert!(grid_rows(&timeline).len() <= 3);
+    }
+}

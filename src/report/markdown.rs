@@ -1,0 +1,130 @@
+//! A short Markdown summary for tickets and pull requests: the verdict, a
+//! table per chain, and the first findings with a count of the rest.
+
+use super::{Report, Verdict};
+use std::fmt::Write as _;
+use std::io;
+
+/// Findings listed in the summary; the rest are counted.
+pub const FIRST_FINDINGS: usize = 20;
+
+/// Writes the Markdown summary.
+///
+/// # Errors
+/// Only when writing to `out` fails.
+pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    out.write_all(render(report).as_bytes())
+}
+
+/// The Markdown summary as text.
+#[must_use]
+pub fn render(report: &Report) -> String {
+    let mut md = String::new();
+    let s = &report.summary;
+    let verdict = match report.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    let _ = writeln!(md, "## trailproof: {verdict}\n");
+    let _ = writeln!(
+        md,
+        "**{verdict}**: {} error(s), {} warning(s). {} digest(s) ({} valid, {} invalid, {} unverified, {} missing); {} log file(s) listed ({} valid, {} invalid, {} unverified), {} unreferenced.\n",
+        s.findings.errors,
+        s.findings.warnings,
+        s.digests.total,
+        s.digests.valid,
+        s.digests.invalid,
+        s.digests.unverified,
+        s.digests.missing,
+        s.logs.listed,
+        s.logs.valid,
+        s.logs.invalid,
+        s.logs.unverified,
+        s.logs.unreferenced,
+    );
+    let _ = writeln!(
+        md,
+        "{} {}; run {} to {}{}.\n",
+        report.tool.name,
+        report.tool.version,
+        report.run.started_at,
+        report.run.finished_at,
+        report
+            .run
+            .host
+            .as_deref()
+            .map(|h| format!(" on {}", escape(h)))
+            .unwrap_or_default()
+    );
+    md.push_str("| Chain | From | To | Digests valid | Invalid | Unverified | Missing | Logs valid | Invalid | Unreferenced | Gaps |\n");
+    md.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for c in &report.chains {
+        let time = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {}/{} | {} | {} | {} | {}/{} | {} | {} | {} |",
+            escape(&c.id),
+            time(c.start_time),
+            time(c.end_time),
+            c.digests.valid,
+            c.digests.total,
+            c.digests.invalid,
+            c.digests.unverified,
+            c.digests.missing,
+            c.logs.valid,
+            c.logs.listed,
+            c.logs.invalid,
+            c.logs.unreferenced,
+            c.gaps
+        );
+    }
+    if report.findings.is_empty() {
+        md.push_str("\nNo findings.\n");
+        return md;
+    }
+    let shown = report.findings.len().min(FIRST_FINDINGS);
+    let _ = writeln!(
+        md,
+        "\n### Findings ({shown} of {})\n",
+        report.findings.len()
+    );
+    md.push_str("| Severity | Code | Object | Expected | Found |\n");
+    md.push_str("|---|---|---|---|---|\n");
+    for f in report.findings.iter().take(shown) {
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {} |",
+            f.severity,
+            f.code,
+            escape(&f.object),
+            escape(f.expected.as_deref().unwrap_or("")),
+            escape(f.actual.as_deref().unwrap_or(""))
+        );
+    }
+    let rest = report.findings.len() - shown;
+    if rest > 0 {
+        let _ = writeln!(
+            md,
+            "\n…and {rest} more finding(s): see the JSON or HTML report."
+        );
+    }
+    md
+}
+
+/// Makes text safe inside a table cell: characters that open Markdown or
+/// HTML syntax, or end a cell, are backslash-escaped, and line breaks
+/// become spaces.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            '\\' | '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '~' | '&' | '!' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
