@@ -635,3 +635,62 @@ fn report_argument_errors_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn hostile_names_are_escaped_in_every_format() {
+    let case = Case::new(small(92));
+    let folder = case
+        .mirror
+        .path_of(&case.mirror.logs[0].key)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let name = "x<img src=x onerror=alert(1)>|y&z*_`[a](b)\u{1}.json.gz";
+    std::fs::write(folder.join(name), b"junk").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_reports(&case, dir.path(), &[]);
+    assert_eq!(r.code, 1);
+    let finding = r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["object"].as_str().unwrap().ends_with(name))
+        .expect("the stray file is a finding");
+    assert_eq!(finding["code"], "log.unreferenced");
+    assert!(!r.html.contains("<img"), "HTML must escape names");
+    assert!(
+        r.html
+            .contains("x&lt;img src=x onerror=alert(1)&gt;|y&amp;z")
+    );
+    // JUnit stays well-formed XML and keeps the name (minus the control character).
+    let suites = junit_parser::from_reader(std::io::Cursor::new(&r.junit)).unwrap();
+    assert!(
+        suites
+            .suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .any(|c| c.original_name.contains("<img src=x onerror=alert(1)>|y&z"))
+    );
+    // The Markdown table keeps its five columns on that row.
+    let row = r
+        .markdown
+        .lines()
+        .find(|l| l.contains("log.unreferenced"))
+        .unwrap();
+    let unescaped_pipes = row
+        .char_indices()
+        .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+        .count();
+    assert_eq!(unescaped_pipes, 6, "{row}");
+    // …and no raw HTML reaches a Markdown renderer.
+    let html_events =
+        pulldown_cmark::Parser::new_ext(&r.markdown, pulldown_cmark::Options::ENABLE_TABLES)
+            .filter(|e| {
+                matches!(
+                    e,
+                    pulldown_cmark::Event::Html(_) | pulldown_cmark::Event::InlineHtml(_)
+                )
+            })
+            .count();
+    assert_eq!(html_events, 0, "{row}");
+}
