@@ -45,6 +45,8 @@
 #   baseline        find | xargs -P$(nproc) sh -c 'zcat "$f" | sha256sum'  (every core)
 #   trailproof      trailproof verify MIRROR --public-keys KEYS --format json
 #   trailproof-j1   the same with --jobs 1
+#   trailproof-nomanifest  the same with --no-manifest (the evidence manifest's cost: hashing
+#                   every log file's compressed bytes in the same pass)
 #   cli-logic       bench/cli_logic.py: the AWS CLI v1's CloudTrailValidateLogs._download_log
 #                   (zlib + hashlib, 2048-byte reads), single-threaded as the CLI is, through a
 #                   fake S3 client serving the local files, on a SUBSET (every K-th log file);
@@ -426,6 +428,7 @@ q() { printf '%q' "$1"; }
 BASELINE_CMD="find $(q "$MIRROR") -type f -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 -P $NPROC -n 64 sh -c 'for f; do zcat \"\$f\" | sha256sum; done' _ > /dev/null"
 TP_CMD="$(q "$TP") verify $(q "$MIRROR") --public-keys $(q "$KEYS") --format json > /dev/null"
 TP1_CMD="$(q "$TP") verify $(q "$MIRROR") --public-keys $(q "$KEYS") --format json --jobs 1 > /dev/null"
+TPN_CMD="$(q "$TP") verify $(q "$MIRROR") --public-keys $(q "$KEYS") --format json --no-manifest > /dev/null"
 
 # ---------------------------------------------------------------- check + RSS + CPU
 # One run per job count under /usr/bin/time -v, with mpstat sampling every core each second.
@@ -514,10 +517,10 @@ cp "$WORK/times-ceiling-$C_BEST" "$WORK/times-ceiling"
 # ---------------------------------------------------------------- timing
 # Each command is measured on its own (hyperfine: 1 warm-up + RUNS runs, the page cache re-read
 # before each run), after a wait for an idle machine, and again if other processes skewed it.
-NAMES=(baseline trailproof trailproof-j1)
-CMDS=("$BASELINE_CMD" "$TP_CMD" "$TP1_CMD")
+NAMES=(baseline trailproof trailproof-j1 trailproof-nomanifest)
+CMDS=("$BASELINE_CMD" "$TP_CMD" "$TP1_CMD" "$TPN_CMD")
 section "timing: 1 warm-up + $RUNS runs each, one command at a time"
-for i in 0 1 2; do printf '  %-14s %s\n' "${NAMES[$i]}" "${CMDS[$i]}"; done
+for i in 0 1 2 3; do printf '  %-14s %s\n' "${NAMES[$i]}" "${CMDS[$i]}"; done
 WARM_CMD="find $(q "$MIRROR") -type f -print0 | xargs -0 cat > /dev/null"
 if [ -n "$HYPERFINE" ]; then TOOL="hyperfine $("$HYPERFINE" --version | awk '{ print $2 }')"; else TOOL="date +%s.%N loop"; fi
 time_cmd() { # uses CUR (index into NAMES/CMDS)
@@ -538,7 +541,7 @@ time_cmd() { # uses CUR (index into NAMES/CMDS)
         echo "  $n: $(tr '\n' ' ' < "$WORK/times-$n")s"
     fi
 }
-for CUR in 0 1 2; do
+for CUR in 0 1 2 3; do
     echo
     echo "-- ${NAMES[$CUR]}"
     measure "${NAMES[$CUR]}" time_cmd
@@ -568,7 +571,7 @@ else
 fi
 
 # ---------------------------------------------------------------- summary numbers
-ALL=(ceiling ceiling-zlib-rs ceiling-libdeflate baseline trailproof trailproof-j1)
+ALL=(ceiling ceiling-zlib-rs ceiling-libdeflate baseline trailproof trailproof-j1 trailproof-nomanifest)
 [ "$CLI_OK" = false ] || ALL+=(cli-logic)
 for n in "${ALL[@]}"; do
     read -r MED[$n] MIN[$n] MAX[$n] < <(stats "$WORK/times-$n")
@@ -578,6 +581,8 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 RATIO_TP_BASE=$(ratio "${MBS[trailproof]}" "${MBS[baseline]}")
 RATIO_SCALING=$(ratio "${MBS[trailproof]}" "${MBS[trailproof-j1]}")
+# Time with the manifest over time without it (1.05 = the manifest costs 5%).
+MANIFEST_COST=$(awk -v a="${MED[trailproof]}" -v b="${MED[trailproof-nomanifest]}" 'BEGIN { printf "%.3f", a / b }')
 RATIO_TP_CEIL=$(ratio "${MBS[trailproof]}" "${MBS[ceiling]}")
 RATIO_TP1_CEILZ=$(ratio "${MBS[trailproof-j1]}" "${MBS[ceiling-zlib-rs]}")
 RATIO_TP_CEILZ=$(ratio "${MBS[trailproof]}" "${MBS[ceiling-zlib-rs]}")
@@ -598,6 +603,7 @@ label() { case "$1" in
     baseline) echo "baseline: zcat | sha256sum, xargs -P $NPROC" ;;
     trailproof) echo "trailproof verify (default --jobs = $NPROC)" ;;
     trailproof-j1) echo "trailproof verify --jobs 1" ;;
+    trailproof-nomanifest) echo "trailproof verify --no-manifest" ;;
     cli-logic) echo "AWS CLI logic, 1 thread (SUBSET: $CLI_N files, ${CLI_SHARE}%)" ;;
 esac; }
 foreign_of() { case "$1" in ceiling*) echo "${FOREIGN[ceiling]}" ;; *) echo "${FOREIGN[$1]}" ;; esac; }
@@ -612,10 +618,11 @@ echo "trailproof / ceiling (best backend):                 ${RATIO_TP_CEIL}x   (
 echo "trailproof / baseline:                               ${RATIO_TP_BASE}x"
 echo "trailproof / AWS CLI logic (MB/s, CLI on a subset):  ${RATIO_TP_CLI}x   (trailproof --jobs 1 / CLI: ${RATIO_TP1_CLI}x)"
 echo "scaling trailproof ($NPROC jobs) / trailproof (1 job):     ${RATIO_SCALING}x"
+echo "evidence manifest cost: time with / time --no-manifest:    ${MANIFEST_COST}x"
 echo "trailproof peak RSS: $(mib $((RSS_KB * 1024))) MiB ($NPROC jobs), $(mib $((RSS1_KB * 1024))) MiB (1 job)"
 echo "trailproof CPU (time -v): ${CPU_PCT}% ($NPROC jobs; $((NPROC * 100))% = all cores busy), ${CPU1_PCT}% (1 job)"
-echo "CPU taken by other processes (% of one core): ceiling ${FOREIGN[ceiling]}, baseline ${FOREIGN[baseline]}, trailproof ${FOREIGN[trailproof]}, trailproof-j1 ${FOREIGN[trailproof-j1]}, CLI logic ${FOREIGN[cli-logic]}, time -v runs ${FOREIGN[jobsN]} / ${FOREIGN[jobs1]}"
-for k in ceiling baseline trailproof trailproof-j1 cli-logic jobsN jobs1; do
+echo "CPU taken by other processes (% of one core): ceiling ${FOREIGN[ceiling]}, baseline ${FOREIGN[baseline]}, trailproof ${FOREIGN[trailproof]}, trailproof-j1 ${FOREIGN[trailproof-j1]}, --no-manifest ${FOREIGN[trailproof-nomanifest]}, CLI logic ${FOREIGN[cli-logic]}, time -v runs ${FOREIGN[jobsN]} / ${FOREIGN[jobs1]}"
+for k in ceiling baseline trailproof trailproof-j1 trailproof-nomanifest cli-logic jobsN jobs1; do
     if [ "${FOREIGN[$k]}" -gt 10 ]; then echo "WARNING: other processes used ${FOREIGN[$k]}% of one core during '$k'; the numbers are skewed" >&2; fi
 done
 if [ "$SIZE_OK" != true ]; then echo "WARNING: the mirror failed the CloudTrail size checks" >&2; fi
@@ -667,11 +674,12 @@ jq -n \
     --argjson ceil "$CEIL_JSON" --argjson cli "$CLI_JSON" --argjson remeasure "$REMEASURE" \
     --argjson base "$(cmd_json baseline "$BASELINE_CMD")" --argjson tp "$(cmd_json trailproof "$TP_CMD")" \
     --argjson tp1 "$(cmd_json trailproof-j1 "$TP1_CMD")" \
+    --argjson tpn "$(cmd_json trailproof-nomanifest "$TPN_CMD")" --argjson mcost "$MANIFEST_COST" \
     --argjson tvn "$(time_json jobsN)" --argjson tv1 "$(time_json jobs1)" \
     --argjson r1 "$RATIO_TP_BASE" --argjson r2 "$RATIO_SCALING" --argjson r3 "$RATIO_TP_CEIL" \
     --argjson r4 "$RATIO_TP_CEILZ" --argjson r5 "$RATIO_TP1_CEILZ" --argjson r6 "$RATIO_TP_CLI" \
     --argjson r7 "$RATIO_TP1_CLI" \
-    --argjson foreign "$(for k in ceiling baseline trailproof trailproof-j1 cli-logic jobsN jobs1; do printf '%s\t%s\n' "$k" "${FOREIGN[$k]}"; done \
+    --argjson foreign "$(for k in ceiling baseline trailproof trailproof-j1 trailproof-nomanifest cli-logic jobsN jobs1; do printf '%s\t%s\n' "$k" "${FOREIGN[$k]}"; done \
         | jq -Rn '[inputs | split("\t") | {key: .[0], value: (.[1] | tonumber)}] | from_entries')" \
     '{date: $date, git_rev: $rev, git_dirty: $dirty, rustc: $rustc,
       host: {cpu: $cpu, cores: $nproc, kernel: $kernel}, timing_tool: $tool, runs: $runs, warmup_runs: 1,
@@ -681,12 +689,13 @@ jq -n \
                max_uncompressed_bytes: $maxu, files_under_10kib: $nsmall, files_10kib_to_1mib: $nmid,
                files_over_1mib: $nbig, sample_size_vs_gzip6: $g6, looks_like_cloudtrail: $sizeok},
       throughput_unit: "uncompressed MB/s (10^6 bytes per second, median wall time)",
-      results: ([$ceil, $base, $tp, $tp1] + (if $cli == null then [] else [$cli] end)),
+      results: ([$ceil, $base, $tp, $tp1, $tpn] + (if $cli == null then [] else [$cli] end)),
       foreign_cpu_percent_of_one_core: $foreign, remeasure_limit: $remeasure,
       ratios: {trailproof_over_ceiling: $r3, trailproof_over_ceiling_zlib_rs: $r4,
                trailproof_jobs1_over_ceiling_zlib_rs: $r5, trailproof_over_baseline: $r1,
                trailproof_over_cli_logic: $r6, trailproof_jobs1_over_cli_logic: $r7,
-               trailproof_jobs_default_over_jobs1: $r2},
+               trailproof_jobs_default_over_jobs1: $r2,
+               manifest_time_over_no_manifest_time: $mcost},
       peak_rss_mib: {trailproof_jobs_default: $tvn.peak_rss_mib, trailproof_jobs_1: $tv1.peak_rss_mib},
       time_v: {jobs_default: $tvn, jobs_1: $tv1}}' > "$RESULTS"
 echo "results written to $RESULTS"
