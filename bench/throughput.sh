@@ -274,7 +274,7 @@ if [ "$HUGE" = 1 ]; then
             printf '%-66s %9.3f %12s %8s\n' "ceiling $b, from memory, $j thread(s)" "$med" "$(hmbs "$med")" "${FOREIGN[ceiling-j$j]}"
         done
     done
-    for k in streaming pipelined; do
+    for k in streaming pipelined verify; do
         med=$(jq --arg k "$k" '.paths[$k].median_s' "$WORK/huge-paths.json")
         printf '%-66s %9.3f %12s %8s\n' "trailproof $(jq -r --arg k "$k" '.paths[$k].function' "$WORK/huge-paths.json")" \
             "$med" "$(hmbs "$med")" "${FOREIGN[paths]}"
@@ -513,6 +513,14 @@ for b in zlib-rs libdeflate; do
 done
 C_BEST=$(jq -r .best.backend "$WORK/ceiling.json")
 cp "$WORK/times-ceiling-$C_BEST" "$WORK/times-ceiling"
+# The same work as trailproof's default run: the best backend plus the SHA-256 of every file's
+# compressed bytes (the evidence manifest).
+CEILING_STORED_CMD="$CEILING_CMD --backend $C_BEST --stored-hash"
+section "ceiling plus stored-bytes SHA-256 (the evidence manifest's extra work), $C_BEST"
+echo "  $CEILING_STORED_CMD"
+run_ceiling_stored() { "$CEILING" "$MIRROR" --repeat "$RUNS" --backend "$C_BEST" --stored-hash --json "$WORK/ceiling-stored.json" | grep -v '^{'; }
+measure ceiling-stored run_ceiling_stored
+jq -r '.backends[0].times_s[]' "$WORK/ceiling-stored.json" > "$WORK/times-ceiling-stored"
 
 # ---------------------------------------------------------------- timing
 # Each command is measured on its own (hyperfine: 1 warm-up + RUNS runs, the page cache re-read
@@ -571,7 +579,7 @@ else
 fi
 
 # ---------------------------------------------------------------- summary numbers
-ALL=(ceiling ceiling-zlib-rs ceiling-libdeflate baseline trailproof trailproof-j1 trailproof-nomanifest)
+ALL=(ceiling ceiling-zlib-rs ceiling-libdeflate ceiling-stored baseline trailproof trailproof-j1 trailproof-nomanifest)
 [ "$CLI_OK" = false ] || ALL+=(cli-logic)
 for n in "${ALL[@]}"; do
     read -r MED[$n] MIN[$n] MAX[$n] < <(stats "$WORK/times-$n")
@@ -584,6 +592,10 @@ RATIO_SCALING=$(ratio "${MBS[trailproof]}" "${MBS[trailproof-j1]}")
 # Time with the manifest over time without it (1.05 = the manifest costs 5%).
 MANIFEST_COST=$(awk -v a="${MED[trailproof]}" -v b="${MED[trailproof-nomanifest]}" 'BEGIN { printf "%.3f", a / b }')
 RATIO_TP_CEIL=$(ratio "${MBS[trailproof]}" "${MBS[ceiling]}")
+# Like for like: trailproof's default run against the ceiling that also hashes the stored bytes,
+# and trailproof --no-manifest against the plain ceiling.
+RATIO_TP_CEIL_STORED=$(ratio "${MBS[trailproof]}" "${MBS[ceiling-stored]}")
+RATIO_TPN_CEIL=$(ratio "${MBS[trailproof-nomanifest]}" "${MBS[ceiling]}")
 RATIO_TP1_CEILZ=$(ratio "${MBS[trailproof-j1]}" "${MBS[ceiling-zlib-rs]}")
 RATIO_TP_CEILZ=$(ratio "${MBS[trailproof]}" "${MBS[ceiling-zlib-rs]}")
 if [ "$CLI_OK" = true ]; then
@@ -600,13 +612,14 @@ label() { case "$1" in
     ceiling) echo "CEILING: best of the two below ($C_BEST)" ;;
     ceiling-zlib-rs) echo "  ceiling zlib-rs streaming, memory, $NPROC threads" ;;
     ceiling-libdeflate) echo "  ceiling libdeflate whole-buffer, memory, $NPROC threads" ;;
+    ceiling-stored) echo "ceiling $C_BEST + SHA-256 of the stored bytes" ;;
     baseline) echo "baseline: zcat | sha256sum, xargs -P $NPROC" ;;
     trailproof) echo "trailproof verify (default --jobs = $NPROC)" ;;
     trailproof-j1) echo "trailproof verify --jobs 1" ;;
     trailproof-nomanifest) echo "trailproof verify --no-manifest" ;;
     cli-logic) echo "AWS CLI logic, 1 thread (SUBSET: $CLI_N files, ${CLI_SHARE}%)" ;;
 esac; }
-foreign_of() { case "$1" in ceiling*) echo "${FOREIGN[ceiling]}" ;; *) echo "${FOREIGN[$1]}" ;; esac; }
+foreign_of() { case "$1" in ceiling-stored) echo "${FOREIGN[ceiling-stored]}" ;; ceiling*) echo "${FOREIGN[ceiling]}" ;; *) echo "${FOREIGN[$1]}" ;; esac; }
 for n in "${ALL[@]}"; do
     printf '%-58s %9s %9s %9s %12s %9s\n' "$(label "$n")" "${MED[$n]}" "${MIN[$n]}" "${MAX[$n]}" "${MBS[$n]}" "$(foreign_of "$n")"
 done
@@ -615,14 +628,15 @@ echo "(timed by: ceiling rows examples/ceiling.rs, files already in memory; CLI 
 echo " its subset's $CLI_UNCOMP uncompressed bytes; the others $TOOL, files in the page cache)"
 echo
 echo "trailproof / ceiling (best backend):                 ${RATIO_TP_CEIL}x   (vs the zlib-rs ceiling: ${RATIO_TP_CEILZ}x; trailproof --jobs 1 vs that $NPROC-thread ceiling: ${RATIO_TP1_CEILZ}x)"
+echo "like for like: trailproof / (ceiling + stored hash):  ${RATIO_TP_CEIL_STORED}x   (trailproof --no-manifest / ceiling: ${RATIO_TPN_CEIL}x)"
 echo "trailproof / baseline:                               ${RATIO_TP_BASE}x"
 echo "trailproof / AWS CLI logic (MB/s, CLI on a subset):  ${RATIO_TP_CLI}x   (trailproof --jobs 1 / CLI: ${RATIO_TP1_CLI}x)"
 echo "scaling trailproof ($NPROC jobs) / trailproof (1 job):     ${RATIO_SCALING}x"
 echo "evidence manifest cost: time with / time --no-manifest:    ${MANIFEST_COST}x"
 echo "trailproof peak RSS: $(mib $((RSS_KB * 1024))) MiB ($NPROC jobs), $(mib $((RSS1_KB * 1024))) MiB (1 job)"
 echo "trailproof CPU (time -v): ${CPU_PCT}% ($NPROC jobs; $((NPROC * 100))% = all cores busy), ${CPU1_PCT}% (1 job)"
-echo "CPU taken by other processes (% of one core): ceiling ${FOREIGN[ceiling]}, baseline ${FOREIGN[baseline]}, trailproof ${FOREIGN[trailproof]}, trailproof-j1 ${FOREIGN[trailproof-j1]}, --no-manifest ${FOREIGN[trailproof-nomanifest]}, CLI logic ${FOREIGN[cli-logic]}, time -v runs ${FOREIGN[jobsN]} / ${FOREIGN[jobs1]}"
-for k in ceiling baseline trailproof trailproof-j1 trailproof-nomanifest cli-logic jobsN jobs1; do
+echo "CPU taken by other processes (% of one core): ceiling ${FOREIGN[ceiling]}, ceiling-stored ${FOREIGN[ceiling-stored]}, baseline ${FOREIGN[baseline]}, trailproof ${FOREIGN[trailproof]}, trailproof-j1 ${FOREIGN[trailproof-j1]}, --no-manifest ${FOREIGN[trailproof-nomanifest]}, CLI logic ${FOREIGN[cli-logic]}, time -v runs ${FOREIGN[jobsN]} / ${FOREIGN[jobs1]}"
+for k in ceiling ceiling-stored baseline trailproof trailproof-j1 trailproof-nomanifest cli-logic jobsN jobs1; do
     if [ "${FOREIGN[$k]}" -gt 10 ]; then echo "WARNING: other processes used ${FOREIGN[$k]}% of one core during '$k'; the numbers are skewed" >&2; fi
 done
 if [ "$SIZE_OK" != true ]; then echo "WARNING: the mirror failed the CloudTrail size checks" >&2; fi
@@ -675,11 +689,13 @@ jq -n \
     --argjson base "$(cmd_json baseline "$BASELINE_CMD")" --argjson tp "$(cmd_json trailproof "$TP_CMD")" \
     --argjson tp1 "$(cmd_json trailproof-j1 "$TP1_CMD")" \
     --argjson tpn "$(cmd_json trailproof-nomanifest "$TPN_CMD")" --argjson mcost "$MANIFEST_COST" \
+    --argjson cstored "$(cmd_json ceiling-stored "$CEILING_STORED_CMD")" \
+    --argjson r8 "$RATIO_TP_CEIL_STORED" --argjson r9 "$RATIO_TPN_CEIL" \
     --argjson tvn "$(time_json jobsN)" --argjson tv1 "$(time_json jobs1)" \
     --argjson r1 "$RATIO_TP_BASE" --argjson r2 "$RATIO_SCALING" --argjson r3 "$RATIO_TP_CEIL" \
     --argjson r4 "$RATIO_TP_CEILZ" --argjson r5 "$RATIO_TP1_CEILZ" --argjson r6 "$RATIO_TP_CLI" \
     --argjson r7 "$RATIO_TP1_CLI" \
-    --argjson foreign "$(for k in ceiling baseline trailproof trailproof-j1 trailproof-nomanifest cli-logic jobsN jobs1; do printf '%s\t%s\n' "$k" "${FOREIGN[$k]}"; done \
+    --argjson foreign "$(for k in ceiling ceiling-stored baseline trailproof trailproof-j1 trailproof-nomanifest cli-logic jobsN jobs1; do printf '%s\t%s\n' "$k" "${FOREIGN[$k]}"; done \
         | jq -Rn '[inputs | split("\t") | {key: .[0], value: (.[1] | tonumber)}] | from_entries')" \
     '{date: $date, git_rev: $rev, git_dirty: $dirty, rustc: $rustc,
       host: {cpu: $cpu, cores: $nproc, kernel: $kernel}, timing_tool: $tool, runs: $runs, warmup_runs: 1,
@@ -689,13 +705,15 @@ jq -n \
                max_uncompressed_bytes: $maxu, files_under_10kib: $nsmall, files_10kib_to_1mib: $nmid,
                files_over_1mib: $nbig, sample_size_vs_gzip6: $g6, looks_like_cloudtrail: $sizeok},
       throughput_unit: "uncompressed MB/s (10^6 bytes per second, median wall time)",
-      results: ([$ceil, $base, $tp, $tp1, $tpn] + (if $cli == null then [] else [$cli] end)),
+      results: ([$ceil, $cstored, $base, $tp, $tp1, $tpn] + (if $cli == null then [] else [$cli] end)),
       foreign_cpu_percent_of_one_core: $foreign, remeasure_limit: $remeasure,
       ratios: {trailproof_over_ceiling: $r3, trailproof_over_ceiling_zlib_rs: $r4,
                trailproof_jobs1_over_ceiling_zlib_rs: $r5, trailproof_over_baseline: $r1,
                trailproof_over_cli_logic: $r6, trailproof_jobs1_over_cli_logic: $r7,
                trailproof_jobs_default_over_jobs1: $r2,
-               manifest_time_over_no_manifest_time: $mcost},
+               manifest_time_over_no_manifest_time: $mcost,
+               trailproof_over_ceiling_with_stored_hash: $r8,
+               trailproof_no_manifest_over_ceiling: $r9},
       peak_rss_mib: {trailproof_jobs_default: $tvn.peak_rss_mib, trailproof_jobs_1: $tv1.peak_rss_mib},
       time_v: {jobs_default: $tvn, jobs_1: $tv1}}' > "$RESULTS"
 echo "results written to $RESULTS"
