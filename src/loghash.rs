@@ -62,9 +62,9 @@ pub struct Unreferenced {
 #[derive(Debug, Clone, Copy)]
 pub struct ReadLog {
     /// Index in [`Inventory::files`].
-    pub file: usize,
+    pub file: u32,
     /// The first authentic digest (record index) that lists it.
-    pub listed_by: Option<usize>,
+    pub listed_by: Option<u32>,
     /// SHA-256 and size of its stored bytes, when asked for and read whole.
     pub stored: Option<StoredHash>,
 }
@@ -109,6 +109,10 @@ impl<'a> Listing<'a> {
 /// What a worker found wrong with one log file (boxed: rare, and keeps the
 /// per-file result small).
 type Problem = Box<(LogStatus, Finding)>;
+
+/// What a worker found for one job: its slot, the uncompressed bytes, a
+/// problem if any, and the file it read.
+type Checked = (usize, u64, Option<Problem>, Option<ReadLog>);
 
 /// Every listed log file with its listers, sorted by (bucket, key).
 struct Listings<'a> {
@@ -320,8 +324,11 @@ pub fn verify_logs(
             return (slot, 0, None, None);
         };
         let read = ReadLog {
-            file: index,
-            listed_by: listing.authentic().next().map(|(r, _)| r),
+            file: u32::try_from(index).unwrap_or(u32::MAX),
+            listed_by: listing
+                .authentic()
+                .next()
+                .and_then(|(r, _)| u32::try_from(r).ok()),
             stored,
         };
         let chain = || listing.authentic().next().and_then(|(r, _)| chain_id(r));
@@ -367,19 +374,19 @@ pub fn verify_logs(
     // Every worker takes the next largest file from one shared queue, so the
     // last files to finish are the smallest and no core idles at the end.
     let next = AtomicUsize::new(0);
-    let checked: Vec<(usize, u64, Option<Problem>, Option<ReadLog>)> = rayon::broadcast(|_| {
+    let per_worker: Vec<Vec<Checked>> = rayon::broadcast(|_| {
         let mut hasher = LogHasher::new(hash_stored);
         let mut done = Vec::new();
         while let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
             done.push(check(&mut hasher, job));
         }
         done
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    results.read.reserve(checked.len());
-    for (slot, bytes, problem, read) in checked {
+    });
+    drop(jobs);
+    // Each worker's results are consumed (and freed) in turn: never two
+    // copies of a million entries at once.
+    results.read.reserve(per_worker.iter().map(Vec::len).sum());
+    for (slot, bytes, problem, read) in per_worker.into_iter().flatten() {
         results.read.extend(read);
         let Some(outcome) = results.outcomes.get_mut(slot) else {
             continue;

@@ -1,6 +1,7 @@
 //! The `trailproof` command: parses arguments, runs the library, renders the
 //! report and maps the verdict to the exit status (0 pass, 1 fail, 2 cannot run).
 
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{Diagnostic, IntoDiagnostic as _};
 use std::io::{IsTerminal as _, Write as _};
@@ -31,9 +32,10 @@ struct VerifyArgs {
     /// Public keys: `aws cloudtrail list-public-keys` JSON, PEM keys or X.509 certificates.
     #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
     public_keys: Vec<PathBuf>,
-    /// Report format on stdout (or --output).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    /// Report format on stdout (or --output): human (diagnostics, then a summary per chain),
+    /// json, html, sarif, junit, markdown or manifest (sha256sum -c format).
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = format_parser())]
+    format: ReportFormat,
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -72,38 +74,6 @@ struct VerifyArgs {
     max_digest_mib: u64,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    /// Diagnostics with help text, then a summary per chain.
-    Human,
-    /// One JSON document (schema version 1).
-    Json,
-    /// A self-contained HTML case report.
-    Html,
-    /// SARIF 2.1.0 for code-scanning dashboards.
-    Sarif,
-    /// JUnit XML: a test suite per chain, a test case per digest and log file.
-    Junit,
-    /// A short Markdown summary for tickets and pull requests.
-    Markdown,
-    /// The evidence manifest in `sha256sum -c` format.
-    Manifest,
-}
-
-impl Format {
-    fn report_format(self) -> ReportFormat {
-        match self {
-            Format::Human => ReportFormat::Human,
-            Format::Json => ReportFormat::Json,
-            Format::Html => ReportFormat::Html,
-            Format::Sarif => ReportFormat::Sarif,
-            Format::Junit => ReportFormat::Junit,
-            Format::Markdown => ReportFormat::Markdown,
-            Format::Manifest => ReportFormat::Manifest,
-        }
-    }
-}
-
 /// Which findings fail the run (exit status 1).
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
@@ -113,6 +83,12 @@ enum FailOn {
     Warning,
     /// Nothing: exit 0 whenever the run completes.
     Never,
+}
+
+/// `--format`: one of [`ReportFormat::ALL`] by name.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = ReportFormat> {
+    clap::builder::PossibleValuesParser::new(ReportFormat::ALL.map(|(_, name)| name))
+        .try_map(|name| ReportFormat::from_name(&name).ok_or("unknown format"))
 }
 
 /// `FORMAT=PATH` of `--report`.
@@ -212,7 +188,7 @@ fn run(cli: Cli) -> miette::Result<bool> {
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     match args.format {
-        Format::Human => {
+        ReportFormat::Human => {
             let text = human::render(
                 &report,
                 human::Style {
@@ -222,7 +198,7 @@ fn run(cli: Cli) -> miette::Result<bool> {
             );
             write_output(args.output.as_deref(), &text)?;
         }
-        other => write_report(&report, other.report_format(), args.output.as_deref())?,
+        other => write_report(&report, other, args.output.as_deref())?,
     }
     let summary = report.summary.findings;
     Ok(match args.fail_on {

@@ -112,7 +112,9 @@ impl<'a> View<'a> {
         let mut hasher = HashWriter(Sha256::new());
         json::write(report, &mut hasher)?;
         let json_sha256 = hex::encode(hasher.0.finalize());
-        let manifest_sha256 = hex::encode(Sha256::digest(report.manifest.sha256sum_text()));
+        let mut hasher = HashWriter(Sha256::new());
+        report.manifest.write_sha256sum(&mut hasher)?;
+        let manifest_sha256 = hex::encode(hasher.0.finalize());
         Ok(View {
             report,
             verdict: match report.verdict {

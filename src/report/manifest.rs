@@ -10,7 +10,7 @@ use crate::gzip::StoredHash;
 use crate::mirror::{self, MirrorRoot};
 use serde::Serialize;
 use serde::ser::SerializeSeq as _;
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// What a manifest entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -64,7 +64,7 @@ pub struct ManifestEntry {
     pub sha256: Option<String>,
 }
 
-/// Every file the run read, sorted by path.
+/// Every file the run read, sorted by mirror root and relative path.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
     roots: Vec<MirrorRoot>,
@@ -117,14 +117,17 @@ impl Manifest {
         });
     }
 
-    /// Sorts the entries by path (then kind), so output is deterministic.
+    /// Sorts the entries (by mirror root, then relative path, then kind; key
+    /// files last, by path) so output is deterministic. Sorting allocates
+    /// nothing per entry: a manifest can hold millions of log files.
     pub fn sort(&mut self) {
-        let mut keyed: Vec<(String, Entry)> = std::mem::take(&mut self.entries)
-            .into_iter()
-            .map(|e| (self.path_of(&e.place), e))
-            .collect();
-        keyed.sort_by(|a, b| (&a.0, a.1.kind).cmp(&(&b.0, b.1.kind)));
-        self.entries = keyed.into_iter().map(|(_, e)| e).collect();
+        fn key(e: &Entry) -> (u8, u32, &str, EvidenceKind) {
+            match &e.place {
+                Place::Mirror { root, rel } => (0, *root, rel, e.kind),
+                Place::External(path) => (1, 0, path, e.kind),
+            }
+        }
+        self.entries.sort_by(|a, b| key(a).cmp(&key(b)));
     }
 
     /// Number of entries.
@@ -144,32 +147,39 @@ impl Manifest {
         self.entries.iter().map(|e| self.spell(e))
     }
 
-    /// The manifest in `sha256sum` format (`HASH  PATH` lines), which
+    /// Writes the manifest in `sha256sum` format (`HASH  PATH` lines), which
     /// `sha256sum -c` checks; entries without a hash are left out. Paths
     /// holding a backslash, newline or carriage return are escaped the way
     /// GNU `sha256sum` does (the line then starts with `\`).
-    #[must_use]
-    pub fn sha256sum_text(&self) -> String {
-        let mut text = String::new();
+    ///
+    /// # Errors
+    /// When writing to `out` fails.
+    pub fn write_sha256sum(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
         for entry in self.iter() {
             let Some(hash) = entry.sha256 else { continue };
             let needs_escape = entry.path.contains(['\\', '\n', '\r']);
-            let path = if needs_escape {
-                entry
+            if needs_escape {
+                let path = entry
                     .path
                     .replace('\\', "\\\\")
                     .replace('\n', "\\n")
-                    .replace('\r', "\\r")
+                    .replace('\r', "\\r");
+                writeln!(out, "\\{hash}  {path}")?;
             } else {
-                entry.path
-            };
-            let _ = writeln!(
-                text,
-                "{}{hash}  {path}",
-                if needs_escape { "\\" } else { "" }
-            );
+                writeln!(out, "{hash}  {}", entry.path)?;
+            }
         }
-        text
+        out.flush()
+    }
+
+    /// [`Manifest::write_sha256sum`] as a string.
+    #[must_use]
+    pub fn sha256sum_text(&self) -> String {
+        let mut bytes = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = self.write_sha256sum(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     fn spell(&self, entry: &Entry) -> ManifestEntry {

@@ -89,7 +89,7 @@ impl Report {
             ReportFormat::Sarif => sarif::write(self, out),
             ReportFormat::Junit => junit::write(self, out),
             ReportFormat::Markdown => markdown::write(self, out),
-            ReportFormat::Manifest => out.write_all(self.manifest.sha256sum_text().as_bytes()),
+            ReportFormat::Manifest => self.manifest.write_sha256sum(out),
         }
     }
 }
@@ -267,7 +267,7 @@ pub struct Report {
     pub chains: Vec<ChainReport>,
     /// Every finding, sorted by object, code and message.
     pub findings: Vec<Finding>,
-    /// Every file the run read, with size and SHA-256 as stored, by path.
+    /// Every file the run read, with size and SHA-256 as stored.
     pub manifest: Manifest,
 }
 
@@ -515,8 +515,8 @@ fn build_manifest(
         }
     }
     for read in &logs.read {
-        let chain = read.listed_by.and_then(|r| membership.index(r));
-        let Some(file) = inventory.files.get_mut(read.file) else {
+        let chain = read.listed_by.and_then(|r| membership.index(r as usize));
+        let Some(file) = inventory.files.get_mut(read.file as usize) else {
             continue;
         };
         let (stored, hashed) = match read.stored {

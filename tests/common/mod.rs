@@ -227,3 +227,16 @@ fn walkdir_sorted(root: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Whether a test that needs a tool outside Rust can run; `missing` says
+/// what is absent. Under `CI` a missing tool fails the test; elsewhere the
+/// test prints `SKIPPED` with how to `install` it, and should return.
+pub fn tool_present(test: &str, missing: Option<String>, install: &str) -> bool {
+    let Some(reason) = missing else { return true };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run {test}, but {reason}: {install}"
+    );
+    eprintln!("SKIPPED {test}: {reason} ({install})");
+    false
+}
