@@ -214,23 +214,8 @@ fn write_report(
     format: ReportFormat,
     path: Option<&std::path::Path>,
 ) -> miette::Result<()> {
-    let cannot_write = |path: &std::path::Path, e: std::io::Error| {
-        miette::miette!(
-            help = "Choose a writable path outside the mirror.",
-            "cannot write the {} report to {}: {e}",
-            format.name(),
-            path.display()
-        )
-    };
     match path {
-        Some(path) => {
-            let file = std::fs::File::create(path).map_err(|e| cannot_write(path, e))?;
-            let mut out = std::io::BufWriter::new(file);
-            report
-                .write(format, &mut out)
-                .and_then(|()| out.flush())
-                .map_err(|e| cannot_write(path, e))
-        }
+        Some(path) => write_file(path, format.name(), |out| report.write(format, out)),
         None => {
             let mut stdout = std::io::stdout().lock();
             match report
@@ -243,6 +228,39 @@ fn write_report(
             }
         }
     }
+}
+
+/// Writes a report file: into a new temporary file in the target's folder,
+/// renamed over `path` once complete. A symbolic or hard link at `path` is
+/// replaced, never written through, so no report can overwrite evidence.
+fn write_file(
+    path: &std::path::Path,
+    what: &str,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> miette::Result<()> {
+    let cannot_write = |e: &dyn std::fmt::Display| {
+        miette::miette!(
+            help = "Choose a writable path outside the mirror.",
+            "cannot write the {what} report to {}: {e}",
+            path.display()
+        )
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut file = tempfile::Builder::new()
+        .prefix(".trailproof-report-")
+        .tempfile_in(dir)
+        .map_err(|e| cannot_write(&e))?;
+    {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        fill(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| cannot_write(&e))?;
+    }
+    file.persist(path).map_err(|e| cannot_write(&e.error))?;
+    Ok(())
 }
 
 /// A progress bar on stderr: phase, files, bytes, rate and ETA.
@@ -310,13 +328,7 @@ fn color_allowed() -> bool {
 
 fn write_output(path: Option<&std::path::Path>, text: &str) -> miette::Result<()> {
     match path {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            miette::miette!(
-                help = "Choose a writable path outside the mirror.",
-                "cannot write the report to {}: {e}",
-                path.display()
-            )
-        }),
+        Some(path) => write_file(path, "human", |out| out.write_all(text.as_bytes())),
         None => {
             let mut stdout = std::io::stdout().lock();
             match stdout

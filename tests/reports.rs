@@ -705,3 +705,47 @@ fn hostile_names_are_escaped_in_every_format() {
             .count();
     assert_eq!(html_events, 0, "{row}");
 }
+
+#[test]
+fn a_link_at_a_report_path_is_replaced_never_written_through() {
+    let case = Case::new(small(93));
+    let before = common::snapshot(&case.mirror.root);
+    let evidence = case.mirror.path_of(&case.mirror.logs[0].key);
+    let out = tempfile::tempdir().unwrap();
+    let soft = out.path().join("case.html");
+    let hard = out.path().join("report.json");
+    std::os::unix::fs::symlink(&evidence, &soft).unwrap();
+    std::fs::hard_link(&evidence, &hard).unwrap();
+    let output = assert_cmd::Command::cargo_bin("trailproof")
+        .unwrap()
+        .arg("verify")
+        .arg(&case.mirror.root)
+        .arg("--public-keys")
+        .arg(&case.mirror.public_keys)
+        .arg("--report")
+        .arg(format!("html={}", soft.display()))
+        .arg("--output")
+        .arg(&hard)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        common::snapshot(&case.mirror.root),
+        before,
+        "evidence changed"
+    );
+    assert!(!std::fs::symlink_metadata(&soft).unwrap().is_symlink());
+    assert!(
+        std::fs::read_to_string(&soft)
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
+    let json: Value = serde_json::from_slice(&std::fs::read(&hard).unwrap()).unwrap();
+    assert_eq!(json["verdict"], "pass");
+}
