@@ -365,7 +365,7 @@ fn markdown_lists_the_first_twenty_findings_and_counts_the_rest() {
     assert!(total >= 25);
     assert!(
         r.markdown
-            .contains(&format!("### Findings (20 of {total})"))
+            .contains(&format!("### Findings (20 of {total}, errors first)"))
     );
     assert!(
         r.markdown
@@ -373,6 +373,39 @@ fn markdown_lists_the_first_twenty_findings_and_counts_the_rest() {
         "{}",
         r.markdown
     );
+}
+
+#[test]
+fn markdown_shows_errors_before_a_flood_of_warnings() {
+    // No saved metadata: every digest's newest link is unsigned and many log
+    // files are unverified (warnings), plus one modified log (an error).
+    let case = Case::new(TrailSpec {
+        signature_store: trailproof_testgen::SignatureStore::None,
+        hours: 12,
+        logs_per_hour: (3, 3),
+        ..small(94)
+    });
+    let newest = case.newest("us-east-1").key.clone();
+    let modified = case
+        .mirror
+        .logs
+        .iter()
+        .find(|l| l.region == "us-east-1" && !l.listed_by.contains(&newest))
+        .unwrap()
+        .key
+        .clone();
+    case.mirror.modify_log(&modified);
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_reports(&case, dir.path(), &[]);
+    assert_eq!(r.json["summary"]["findings"]["errors"], 1);
+    let warnings = r.json["summary"]["findings"]["warnings"].as_u64().unwrap();
+    assert!(warnings >= 3, "{warnings}");
+    let rows: Vec<&str> = r
+        .markdown
+        .lines()
+        .filter(|l| l.starts_with("| error") || l.starts_with("| warning"))
+        .collect();
+    assert!(rows[0].starts_with("| error | `log.modified`"), "{rows:#?}");
 }
 
 #[test]
@@ -656,7 +689,7 @@ fn hostile_names_are_escaped_in_every_format() {
         .parent()
         .unwrap()
         .to_path_buf();
-    let name = "x<img src=x onerror=alert(1)>|y&z*_`[a](b)\u{1}.json.gz";
+    let name = "x<img src=x onerror=alert(1)>|y&z*_`[a](b) @all www.example.com $x$\u{1}.json.gz";
     std::fs::write(folder.join(name), b"junk").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let r = run_reports(&case, dir.path(), &[]);
@@ -704,6 +737,10 @@ fn hostile_names_are_escaped_in_every_format() {
             })
             .count();
     assert_eq!(html_events, 0, "{row}");
+    // The object is one code span: no mention, autolink or math.
+    let in_code = pulldown_cmark::Parser::new_ext(&r.markdown, pulldown_cmark::Options::ENABLE_TABLES)
+        .any(|e| matches!(e, pulldown_cmark::Event::Code(c) if c.contains("[a](b) @all www.example.com $x$")));
+    assert!(in_code, "{row}");
 }
 
 #[test]

@@ -87,11 +87,11 @@ struct Row {
     cells: Vec<Cell>,
 }
 
-/// A run of hours with one status on one row.
+/// A stretch with one status on one row.
 #[derive(Serialize)]
 struct Cell {
-    x: i64,
-    width: i64,
+    x: f64,
+    width: f64,
     status: &'static str,
     fill: String,
     start: String,
@@ -182,15 +182,15 @@ impl<'a> ChainView<'a> {
     }
 }
 
-/// Lays the timeline out as one row per UTC day and one column per hour.
-/// Each hour shows the worst status of the stretches that touch it; hours
-/// outside the chain's span are left empty. Runs of whole days with a
-/// single status fold into one row, so a long or hostile span stays small.
+/// Lays the timeline out as one row per UTC day, 24 hour columns wide, with
+/// every stretch drawn to the second (a digest's hour runs from :17 to :17,
+/// and the grid shows exactly that). Time outside the chain's span is left
+/// empty. Runs of whole days with a single status fold into one row, so a
+/// long or hostile span stays small.
 fn grid_rows(timeline: &[Segment]) -> Vec<Row> {
     let (Some(first), Some(last)) = (timeline.first(), timeline.last()) else {
         return Vec::new();
     };
-    let hour = SignedDuration::from_hours(1);
     let day = SignedDuration::from_hours(24);
     let mut rows = Vec::new();
     let mut day_start = floor(first.start, 86_400);
@@ -220,23 +220,12 @@ fn grid_rows(timeline: &[Segment]) -> Vec<Row> {
             day_start = fold_end;
             continue;
         }
-        let mut statuses: Vec<Option<CoverageStatus>> = Vec::with_capacity(24);
-        for h in 0..24 {
-            let from = day_start.checked_add(hour * h).unwrap_or(day_start);
-            let to = from.checked_add(hour).unwrap_or(from);
-            while timeline.get(next_segment).is_some_and(|s| s.end <= from) {
-                next_segment += 1;
-            }
-            let worst = timeline
-                .iter()
-                .skip(next_segment)
-                .take_while(|s| s.start < to)
-                .filter(|s| s.end > from)
-                .map(|s| s.status)
-                .max();
-            statuses.push(worst);
-        }
-        rows.push(day_row(rows.len(), day_start, &statuses));
+        let pieces = timeline
+            .iter()
+            .skip(next_segment)
+            .take_while(|s| s.start < day_end)
+            .map(|s| (s.start.max(day_start), s.end.min(day_end), s.status));
+        rows.push(day_row(rows.len(), day_start, pieces));
         day_start = day_end;
     }
     rows
@@ -251,38 +240,45 @@ fn row_y(index: usize) -> i64 {
     ROW + i64::try_from(index).unwrap_or(0) * ROW
 }
 
-fn day_row(index: usize, day_start: Timestamp, statuses: &[Option<CoverageStatus>]) -> Row {
+/// Where a time of the day lies on the grid, in SVG units.
+fn x_of(day_start: Timestamp, at: Timestamp) -> f64 {
+    let seconds = (at.as_second() - day_start.as_second()) as f64;
+    (LABEL as f64 + seconds * CELL as f64 / 3600.0).clamp(LABEL as f64, (LABEL + 24 * CELL) as f64)
+}
+
+fn day_row(
+    index: usize,
+    day_start: Timestamp,
+    pieces: impl Iterator<Item = (Timestamp, Timestamp, CoverageStatus)>,
+) -> Row {
     let y = row_y(index);
-    let mut cells = Vec::new();
-    let mut h = 0usize;
-    while let Some(&status) = statuses.get(h) {
-        let run = statuses
-            .iter()
-            .skip(h)
-            .take_while(|s| **s == status)
-            .count();
-        if let Some(status) = status {
-            let hours = |n: usize| SignedDuration::from_hours(i64::try_from(n).unwrap_or(0));
-            let start = day_start.checked_add(hours(h)).unwrap_or(day_start);
-            let end = day_start.checked_add(hours(h + run)).unwrap_or(day_start);
-            cells.push(Cell {
-                x: LABEL + i64::try_from(h).unwrap_or(0) * CELL,
-                width: i64::try_from(run).unwrap_or(0) * CELL,
+    let cells = pieces
+        .filter(|(start, end, _)| start < end)
+        .map(|(start, end, status)| {
+            let x = x_of(day_start, start);
+            // Even a one-minute stretch stays visible.
+            let width = (x_of(day_start, end) - x).max(1.0);
+            Cell {
+                x: round2(x),
+                width: round2(width),
                 status: status.as_str(),
                 fill: fill(status),
                 title: format!("{start} to {end}: {}", status.label()),
                 start: start.to_string(),
                 end: end.to_string(),
-            });
-        }
-        h += run.max(1);
-    }
+            }
+        })
+        .collect();
     Row {
         y,
         text_y: y + ROW - 5,
         label: day_start.strftime("%Y-%m-%d").to_string(),
         cells,
     }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
 }
 
 fn folded_row(
@@ -305,8 +301,8 @@ fn folded_row(
             last_day.strftime("%m-%d")
         ),
         cells: vec![Cell {
-            x: LABEL,
-            width: 24 * CELL,
+            x: LABEL as f64,
+            width: (24 * CELL) as f64,
             status: status.as_str(),
             fill: fill(status),
             title: format!("{start} to {end}: {} ({days} whole days)", status.label()),
@@ -340,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn grid_marks_each_hour_with_the_worst_status_and_folds_whole_days() {
+    fn grid_rows_split_by_day_and_fold_whole_days() {
         use CoverageStatus::*;
         let seg = |a: i64, b: i64, status| Segment {
             start: t(a),
@@ -354,20 +350,50 @@ mod tests {
             seg(6, 24 * 4 + 3, Verified),
         ];
         let rows = grid_rows(&timeline);
-        let statuses: Vec<Vec<(&str, i64)>> = rows
+        let statuses: Vec<Vec<(&str, f64)>> = rows
             .iter()
-            .map(|r| r.cells.iter().map(|c| (c.status, c.width / CELL)).collect())
+            .map(|r| {
+                r.cells
+                    .iter()
+                    .map(|c| (c.status, c.width / CELL as f64))
+                    .collect()
+            })
             .collect();
         assert_eq!(
             statuses,
             vec![
-                vec![("verified", 4), ("tampered", 1), ("verified", 18)],
-                vec![("verified", 24)],
-                vec![("verified", 3)],
+                vec![("verified", 4.0), ("tampered", 1.0), ("verified", 18.0)],
+                vec![("verified", 24.0)],
+                vec![("verified", 3.0)],
             ]
         );
         assert_eq!(rows[1].label, "2026-03-02 … 03-04 (3 d)");
         assert_eq!(rows[0].cells[1].start, "2026-03-01T05:00:00Z");
+    }
+
+    #[test]
+    fn stretches_are_drawn_to_the_minute() {
+        let at = |h: i64, m: i64| t(h).checked_add(SignedDuration::from_mins(m)).unwrap();
+        let timeline = [
+            Segment {
+                start: at(0, 17),
+                end: at(1, 17),
+                status: CoverageStatus::Tampered,
+            },
+            Segment {
+                start: at(1, 17),
+                end: at(6, 17),
+                status: CoverageStatus::Verified,
+            },
+        ];
+        let rows = grid_rows(&timeline);
+        let cells = &rows[0].cells;
+        assert_eq!(cells.len(), 2);
+        assert_eq!(cells[0].start, "2026-03-01T00:17:00Z");
+        assert_eq!(cells[0].end, "2026-03-01T01:17:00Z");
+        assert_eq!(cells[0].x, round2(LABEL as f64 + 17.0 / 60.0 * CELL as f64));
+        assert_eq!(cells[0].width, CELL as f64);
+        assert_eq!(cells[1].width, 5.0 * CELL as f64);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn render(report: &Report) -> String {
             .run
             .host
             .as_deref()
-            .map(|h| format!(" on {}", escape(h)))
+            .map(|h| format!(" on {}", code(h)))
             .unwrap_or_default()
     );
     md.push_str("| Chain | From | To | Digests valid | Invalid | Unverified | Missing | Logs valid | Invalid | Unreferenced | Gaps |\n");
@@ -63,7 +63,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {}/{} | {} | {} | {} | {}/{} | {} | {} | {} |",
-            escape(&c.id),
+            code(&c.id),
             time(c.start_time),
             time(c.end_time),
             c.digests.valid,
@@ -85,20 +85,24 @@ pub fn render(report: &Report) -> String {
     let shown = report.findings.len().min(FIRST_FINDINGS);
     let _ = writeln!(
         md,
-        "\n### Findings ({shown} of {})\n",
+        "\n### Findings ({shown} of {}, errors first)\n",
         report.findings.len()
     );
     md.push_str("| Severity | Code | Object | Expected | Found |\n");
     md.push_str("|---|---|---|---|---|\n");
-    for f in report.findings.iter().take(shown) {
+    // Errors first (a hundred warnings must not hide the one error), then
+    // the report's order.
+    let mut first: Vec<&crate::finding::Finding> = report.findings.iter().collect();
+    first.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in first.into_iter().take(shown) {
         let _ = writeln!(
             md,
-            "| {} | `{}` | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             f.severity,
-            f.code,
-            escape(&f.object),
-            escape(f.expected.as_deref().unwrap_or("")),
-            escape(f.actual.as_deref().unwrap_or(""))
+            code(f.code.as_str()),
+            code(&f.object),
+            code(f.expected.as_deref().unwrap_or("")),
+            code(f.actual.as_deref().unwrap_or(""))
         );
     }
     let rest = report.findings.len() - shown;
@@ -111,20 +115,26 @@ pub fn render(report: &Report) -> String {
     md
 }
 
-/// Makes text safe inside a table cell: characters that open Markdown or
-/// HTML syntax, or end a cell, are backslash-escaped, and line breaks
-/// become spaces.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' | '\r' => out.push(' '),
-            '\\' | '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '~' | '&' | '!' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
+/// Text from the evidence as an inline code span, safe inside a table cell:
+/// nothing in it can become a link, mention, emphasis, math or HTML. Control
+/// characters become U+FFFD, pipes are escaped (GFM splits cells before it
+/// parses code spans), and the fence is longer than any backtick run inside.
+fn code(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
     }
-    out
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|");
+    let longest_run = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    // A space inside the fence keeps a leading or trailing backtick apart.
+    let pad = if clean.starts_with('`') || clean.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{clean}{pad}{fence}")
 }
