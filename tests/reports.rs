@@ -786,3 +786,41 @@ fn a_link_at_a_report_path_is_replaced_never_written_through() {
     let json: Value = serde_json::from_slice(&std::fs::read(&hard).unwrap()).unwrap();
     assert_eq!(json["verdict"], "pass");
 }
+
+#[test]
+fn the_sha256sum_manifest_keeps_a_non_utf8_root_as_bytes() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let case = Case::new(small(96));
+    let odd = case
+        .dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"ev\xffdence"));
+    std::fs::rename(&case.mirror.root, &odd).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let manifest = out.path().join("evidence.sha256");
+    let status = assert_cmd::Command::cargo_bin("trailproof")
+        .unwrap()
+        .arg("verify")
+        .arg(&odd)
+        .arg("--public-keys")
+        .arg(&case.mirror.public_keys)
+        .arg("--report")
+        .arg(format!("manifest={}", manifest.display()))
+        .arg("--quiet")
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read(&manifest).unwrap();
+    assert!(text.windows(8).any(|w| w == b"ev\xffdence"));
+    let check = Command::new("sha256sum")
+        .args(["-c", "--quiet"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

@@ -34,16 +34,18 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
         .map_err(io::Error::other)?;
     let template = env.get_template("report.html").map_err(io::Error::other)?;
     let view = View::new(report)?;
-    let html = template
-        .render(minijinja::value::Serde(&view))
+    template
+        .render_captured_to(minijinja::value::Serde(&view), out)
         .map_err(io::Error::other)?;
-    out.write_all(html.as_bytes())
+    Ok(())
 }
 
-/// Everything the template shows, precomputed.
+/// Everything the template shows, precomputed. The template gets the
+/// report without its manifest (minijinja copies its context, and a
+/// manifest can hold millions of entries), and the first rows of it.
 #[derive(Serialize)]
 struct View<'a> {
-    report: &'a Report,
+    report: ReportView<'a>,
     verdict: &'static str,
     command_line: String,
     json_sha256: String,
@@ -52,6 +54,18 @@ struct View<'a> {
     manifest: Vec<super::manifest::ManifestEntry>,
     chains: Vec<ChainView<'a>>,
     legend: Vec<LegendItem>,
+}
+
+/// The report's fields the template reads (all but the manifest).
+#[derive(Serialize)]
+struct ReportView<'a> {
+    schema_version: u32,
+    tool: &'a super::Tool,
+    run: &'a super::Run,
+    inputs: &'a super::Inputs,
+    summary: &'a super::Summary,
+    chains: &'a [super::ChainReport],
+    findings: &'a [crate::finding::Finding],
 }
 
 #[derive(Serialize)]
@@ -116,7 +130,15 @@ impl<'a> View<'a> {
         report.manifest.write_sha256sum(&mut hasher)?;
         let manifest_sha256 = hex::encode(hasher.0.finalize());
         Ok(View {
-            report,
+            report: ReportView {
+                schema_version: report.schema_version,
+                tool: &report.tool,
+                run: &report.run,
+                inputs: &report.inputs,
+                summary: &report.summary,
+                chains: &report.chains,
+                findings: &report.findings,
+            },
             verdict: match report.verdict {
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",

@@ -148,7 +148,7 @@ fn render_summary(report: &Report, out: &mut String) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "total    {} chain(s); digests {}/{} valid; logs {}/{} valid ({} MB uncompressed); {} unreferenced, {} outside any chain's time",
+        "total    {} chain(s); digests {}/{} valid; logs {}/{} valid ({} MB uncompressed); {} unreferenced, {} in no digest's time",
         report.chains.len(),
         d.valid,
         d.total,

@@ -155,25 +155,35 @@ impl Manifest {
     /// # Errors
     /// When writing to `out` fails.
     pub fn write_sha256sum(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::os::unix::ffi::OsStrExt as _;
         let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
-        for entry in self.iter() {
-            let Some(hash) = entry.sha256 else { continue };
-            let needs_escape = entry.path.contains(['\\', '\n', '\r']);
-            if needs_escape {
-                let path = entry
-                    .path
-                    .replace('\\', "\\\\")
-                    .replace('\n', "\\n")
-                    .replace('\r', "\\r");
-                writeln!(out, "\\{hash}  {path}")?;
+        for entry in self.entries.iter().filter(|e| e.hashed) {
+            let hash = hex::encode(entry.stored.sha256);
+            // The path's own bytes: a mirror root need not be UTF-8.
+            let path = self.local_path(&entry.place);
+            let bytes = path.as_os_str().as_bytes();
+            if bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
+                let mut escaped = Vec::with_capacity(bytes.len() + 8);
+                for &b in bytes {
+                    match b {
+                        b'\\' => escaped.extend_from_slice(b"\\\\"),
+                        b'\n' => escaped.extend_from_slice(b"\\n"),
+                        b'\r' => escaped.extend_from_slice(b"\\r"),
+                        b => escaped.push(b),
+                    }
+                }
+                write!(out, "\\{hash}  ")?;
+                out.write_all(&escaped)?;
             } else {
-                writeln!(out, "{hash}  {}", entry.path)?;
+                write!(out, "{hash}  ")?;
+                out.write_all(bytes)?;
             }
+            out.write_all(b"\n")?;
         }
         out.flush()
     }
 
-    /// [`Manifest::write_sha256sum`] as a string.
+    /// [`Manifest::write_sha256sum`] as a string (lossy for non-UTF-8 paths).
     #[must_use]
     pub fn sha256sum_text(&self) -> String {
         let mut bytes = Vec::new();
@@ -214,15 +224,19 @@ impl Manifest {
         }
     }
 
-    fn path_of(&self, place: &Place) -> String {
+    fn local_path(&self, place: &Place) -> std::path::PathBuf {
         match place {
             Place::Mirror { root, rel } => self
                 .roots
                 .get(*root as usize)
-                .map(|r| r.path.join(&**rel).to_string_lossy().into_owned())
-                .unwrap_or_else(|| rel.to_string()),
-            Place::External(path) => path.to_string(),
+                .map(|r| r.path.join(&**rel))
+                .unwrap_or_else(|| std::path::PathBuf::from(&**rel)),
+            Place::External(path) => std::path::PathBuf::from(&**path),
         }
+    }
+
+    fn path_of(&self, place: &Place) -> String {
+        self.local_path(place).to_string_lossy().into_owned()
     }
 }
 

@@ -181,7 +181,8 @@ pub struct LogCounts {
     pub unverified: usize,
     /// In the mirror, inside covered time, listed by no digest.
     pub unreferenced: usize,
-    /// In the mirror, outside every chain's covered time and listed by no digest.
+    /// In the mirror, listed by no digest, in time no digest present covers
+    /// (validation was off, or the digest that listed it is missing).
     pub not_covered: usize,
     /// Uncompressed bytes hashed.
     pub uncompressed_bytes: u64,
