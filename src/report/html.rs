@@ -16,7 +16,7 @@ use std::io;
 pub const MANIFEST_ROWS: usize = 5_000;
 
 /// Width of one hour in the timeline grid, in SVG user units.
-const CELL: i64 = 22;
+const CELL: i64 = 30;
 /// Height of one row (a day) of the timeline grid.
 const ROW: i64 = 18;
 /// Width of the day labels left of the grid.
@@ -81,6 +81,7 @@ struct ChainView<'a> {
     width: i64,
     height: i64,
     grid_left: i64,
+    grid_width: i64,
     hours: Vec<HourTick>,
     rows: Vec<Row>,
     problems: Vec<SegmentView>,
@@ -182,6 +183,7 @@ impl<'a> ChainView<'a> {
             width: LABEL + 24 * CELL + 4,
             height,
             grid_left: LABEL,
+            grid_width: 24 * CELL,
             hours: (0..24)
                 .step_by(3)
                 .map(|h| HourTick {
