@@ -71,17 +71,11 @@ fn html_report_of_a_tampered_mirror_in_headless_chromium() {
     );
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("case.html");
-    let status = assert_cmd::Command::cargo_bin("trailproof")
-        .unwrap()
-        .arg("verify")
-        .arg(&case.mirror.root)
-        .arg("--public-keys")
-        .arg(&case.mirror.public_keys)
-        .arg("--report")
-        .arg(format!("html={}", html.display()))
-        .arg("--quiet")
-        .output()
-        .unwrap()
+    let status = case
+        .run([
+            format!("--report=html={}", html.display()),
+            "--quiet".into(),
+        ])
         .status;
     assert_eq!(status.code(), Some(1));
 

@@ -649,16 +649,7 @@ fn a_report_path_inside_the_mirror_is_refused_and_nothing_is_written() {
     let case = Case::new(small(91));
     let before = common::snapshot(&case.mirror.root);
     let inside = case.mirror.root.join("case.html");
-    let output = assert_cmd::Command::cargo_bin("trailproof")
-        .unwrap()
-        .arg("verify")
-        .arg(&case.mirror.root)
-        .arg("--public-keys")
-        .arg(&case.mirror.public_keys)
-        .arg("--report")
-        .arg(format!("html={}", inside.display()))
-        .output()
-        .unwrap();
+    let output = case.run([format!("--report=html={}", inside.display())]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("inside"));
     assert_eq!(common::snapshot(&case.mirror.root), before);
@@ -753,19 +744,11 @@ fn a_link_at_a_report_path_is_replaced_never_written_through() {
     let hard = out.path().join("report.json");
     std::os::unix::fs::symlink(&evidence, &soft).unwrap();
     std::fs::hard_link(&evidence, &hard).unwrap();
-    let output = assert_cmd::Command::cargo_bin("trailproof")
-        .unwrap()
-        .arg("verify")
-        .arg(&case.mirror.root)
-        .arg("--public-keys")
-        .arg(&case.mirror.public_keys)
-        .arg("--report")
-        .arg(format!("html={}", soft.display()))
-        .arg("--output")
-        .arg(&hard)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
+    let output = case.run([
+        format!("--report=html={}", soft.display()),
+        format!("--output={}", hard.display()),
+        "--format=json".to_owned(),
+    ]);
     assert_eq!(
         output.status.code(),
         Some(0),

@@ -73,6 +73,22 @@ impl Case {
             .collect()
     }
 
+    /// Runs `trailproof verify <first root> --public-keys <keys> <args>`.
+    pub fn run<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        args: impl IntoIterator<Item = S>,
+    ) -> std::process::Output {
+        Command::cargo_bin("trailproof")
+            .unwrap()
+            .arg("verify")
+            .arg(&self.mirror.root)
+            .arg("--public-keys")
+            .arg(&self.mirror.public_keys)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// The newest digest of the chain of `region`.
     pub fn newest(&self, region: &str) -> &DigestEntry {
         self.chain(region).last().copied().unwrap()
