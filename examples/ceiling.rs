@@ -30,12 +30,14 @@
     clippy::panic
 )]
 
+mod support;
 use clap::{Parser, ValueEnum};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::Instant;
+use support::median;
 
 /// Size of each worker's streaming inflate buffer (as in trailproof).
 const STREAM_BUFFER: usize = 256 << 10;
@@ -171,17 +173,6 @@ fn run(
             .collect()
     });
     (start.elapsed().as_secs_f64(), hashes)
-}
-
-fn median(times: &[f64]) -> f64 {
-    let mut t = times.to_vec();
-    t.sort_by(f64::total_cmp);
-    let n = t.len();
-    if n % 2 == 1 {
-        t[n / 2]
-    } else {
-        (t[n / 2 - 1] + t[n / 2]) / 2.0
-    }
 }
 
 fn log_files(root: &std::path::Path) -> Vec<PathBuf> {

@@ -21,10 +21,12 @@
     clippy::panic
 )]
 
+mod support;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use support::median;
 use trailproof::gzip::{self, InflatedHash};
 
 /// trailproof's read and inflate buffer size (src/loghash.rs `BUFFER_BYTES`).
@@ -51,17 +53,6 @@ fn verify_path(path: &Path) -> InflatedHash {
     let hashed = gzip::LogHasher::new(true).hash_file(file, size);
     assert!(hashed.stored.is_some(), "the stored bytes were hashed");
     hashed.content.expect("LogHasher inflate")
-}
-
-fn median(times: &[f64]) -> f64 {
-    let mut t = times.to_vec();
-    t.sort_by(f64::total_cmp);
-    let n = t.len();
-    if n % 2 == 1 {
-        t[n / 2]
-    } else {
-        (t[n / 2 - 1] + t[n / 2]) / 2.0
-    }
 }
 
 fn main() {

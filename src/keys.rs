@@ -70,8 +70,10 @@ pub struct KeyFileSummary {
     pub keys: usize,
     /// Size of the file in bytes.
     pub size: u64,
-    /// SHA-256 of the file (hex), so the report pins the exact keys used.
-    pub sha256: String,
+    /// SHA-256 of the file (hex in the report), so the report pins the
+    /// exact keys used.
+    #[serde(serialize_with = "hex::serde::serialize")]
+    pub sha256: [u8; 32],
 }
 
 /// Result of looking a fingerprint up at a time.
@@ -114,7 +116,7 @@ impl KeyRing {
                 path: path.to_string_lossy().into_owned(),
                 keys: keys.len(),
                 size: stored.len,
-                sha256: hex::encode(stored.sha256),
+                sha256: stored.sha256,
             });
             for (fingerprints, entry) in keys {
                 for fingerprint in fingerprints {

@@ -221,16 +221,8 @@ fn digest_without_required_field_is_malformed() {
     json.as_object_mut().unwrap().remove("digestS3Object");
     case.mirror.write_digest(&newest.key, &json, None);
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("digest.malformed", &newest.bucket, &newest.key)]
-    );
-    assert!(
-        out.report["findings"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("digestS3Object")
-    );
+    let message = out.only_finding("digest.malformed", &newest.bucket, &newest.key);
+    assert!(message.contains("digestS3Object"), "{message}");
 }
 
 #[test]
@@ -350,11 +342,7 @@ fn link_that_skips_a_digest_is_out_of_order() {
     case.mirror
         .write_digest(&newest.key, &json, Some(newest.signed_by));
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("chain.out_of_order", &newest.bucket, &newest.key)]
-    );
-    let message = out.report["findings"][0]["message"].as_str().unwrap();
+    let message = out.only_finding("chain.out_of_order", &newest.bucket, &newest.key);
     assert!(message.contains(&chain[4].key), "{message}");
     assert_eq!(out.code, 1);
 }
@@ -773,16 +761,8 @@ fn link_into_another_regions_chain_is_out_of_order() {
     case.mirror
         .write_digest(&newest.key, &json, Some(newest.signed_by));
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("chain.out_of_order", &newest.bucket, &newest.key)]
-    );
-    assert!(
-        out.report["findings"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("another chain")
-    );
+    let message = out.only_finding("chain.out_of_order", &newest.bucket, &newest.key);
+    assert!(message.contains("another chain"), "{message}");
 }
 
 #[test]
@@ -793,11 +773,7 @@ fn digest_inflating_past_the_bound_is_malformed() {
     json["padding"] = "0".repeat(3 << 20).into();
     case.mirror.write_digest(&newest.key, &json, None);
     let out = case.verify(&["--max-digest-mib", "2"]);
-    assert_eq!(
-        out.findings(),
-        vec![f("digest.malformed", &newest.bucket, &newest.key)]
-    );
-    let message = out.report["findings"][0]["message"].as_str().unwrap();
+    let message = out.only_finding("digest.malformed", &newest.bucket, &newest.key);
     assert!(
         message.contains("inflates past the limit of 2097152 bytes"),
         "{message}"

@@ -15,13 +15,3 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     io::Write::write_all(&mut buffered, b"\n")?;
     io::Write::flush(&mut buffered)
 }
-
-/// The JSON report as a string.
-///
-/// # Errors
-/// Only if serialization fails (it cannot for this data model).
-pub fn render(report: &Report) -> Result<String, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(report)?;
-    text.push('\n');
-    Ok(text)
-}

@@ -183,15 +183,6 @@ impl Manifest {
         out.flush()
     }
 
-    /// [`Manifest::write_sha256sum`] as a string (lossy for non-UTF-8 paths).
-    #[must_use]
-    pub fn sha256sum_text(&self) -> String {
-        let mut bytes = Vec::new();
-        // Writing to a Vec cannot fail.
-        let _ = self.write_sha256sum(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
     fn spell(&self, entry: &Entry) -> ManifestEntry {
         let object = match &entry.place {
             Place::Mirror { root, rel } => {
@@ -291,7 +282,11 @@ mod tests {
         manifest.sort();
         let hash = hex::encode(stored.sha256);
         assert_eq!(
-            manifest.sha256sum_text(),
+            {
+                let mut text = Vec::new();
+                manifest.write_sha256sum(&mut text).unwrap();
+                String::from_utf8(text).unwrap()
+            },
             format!("\\{hash}  /m/a/new\\nline\n{hash}  /m/a/plain.gz\n")
         );
         let first = manifest.iter().nth(1).unwrap();

@@ -349,7 +349,7 @@ impl Report {
                 counts.unreferenced += 1;
             }
         }
-        let evidence = TimelineEvidence::new(records, chains, logs, &findings, &errors_by_object);
+        let evidence = TimelineEvidence::new(records, logs, &findings, &errors_by_object);
 
         let chain_reports: Vec<ChainReport> = chains
             .iter()
@@ -534,17 +534,11 @@ fn build_manifest(
         manifest.add_mirror_file(EvidenceKind::Log, file.root, rel, chain, stored, hashed);
     }
     for key_file in keys.files() {
-        let mut sha256 = [0u8; 32];
-        if hex::decode_to_slice(&key_file.sha256, &mut sha256).is_ok() {
-            manifest.add_external(
-                EvidenceKind::PublicKey,
-                &key_file.path,
-                crate::gzip::StoredHash {
-                    sha256,
-                    len: key_file.size,
-                },
-            );
-        }
+        let stored = crate::gzip::StoredHash {
+            sha256: key_file.sha256,
+            len: key_file.size,
+        };
+        manifest.add_external(EvidenceKind::PublicKey, &key_file.path, stored);
     }
     manifest.sort();
     manifest
@@ -565,7 +559,6 @@ struct TimelineEvidence<'a> {
 impl<'a> TimelineEvidence<'a> {
     fn new(
         records: &'a [DigestRecord],
-        _chains: &[Chain],
         logs: &LogResults,
         findings: &'a [Finding],
         errors_by_object: &'a BTreeSet<&'a str>,

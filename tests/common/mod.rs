@@ -109,6 +109,13 @@ impl Outcome {
         findings_of(&self.report)
     }
 
+    /// Asserts the run found exactly one finding, `code` on `s3://bucket/key`,
+    /// and returns its message.
+    pub fn only_finding(&self, code: &str, bucket: &str, key: &str) -> &str {
+        assert_eq!(self.findings(), vec![f(code, bucket, key)]);
+        self.report["findings"][0]["message"].as_str().unwrap()
+    }
+
     /// The one finding with this code and object.
     pub fn finding(&self, code: &str, object: &str) -> &Value {
         let matches: Vec<&Value> = self.report["findings"]
