@@ -9,9 +9,9 @@
 
 use crate::finding::{Finding, FindingCode};
 use crate::mirror::{self, Inventory};
-use crate::verify::{DigestRecord, TimeRange};
+use crate::verify::DigestRecord;
 use jiff::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What identifies a chain (SPEC §9.6, without bucket and prefix, which may
 /// change during a chain's life).
@@ -200,145 +200,297 @@ impl<'a> Links<'a> {
     }
 }
 
+/// How far a digest's content can be trusted when two digests' claims
+/// conflict: authentic evidence outranks unauthenticated evidence in every
+/// chain decision, and the lower-ranked digest gets the finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Standing {
+    /// Not a digest, or its signature does not verify (or no valid key).
+    Refuted,
+    /// No signature available from any source: nothing for or against it.
+    Unproven,
+    /// A signature verified.
+    Authentic,
+}
+
+impl Standing {
+    /// The standing of one digest record (after signatures were checked).
+    #[must_use]
+    pub fn of(record: &DigestRecord) -> Standing {
+        match (&record.parsed, &record.auth) {
+            (Ok(_), Some(auth)) if auth.verified_by.is_some() && !record.contradicted => {
+                Standing::Authentic
+            }
+            (Ok(_), Some(auth))
+                if auth.problem == Some(crate::signature::SignatureProblem::Unsigned) =>
+            {
+                Standing::Unproven
+            }
+            _ => Standing::Refuted,
+        }
+    }
+}
+
+/// What following every link concluded, as data for the later stages.
+#[derive(Debug, Default)]
+pub struct LinkOutcome {
+    /// `digest.missing`, `digest.modified`, `chain.gap`, `chain.out_of_order`.
+    pub findings: Vec<Finding>,
+    /// Records whose content an authentic later digest contradicts
+    /// (`digest.modified`): their own signature proves nothing.
+    pub contradicted: BTreeSet<usize>,
+}
+
+/// Keeps, of every chain, only the digests inside the run's time range
+/// (chains with none are dropped): what is reported and whose log files
+/// are examined.
+#[must_use]
+pub fn in_range(chains: &[Chain], records: &[DigestRecord]) -> Vec<Chain> {
+    chains
+        .iter()
+        .filter_map(|chain| {
+            let members: Vec<usize> = chain
+                .members
+                .iter()
+                .copied()
+                .filter(|&m| records.get(m).is_some_and(|r| r.in_range))
+                .collect();
+            (!members.is_empty()).then(|| Chain {
+                key: chain.key.clone(),
+                members,
+            })
+        })
+        .collect()
+}
+
 /// Follows every link and reports `digest.missing`, `digest.modified`,
-/// `chain.gap` and `chain.out_of_order`.
+/// `chain.gap` and `chain.out_of_order`. Where two digests' claims
+/// conflict, the one with the lower [`Standing`] is blamed.
 #[must_use]
 pub fn check_links(
     chains: &[Chain],
     records: &[DigestRecord],
     inventory: &Inventory,
-    range: &TimeRange,
-) -> Vec<Finding> {
+) -> LinkOutcome {
     let links = Links::new(records);
     let membership = Membership::new(chains, records.len());
-    let id_of = |i: usize| membership.id(i);
+    let standing: Vec<Standing> = records.iter().map(Standing::of).collect();
+    let (targets, claims, mut findings) = resolve_links(chains, records, &links, inventory);
+    let order = check_order_all(chains, records, &targets, &membership, &standing);
+    let mut out_of_order = order.blamed;
+    findings.extend(order.findings);
+    findings.extend(check_forks(
+        records,
+        &claims,
+        &mut out_of_order,
+        &standing,
+        &membership,
+    ));
+    findings.extend(restarts(chains, records, &out_of_order));
+    let (hash_findings, contradicted) =
+        check_hashes(chains, records, &links, &out_of_order, &membership);
+    findings.extend(hash_findings);
+    // Digests deleted where no surviving link names them.
+    let mut reported: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.code == FindingCode::DigestMissing)
+        .map(|f| f.object.clone())
+        .collect();
+    for chain in chains.iter().filter(|c| !c.key.backfill) {
+        for finding in infer_missing_successors(chain, records, &links, &claims, inventory) {
+            if reported.insert(finding.object.clone()) {
+                findings.push(finding);
+            }
+        }
+    }
+    LinkOutcome {
+        findings,
+        contradicted,
+    }
+}
+
+/// Where every link leads (`targets[record]`), who claims each target
+/// (`claims[target]`), and `digest.missing` for links to absent digests.
+fn resolve_links(
+    chains: &[Chain],
+    records: &[DigestRecord],
+    links: &Links<'_>,
+    inventory: &Inventory,
+) -> (
+    Vec<Option<usize>>,
+    BTreeMap<usize, Vec<usize>>,
+    Vec<Finding>,
+) {
     let mut findings = Vec::new();
-    let mut reported_missing: BTreeMap<String, ()> = BTreeMap::new();
-    // Pass 1: where every link leads; restarts; links to absent digests.
+    let mut reported_missing: BTreeSet<String> = BTreeSet::new();
     let mut targets: Vec<Option<usize>> = vec![None; records.len()];
     let mut claims: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for chain in chains {
-        let mut previous_in_time: Option<usize> = None;
         for &index in &chain.members {
             let Some(record) = records.get(index) else {
                 continue;
             };
-            let Ok(digest) = &record.parsed else {
-                previous_in_time = Some(index);
+            let Some(link) = record
+                .parsed
+                .as_ref()
+                .ok()
+                .and_then(|d| d.previous.as_ref())
+            else {
                 continue;
             };
-            match &digest.previous {
-                None => findings.extend(restart(
-                    chain,
-                    record,
-                    digest,
-                    previous_in_time.and_then(|p| records.get(p)),
-                )),
-                Some(link) => {
-                    let target_url = mirror::s3_url(&link.bucket, &link.object);
-                    let resolved = links.resolve(&link.bucket, &link.object);
-                    if let Some(target) = resolved.target {
-                        claims.entry(target).or_default().push(index);
-                        if let Some(slot) = targets.get_mut(index) {
-                            *slot = Some(target);
-                        }
-                    }
-                    if !resolved.occupied {
-                        let found_elsewhere = resolved
-                            .target
-                            .and_then(|t| records.get(t))
-                            .map(DigestRecord::url);
-                        if let Some(f) = missing_predecessor(
-                            record,
-                            &target_url,
-                            link,
-                            inventory,
-                            range,
-                            &chain.key.id(),
-                            found_elsewhere,
-                        ) && reported_missing.insert(target_url.clone(), ()).is_none()
-                        {
-                            findings.push(f);
-                        }
-                    }
+            let target_url = mirror::s3_url(&link.bucket, &link.object);
+            let resolved = links.resolve(&link.bucket, &link.object);
+            if let Some(target) = resolved.target {
+                claims.entry(target).or_default().push(index);
+                if let Some(slot) = targets.get_mut(index) {
+                    *slot = Some(target);
                 }
             }
-            previous_in_time = Some(index);
+            if resolved.occupied {
+                continue;
+            }
+            let found_elsewhere = resolved
+                .target
+                .and_then(|t| records.get(t))
+                .map(DigestRecord::url);
+            if let Some(f) = missing_predecessor(
+                record,
+                &target_url,
+                link,
+                inventory,
+                &chain.key.id(),
+                found_elsewhere,
+            ) && reported_missing.insert(target_url)
+            {
+                findings.push(f);
+            }
         }
     }
+    (targets, claims, findings)
+}
 
-    // Pass 2: link order against time order, and links into other chains.
-    let mut out_of_order: BTreeMap<usize, ()> = BTreeMap::new();
+/// Order findings and the records they blame.
+struct OrderOutcome {
+    findings: Vec<Finding>,
+    blamed: BTreeSet<usize>,
+}
+
+/// Link order against time order, and links into other chains.
+fn check_order_all(
+    chains: &[Chain],
+    records: &[DigestRecord],
+    targets: &[Option<usize>],
+    membership: &Membership<'_>,
+    standing: &[Standing],
+) -> OrderOutcome {
+    let mut out = OrderOutcome {
+        findings: Vec::new(),
+        blamed: BTreeSet::new(),
+    };
+    let rank = |i: usize| standing.get(i).copied().unwrap_or(Standing::Refuted);
     for chain in chains {
         let mut previous_in_time: Option<usize> = None;
         for &index in &chain.members {
             let (Some(record), Some(target)) =
                 (records.get(index), targets.get(index).copied().flatten())
             else {
-                previous_in_time = Some(index);
+                if !out.blamed.contains(&index) {
+                    previous_in_time = Some(index);
+                }
                 continue;
             };
             let Some(t) = records.get(target) else {
                 continue;
             };
             // A digest between the two that names the same predecessor is a
-            // fork sibling: the fork check below says which one is wrong.
-            // So is one that names the same predecessor as the target.
-            let between = previous_in_time
-                .filter(|&p| {
-                    let p_target = targets.get(p).copied().flatten();
-                    let sibling =
-                        p_target.is_some() && p_target == targets.get(target).copied().flatten();
-                    p_target != Some(target) && !sibling
-                })
-                .and_then(|p| records.get(p));
+            // fork sibling: the fork check says which one is wrong. So is one
+            // that names the same predecessor as the target.
+            let between_index = previous_in_time.filter(|&p| {
+                let p_target = targets.get(p).copied().flatten();
+                let sibling =
+                    p_target.is_some() && p_target == targets.get(target).copied().flatten();
+                p_target != Some(target) && !sibling
+            });
             let other_chain = membership
                 .chain(target)
                 .filter(|c| c.key.backfill == chain.key.backfill && c.key != chain.key);
-            let finding = match other_chain {
-                Some(other) => Some(
-                    Finding::new(
-                        FindingCode::ChainOutOfOrder,
-                        record.url(),
-                        format!(
-                            "This digest names {} as its previous digest, which belongs to another chain ({}).",
-                            t.url(),
-                            other.key.id()
-                        ),
-                    )
-                    .at(Some(record.path.clone()))
-                    .values(format!("a previous digest of chain {}", chain.key.id()), other.key.id())
-                    .in_chain(Some(chain.key.id())),
+            let blame = match other_chain {
+                Some(other) => Some((index, link_into_other_chain(record, t, chain, other))),
+                None => order_blame(
+                    (index, record),
+                    (target, t),
+                    between_index.and_then(|p| records.get(p).map(|r| (p, r))),
+                    &rank,
+                    &chain.key.id(),
                 ),
-                None => check_order(record, t, between, &chain.key.id()),
             };
-            if let Some(f) = finding {
-                out_of_order.insert(index, ());
-                findings.push(f);
+            match blame {
+                Some((blamed, finding)) => {
+                    out.blamed.insert(blamed);
+                    out.findings.push(finding);
+                    if blamed != index {
+                        // The intruder between them is out; the digest itself stays in line.
+                        previous_in_time = Some(index);
+                    }
+                }
+                None => previous_in_time = Some(index),
             }
-            previous_in_time = Some(index);
         }
     }
+    out
+}
 
-    // Pass 3: forks. The claimant that continues the chain (someone links
-    // to it), else the oldest, is the real successor; the others are not.
-    for (target, claimants) in &claims {
+fn link_into_other_chain(
+    record: &DigestRecord,
+    t: &DigestRecord,
+    chain: &Chain,
+    other: &Chain,
+) -> Finding {
+    Finding::new(
+        FindingCode::ChainOutOfOrder,
+        record.url(),
+        format!(
+            "This digest names {} as its previous digest, which belongs to another chain ({}).",
+            t.url(),
+            other.key.id()
+        ),
+    )
+    .at(Some(record.path.clone()))
+    .values(
+        format!("a previous digest of chain {}", chain.key.id()),
+        other.key.id(),
+    )
+    .in_chain(Some(chain.key.id()))
+}
+
+/// Forks: the claimant with the highest standing, then the one that
+/// continues the chain (someone links to it), then the oldest, is the real
+/// successor; the others are not.
+fn check_forks(
+    records: &[DigestRecord],
+    claims: &BTreeMap<usize, Vec<usize>>,
+    out_of_order: &mut BTreeSet<usize>,
+    standing: &[Standing],
+    membership: &Membership<'_>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (target, claimants) in claims {
         // Claimants already out of order (e.g. linking into another chain)
         // are not contenders.
-        let contenders: Vec<usize> = claimants
+        let mut ordered: Vec<usize> = claimants
             .iter()
             .copied()
-            .filter(|c| !out_of_order.contains_key(c))
+            .filter(|c| !out_of_order.contains(c))
             .collect();
-        if contenders.len() < 2 {
+        if ordered.len() < 2 {
             continue;
         }
         let Some(t) = records.get(*target) else {
             continue;
         };
-        let mut ordered = contenders;
         ordered.sort_by_key(|&c| {
             (
+                std::cmp::Reverse(standing.get(c).copied().unwrap_or(Standing::Refuted)),
                 !claims.contains_key(&c),
                 records.get(c).and_then(DigestRecord::time),
             )
@@ -350,7 +502,7 @@ pub fn check_links(
             .unwrap_or_default();
         for &c in ordered.iter().skip(1) {
             let Some(r) = records.get(c) else { continue };
-            if out_of_order.insert(c, ()).is_some() {
+            if !out_of_order.insert(c) {
                 continue;
             }
             findings.push(
@@ -358,29 +510,58 @@ pub fn check_links(
                     FindingCode::ChainOutOfOrder,
                     r.url(),
                     format!(
-                        "This digest and {main} both name {} as their previous digest: a chain cannot fork, and {main} is the one the chain continues from.",
-                        t.url()
+                        "This digest and {main} both name {} as their previous digest: a chain cannot fork, and {main} is the one the chain continues from{}.",
+                        t.url(),
+                        fork_reason(standing.get(c).copied(), ordered.first().and_then(|&m| standing.get(m)).copied())
                     ),
                 )
                 .at(Some(r.path.clone()))
                 .values("one successor per digest", format!("{} successors", ordered.len()))
-                .in_chain(id_of(c)),
+                .in_chain(membership.id(c)),
             );
         }
     }
+    findings
+}
 
-    // Pass 4: hashes, from digests whose own place in the chain is sound.
-    findings.extend(check_hashes(chains, records, &links, &out_of_order, &id_of));
+/// Why the fork check kept the other claimant, when standing decided it.
+fn fork_reason(loser: Option<Standing>, winner: Option<Standing>) -> &'static str {
+    match (loser, winner) {
+        (Some(l), Some(Standing::Authentic)) if l < Standing::Authentic => {
+            " (its signature verifies; this digest's does not)"
+        }
+        (Some(Standing::Refuted), Some(Standing::Unproven)) => {
+            " (this digest's signature does not verify)"
+        }
+        _ => "",
+    }
+}
 
-    // Pass 5: digests deleted where no surviving link names them.
-    for chain in chains.iter().filter(|c| !c.key.backfill) {
-        for finding in infer_missing_successors(chain, records, &links, &claims, inventory) {
-            if reported_missing
-                .insert(finding.object.clone(), ())
-                .is_none()
-            {
-                findings.push(finding);
+/// `chain.gap` for every digest with null links after an earlier digest of
+/// its standard chain (digests already blamed for the order are skipped,
+/// and are not counted as the digest before).
+fn restarts(chains: &[Chain], records: &[DigestRecord], blamed: &BTreeSet<usize>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for chain in chains {
+        let mut previous_in_time: Option<usize> = None;
+        for &index in &chain.members {
+            if blamed.contains(&index) {
+                continue;
             }
+            let Some(record) = records.get(index) else {
+                continue;
+            };
+            if let Ok(digest) = &record.parsed
+                && digest.previous.is_none()
+            {
+                findings.extend(restart(
+                    chain,
+                    record,
+                    digest,
+                    previous_in_time.and_then(|p| records.get(p)),
+                ));
+            }
+            previous_in_time = Some(index);
         }
     }
     findings
@@ -524,20 +705,9 @@ fn missing_predecessor(
     target_url: &str,
     link: &crate::digest::PreviousLink,
     inventory: &Inventory,
-    range: &TimeRange,
     chain_id: &str,
     found_elsewhere: Option<String>,
 ) -> Option<Finding> {
-    let target_time = mirror::parse_layout(&link.object, "CloudTrail-Digest")
-        .as_ref()
-        .and_then(mirror::parse_digest_name)
-        .map(|n| n.time);
-    // A predecessor before --start-time is outside the run, not missing.
-    if let (Some(start), Some(t)) = (range.start, target_time)
-        && t < start
-    {
-        return None;
-    }
     let path = if mirror::is_safe_key(&link.object) {
         match inventory.resolve(&link.bucket, &link.object) {
             // Present but not a digest we read (filtered by time, or not a regular file).
@@ -567,11 +737,9 @@ fn missing_predecessor(
     Some(
         Finding::new(FindingCode::DigestMissing, target_url, message)
             .at(path)
-            .values(
-                format!(
-                    "a digest whose SHA-256 is {}",
-                    link.hash_value.as_deref().unwrap_or("?")
-                ),
+            .hashes(
+                crate::finding::UNCOMPRESSED_SHA256,
+                link.hash_value.as_deref().unwrap_or("(not recorded)"),
                 "no file",
             )
             .in_chain(Some(chain_id.to_owned())),
@@ -581,28 +749,27 @@ fn missing_predecessor(
 /// Checks every link's `previousDigestHashValue` against the content of the
 /// digest it names, newest first: only an authentic digest that no later
 /// digest contradicts may accuse its predecessor of `digest.modified`.
+/// Returns the findings and the contradicted records.
 fn check_hashes(
     chains: &[Chain],
     records: &[DigestRecord],
     links: &Links<'_>,
-    out_of_order: &BTreeMap<usize, ()>,
-    id_of: &dyn Fn(usize) -> Option<String>,
-) -> Vec<Finding> {
+    out_of_order: &BTreeSet<usize>,
+    membership: &Membership<'_>,
+) -> (Vec<Finding>, BTreeSet<usize>) {
     let mut order: Vec<usize> = chains
         .iter()
         .flat_map(|c| c.members.iter().copied())
         .collect();
     order.sort_by_key(|&i| std::cmp::Reverse(records.get(i).and_then(DigestRecord::time)));
-    let mut contradicted = vec![false; records.len()];
+    let mut contradicted = BTreeSet::new();
     let mut findings = Vec::new();
     for index in order {
         let Some(record) = records.get(index) else {
             continue;
         };
         let Ok(digest) = &record.parsed else { continue };
-        if !record.is_authentic()
-            || contradicted.get(index).copied().unwrap_or(true)
-            || out_of_order.contains_key(&index)
+        if !record.is_authentic() || contradicted.contains(&index) || out_of_order.contains(&index)
         {
             continue;
         }
@@ -624,57 +791,90 @@ fn check_hashes(
         if expected == actual {
             continue;
         }
-        if let Some(flag) = contradicted.get_mut(target) {
-            *flag = true;
-        }
+        contradicted.insert(target);
         findings.push(
             Finding::new(
                 FindingCode::DigestModified,
                 t.url(),
                 format!(
-                    "The content of this digest differs from what the next digest {} recorded in previousDigestHashValue.",
+                    "The SHA-256 of this digest's uncompressed content differs from what the next digest {} recorded in previousDigestHashValue.",
                     record.url()
                 ),
             )
             .at(Some(t.path.clone()))
-            .values(expected, actual)
-            .in_chain(id_of(target)),
+            .hashes(crate::finding::UNCOMPRESSED_SHA256, expected, actual)
+            .in_chain(membership.id(target)),
         );
     }
-    findings
+    (findings, contradicted)
 }
 
-/// Time order against link order: the predecessor must be older than the
-/// digest, and no digest of the chain may lie between them in time.
-fn check_order(
-    record: &DigestRecord,
-    target: &DigestRecord,
-    between: Option<&DigestRecord>,
+/// Who is wrong when a link and time order disagree: the digest and its
+/// target must be in time order, and no digest of the chain may lie
+/// between them. When the digest that lies between has a lower
+/// [`Standing`] than the digest whose link skips it, that intruder is
+/// blamed instead. Returns the blamed record and its finding.
+fn order_blame(
+    (index, record): (usize, &DigestRecord),
+    (target_index, target): (usize, &DigestRecord),
+    between: Option<(usize, &DigestRecord)>,
+    rank: &dyn Fn(usize) -> Standing,
     chain_id: &str,
-) -> Option<Finding> {
+) -> Option<(usize, Finding)> {
     let (Some(time), Some(target_time)) = (record.time(), target.time()) else {
         return None;
     };
-    let finding = |message: String, expected: String, actual: String| {
-        Finding::new(FindingCode::ChainOutOfOrder, record.url(), message)
-            .at(Some(record.path.clone()))
+    let finding = |on: &DigestRecord, message: String, expected: String, actual: String| {
+        Finding::new(FindingCode::ChainOutOfOrder, on.url(), message)
+            .at(Some(on.path.clone()))
             .values(expected, actual)
             .in_chain(Some(chain_id.to_owned()))
     };
     if target_time >= time {
-        return Some(finding(
-            format!(
-                "This digest ({time}) names {} ({target_time}) as its previous digest, which is not older.",
-                target.url()
+        // A target the digest outranks is not what the digest linked to:
+        // the hash and signature checks report it.
+        if rank(target_index) < rank(index) {
+            return None;
+        }
+        return Some((
+            index,
+            finding(
+                record,
+                format!(
+                    "This digest ({time}) names {} ({target_time}) as its previous digest, which is not older.",
+                    target.url()
+                ),
+                format!("a previous digest older than {time}"),
+                format!("{target_time}"),
             ),
-            format!("a previous digest older than {time}"),
-            format!("{target_time}"),
         ));
     }
-    let between = between.filter(|p| p.file != target.file)?;
+    let (between_index, between) = between.filter(|(_, p)| p.file != target.file)?;
     let between_time: Timestamp = between.time()?;
-    if between_time > target_time && between_time < time {
-        return Some(finding(
+    if !(between_time > target_time && between_time < time) {
+        return None;
+    }
+    if rank(between_index) < rank(index) {
+        return Some((
+            between_index,
+            finding(
+                between,
+                format!(
+                    "This digest lies between {} and {} in time, but {} links directly to {}: this digest is not part of the chain, and it has less proof than the digest that skips it.",
+                    target.url(),
+                    record.url(),
+                    record.url(),
+                    target.url()
+                ),
+                format!("no digest between {} and {}", target.url(), record.url()),
+                between.url(),
+            ),
+        ));
+    }
+    Some((
+        index,
+        finding(
+            record,
             format!(
                 "This digest links to {}, skipping {} which lies between them in time.",
                 target.url(),
@@ -682,7 +882,6 @@ fn check_order(
             ),
             between.url(),
             target.url(),
-        ));
-    }
-    None
+        ),
+    ))
 }

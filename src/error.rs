@@ -55,6 +55,51 @@ pub enum Error {
         /// The roots searched, joined for display.
         roots: String,
     },
+    /// Digest files exist, but none lies in the time range asked for.
+    #[error(
+        "none of the {found} CloudTrail digest files lies in the time range asked for ({range}): they end between {first} and {last}"
+    )]
+    NoDigestsInRange {
+        /// How many digest files were found.
+        found: usize,
+        /// The range, as given.
+        range: String,
+        /// The oldest digest's time.
+        first: jiff::Timestamp,
+        /// The newest digest's time.
+        last: jiff::Timestamp,
+    },
+    /// No digest could be read because the folders holding them cannot be read.
+    #[error(
+        "no CloudTrail digest file could be read: these folders cannot be read by this user: {folders}"
+    )]
+    DigestsUnreadable {
+        /// The unreadable folders, joined for display.
+        folders: String,
+    },
+    /// No supplied key has any fingerprint the digests of some regions name:
+    /// keys for those regions (or that account) were not supplied.
+    #[error("no supplied public key matches any digest of {regions}: {needed}")]
+    KeysMatchNoDigest {
+        /// The regions (and accounts) concerned, for display.
+        regions: String,
+        /// What is needed: per region, the fingerprints and time span, and the command to save them.
+        needed: String,
+    },
+    /// `--bucket`/`--prefix` place a root where none of its digests lies.
+    #[error(
+        "with --bucket {bucket} and --prefix {prefix:?}, no digest in {path} lies at the key it names; its digests name {found}"
+    )]
+    LocationOverrideMatchesNothing {
+        /// The root.
+        path: PathBuf,
+        /// The bucket given (or worked out).
+        bucket: String,
+        /// The prefix given (or worked out).
+        prefix: String,
+        /// What the digests themselves say, for display.
+        found: String,
+    },
     /// A public-key file cannot be read.
     #[error("cannot read the public-key file {path}: {source}")]
     KeyFileUnreadable {
@@ -103,6 +148,18 @@ impl Error {
             }
             Error::NoDigests { .. } => {
                 "Digest files live under AWSLogs/<account>/CloudTrail-Digest/<region>/; check that the mirror includes them and that --start-time/--end-time cover them."
+            }
+            Error::NoDigestsInRange { .. } => {
+                "Choose --start-time/--end-time inside the time the digests cover (or leave them out to verify everything)."
+            }
+            Error::DigestsUnreadable { .. } => {
+                "Run as a user who can read the whole mirror (or give this user read access to a copy; never change the evidence itself)."
+            }
+            Error::KeysMatchNoDigest { .. } => {
+                "Pass the public keys of every region in the mirror, saved with the command shown, one file per region (`--public-keys` is repeatable)."
+            }
+            Error::LocationOverrideMatchesNothing { .. } => {
+                "Leave out --bucket/--prefix (trailproof works them out from the digests), or give the bucket and key prefix the mirror root really stands for."
             }
             Error::KeyFileUnreadable { .. }
             | Error::KeyFileInvalid { .. }

@@ -28,6 +28,10 @@ impl fmt::Display for Severity {
     }
 }
 
+/// What a digest's `previousDigestHashValue` and a log file's `hashValue`
+/// hash: the uncompressed content (never the stored gzip bytes).
+pub const UNCOMPRESSED_SHA256: &str = "SHA-256 of the uncompressed content";
+
 macro_rules! finding_codes {
     ($( $(#[$doc:meta])* $variant:ident => $code:literal, $severity:ident, $summary:literal; )*) => {
         /// Stable identifier of a kind of finding (`area.snake_case`).
@@ -152,6 +156,11 @@ pub struct Finding {
     /// The value the evidence has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
+    /// What `expected` and `actual` are, when they are hashes: e.g. "SHA-256
+    /// of the uncompressed content" (never left to guess between the hash of
+    /// the stored, compressed bytes and that of the uncompressed content).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared: Option<String>,
     /// What to do next.
     pub help: String,
     /// Identifier of the chain the object belongs to, when known.
@@ -172,6 +181,7 @@ impl Finding {
             message: message.into(),
             expected: None,
             actual: None,
+            compared: None,
             help: default_help(code).to_owned(),
             chain: None,
         }
@@ -190,6 +200,40 @@ impl Finding {
         self.expected = Some(expected.into());
         self.actual = Some(actual.into());
         self
+    }
+
+    /// Sets the expected and actual values and says what they are (see
+    /// [`Finding::compared`]).
+    #[must_use]
+    pub fn hashes(
+        mut self,
+        compared: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        self.compared = Some(compared.into());
+        self.values(expected, actual)
+    }
+
+    /// `expected` as shown to people: with what it is when it is a hash.
+    #[must_use]
+    pub fn expected_shown(&self) -> Option<String> {
+        self.expected.as_deref().map(|v| self.label(v))
+    }
+
+    /// `actual` as shown to people: with what it is when it is a hash.
+    #[must_use]
+    pub fn actual_shown(&self) -> Option<String> {
+        self.actual.as_deref().map(|v| self.label(v))
+    }
+
+    fn label(&self, value: &str) -> String {
+        match &self.compared {
+            Some(what) if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                format!("{value} ({what})")
+            }
+            _ => value.to_owned(),
+        }
     }
 
     /// Replaces the help text.

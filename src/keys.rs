@@ -50,6 +50,40 @@ impl Validity {
     }
 }
 
+/// When a digest was signed, as far as its signed content tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningTime {
+    /// Signed right after this time (a standard digest's `digestEndTime`).
+    At(Timestamp),
+    /// Signed at some time after this one (a backfill digest: generated
+    /// later than its `digestEndTime`, at a time nothing signs).
+    AtOrAfter(Timestamp),
+}
+
+impl std::fmt::Display for SigningTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SigningTime::At(t) => write!(f, "{t}"),
+            SigningTime::AtOrAfter(t) => write!(f, "any time from {t} on"),
+        }
+    }
+}
+
+impl Validity {
+    /// Whether a key with this window can have signed at `when` (with
+    /// [`VALIDITY_SLACK`]).
+    #[must_use]
+    pub fn admits_signing(&self, when: SigningTime) -> bool {
+        match when {
+            SigningTime::At(at) => self.admits(at),
+            SigningTime::AtOrAfter(earliest) => {
+                let hi = self.end.checked_add(VALIDITY_SLACK).unwrap_or(self.end);
+                earliest <= hi
+            }
+        }
+    }
+}
+
 /// One public key with where it came from.
 #[derive(Debug, Clone)]
 pub struct PublicKeyEntry {
@@ -134,19 +168,25 @@ impl KeyRing {
     }
 
     /// The key with `fingerprint` (lower-case hex, as CloudTrail writes it and
-    /// as the AWS CLI matches it) that is valid at `at`.
+    /// as the AWS CLI matches it) that is valid at `when`.
     #[must_use]
-    pub fn lookup(&self, fingerprint: &str, at: Timestamp) -> KeyLookup<'_> {
+    pub fn lookup(&self, fingerprint: &str, when: SigningTime) -> KeyLookup<'_> {
         let Some(entries) = self.by_fingerprint.get(fingerprint) else {
             return KeyLookup::Unknown;
         };
         if let Some(entry) = entries
             .iter()
-            .find(|e| e.validity.is_none_or(|v| v.admits(at)))
+            .find(|e| e.validity.is_none_or(|v| v.admits_signing(when)))
         {
             return KeyLookup::Found(entry);
         }
         KeyLookup::OutsideValidity(entries.iter().filter_map(|e| e.validity).collect())
+    }
+
+    /// Whether any supplied key has this fingerprint (at any time).
+    #[must_use]
+    pub fn knows(&self, fingerprint: &str) -> bool {
+        self.by_fingerprint.contains_key(fingerprint)
     }
 
     /// The files loaded, in order.
@@ -154,6 +194,25 @@ impl KeyRing {
     pub fn files(&self) -> &[KeyFileSummary] {
         &self.files
     }
+}
+
+/// The `aws cloudtrail list-public-keys` command that saves the keys of
+/// `region` needed for digests from `first` to `last` (with an hour before
+/// and two after, as the AWS CLI asks for).
+#[must_use]
+pub fn list_command(region: &str, first: Option<Timestamp>, last: Option<Timestamp>) -> String {
+    let show = |t: Option<Timestamp>, shift: i64| {
+        t.and_then(|t| t.checked_add(SignedDuration::from_hours(shift)).ok())
+            .map_or_else(
+                || "<T>".to_owned(),
+                |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            )
+    };
+    format!(
+        "aws cloudtrail list-public-keys --region {region} --start-time {} --end-time {} > keys-{region}.json",
+        show(first, -1),
+        show(last, 2)
+    )
 }
 
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -3,7 +3,7 @@
 //! that no digest lists but that lies inside a chain's covered time is
 //! reported.
 
-use crate::chain::{self, Chain};
+use crate::chain::{self, Chain, Standing};
 use crate::digest::ExpectedHash;
 use crate::finding::{Finding, FindingCode};
 use crate::gzip::{GzipError, LogHasher, StoredHash};
@@ -90,6 +90,11 @@ pub struct LogResults {
 #[derive(Default)]
 struct Listing<'a> {
     listers: Vec<(usize, Option<&'a ExpectedHash>)>,
+    /// Whether an unsigned backfill digest lists it. Backfill digests list
+    /// late log files inside time that standard digests cover, and no
+    /// digest ever links to them, so without saved metadata nothing proves
+    /// or disproves them: their log files are unverified, not unreferenced.
+    by_unsigned_backfill: bool,
 }
 
 impl<'a> Listing<'a> {
@@ -122,6 +127,10 @@ struct Listings<'a> {
 impl<'a> Listings<'a> {
     fn new(records: &'a [DigestRecord]) -> Self {
         let mut flat: Vec<((&str, &str), usize, Option<&ExpectedHash>)> = Vec::new();
+        let unsigned_backfill: Vec<bool> = records
+            .iter()
+            .map(|r| r.is_backfill() && Standing::of(r) == Standing::Unproven)
+            .collect();
         for (index, record) in records.iter().enumerate() {
             let Ok(digest) = &record.parsed else { continue };
             let authentic = record.is_authentic();
@@ -136,16 +145,19 @@ impl<'a> Listings<'a> {
         flat.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut entries: Vec<((&str, &str), Listing<'_>)> = Vec::new();
         for (key, index, hash) in flat {
+            let backfill = unsigned_backfill.get(index).copied().unwrap_or(false);
             match entries.last_mut() {
                 Some((last, listing)) if *last == key => {
                     if !listing.listers.iter().any(|(r, _)| *r == index) {
                         listing.listers.push((index, hash));
+                        listing.by_unsigned_backfill |= backfill;
                     }
                 }
                 _ => entries.push((
                     key,
                     Listing {
                         listers: vec![(index, hash)],
+                        by_unsigned_backfill: backfill,
                     },
                 )),
             }
@@ -230,6 +242,7 @@ pub fn verify_logs(
             // unreferenced (reported with the other unreferenced files).
             Ok(file)
                 if !listing.is_vouched()
+                    && !listing.by_unsigned_backfill
                     && file.kind != FileKind::NotRegular
                     && log_location(bucket, key)
                         .is_some_and(|(loc, t)| coverage.covering(&loc, t, true).is_some()) =>
@@ -275,10 +288,13 @@ pub fn verify_logs(
                     .next()
                     .map(|(_, h)| h.to_string())
                     .unwrap_or_default();
-                results.findings.push(
-                    finding(FindingCode::LogMissing, message, path)
-                        .values(format!("a log file whose SHA-256 is {expected}"), "no file"),
-                );
+                results
+                    .findings
+                    .push(finding(FindingCode::LogMissing, message, path).hashes(
+                        crate::finding::UNCOMPRESSED_SHA256,
+                        expected,
+                        "no file",
+                    ));
             }
             Ok(file) if file.kind == FileKind::NotRegular => {
                 outcome.status = LogStatus::UnsafePath;
@@ -363,7 +379,7 @@ pub fn verify_logs(
                         ),
                     )
                     .at(Some(path))
-                    .values(expected.to_string(), hex::encode(hash.sha256))
+                    .hashes(crate::finding::UNCOMPRESSED_SHA256, expected.to_string(), hex::encode(hash.sha256))
                     .in_chain(chain());
                     Box::new((LogStatus::Modified, finding))
                 });
@@ -560,8 +576,8 @@ fn find_unreferenced(
             continue;
         }
         let listing = listings.get(&bucket, &key);
-        if listing.is_some_and(Listing::is_vouched) {
-            continue; // vouched for, and hashed
+        if listing.is_some_and(|l| l.is_vouched() || l.by_unsigned_backfill) {
+            continue; // vouched for and hashed, or reported as log.unverified
         }
         let url = mirror::s3_url(&bucket, &key);
         let location = log_location(&bucket, &key);

@@ -15,9 +15,8 @@
 
 use crate::digest::Digest;
 use crate::gzip::StoredHash;
-use crate::keys::{KeyLookup, KeyRing, Validity};
+use crate::keys::{KeyLookup, KeyRing, SigningTime, Validity};
 use crate::mirror::{FileKind, Inventory, MirrorFile, SIDECAR_SUFFIX};
-use jiff::Timestamp;
 use rsa::sha2::Sha256;
 use serde_json::Value;
 use std::io::Read as _;
@@ -232,7 +231,7 @@ pub enum SignatureProblem {
     /// Keys with the fingerprint exist but none is valid at the digest's time.
     KeyOutsideValidity {
         /// The time the key was needed for.
-        at: Timestamp,
+        at: SigningTime,
         /// Their validity windows.
         windows: Vec<Validity>,
     },
@@ -263,7 +262,11 @@ pub fn authenticate(
     keys: &KeyRing,
     backfill: bool,
 ) -> Authentication {
-    let at = key_time(digest, metadata, backfill);
+    let at = if backfill {
+        SigningTime::AtOrAfter(digest.end_time)
+    } else {
+        SigningTime::At(digest.end_time)
+    };
     let key = match keys.lookup(&digest.fingerprint, at) {
         KeyLookup::Found(entry) => &entry.key,
         KeyLookup::Unknown => return failed(SignatureProblem::KeyUnknown),
@@ -332,23 +335,10 @@ fn failed(problem: SignatureProblem) -> Authentication {
     }
 }
 
-/// The time at which the signing key must be valid: a backfill digest's
-/// generation time when saved, else `digestEndTime`.
-fn key_time(digest: &Digest, metadata: &StoredMetadata, backfill: bool) -> Timestamp {
-    if backfill
-        && let Some(t) = metadata
-            .backfill_generation
-            .as_deref()
-            .and_then(|t| t.parse::<Timestamp>().ok())
-    {
-        return t;
-    }
-    digest.end_time
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
 
     /// The AWS CLI's unit-test vector (SPEC §2).
     #[test]

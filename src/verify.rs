@@ -120,6 +120,11 @@ pub struct DigestRecord {
     /// (`digest.modified`): its own signature then proves nothing about
     /// the log files it lists.
     pub contradicted: bool,
+    /// Whether its time lies in the run's time range. Digests outside it
+    /// are still read and used as evidence (a later digest may contradict
+    /// an earlier one in range), but nothing is reported about them and
+    /// the log files they list are not examined.
+    pub in_range: bool,
 }
 
 impl DigestRecord {
@@ -195,23 +200,27 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
     let mut inventory = mirror::scan(&options.mirrors)?;
     pool.install(|| {
         let mut records = read_digests(&mut inventory, &range, options, progress)?;
-        if records.is_empty() {
-            return Err(Error::NoDigests {
-                roots: options
-                    .mirrors
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
+        check_digests_found(&records, &inventory, options, &range)?;
         let mut findings = unreadable_findings(&inventory);
         let chains = chain::build(&records);
         authenticate_all(&mut records, &keys);
-        findings.extend(records.iter().flat_map(digest_findings));
-        let link_findings = chain::check_links(&chains, &records, &inventory, &range);
-        mark_contradicted(&mut records, &link_findings);
-        findings.extend(link_findings);
+        check_keys_match(&records, &keys)?;
+        findings.extend(
+            records
+                .iter()
+                .filter(|r| r.in_range)
+                .flat_map(digest_findings),
+        );
+        let links = chain::check_links(&chains, &records, &inventory);
+        for &index in &links.contradicted {
+            if let Some(record) = records.get_mut(index) {
+                record.contradicted = true;
+            }
+        }
+        findings.extend(links.findings);
+        // The range limits what is reported, not which evidence was used.
+        findings.retain(|f| reportable(f, &range));
+        let chains = chain::in_range(&chains, &records);
         let mut logs = loghash::verify_logs(
             &records,
             &chains,
@@ -222,6 +231,7 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
         );
         findings.append(&mut logs.findings);
         findings.extend(leftovers(&inventory, &range, &findings));
+        drop_moot_warnings(&mut findings);
         // The listings were what held most memory (about 0.7 KB per listed
         // log); the report needs none of them.
         for record in &mut records {
@@ -232,6 +242,151 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
         Ok(Report::new(
             options, started, inventory, &keys, &records, &chains, &logs, findings,
         ))
+    })
+}
+
+/// One event, one primary finding: a digest that is shown to be wrong (an
+/// error finding on it) is not also reported as merely unproven.
+fn drop_moot_warnings(findings: &mut Vec<Finding>) {
+    let wrong: std::collections::HashSet<String> = findings
+        .iter()
+        .filter(|f| f.severity == crate::finding::Severity::Error)
+        .map(|f| f.object.clone())
+        .collect();
+    findings.retain(|f| !(f.code == FindingCode::DigestUnsigned && wrong.contains(&f.object)));
+}
+
+/// Whether a finding is about something inside the time range: findings
+/// about digests outside it (read only as evidence for those inside) are
+/// not reported.
+fn reportable(finding: &Finding, range: &TimeRange) -> bool {
+    let about_digest =
+        finding.code.as_str().starts_with("digest.") || finding.code.as_str().starts_with("chain.");
+    let time = finding
+        .object
+        .rsplit('/')
+        .next()
+        .and_then(mirror::digest_file_time);
+    !about_digest || time.is_none_or(|(t, _)| range.admits_digest(t))
+}
+
+/// The run cannot conclude anything without a digest: none found, none in
+/// the time range, or the folders holding them unreadable.
+fn check_digests_found(
+    records: &[DigestRecord],
+    inventory: &Inventory,
+    options: &Options,
+    range: &TimeRange,
+) -> Result<(), Error> {
+    if records.is_empty() {
+        if !inventory.unreadable.is_empty() {
+            return Err(Error::DigestsUnreadable {
+                folders: inventory
+                    .unreadable
+                    .iter()
+                    .map(|(_, path, _)| path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        return Err(Error::NoDigests {
+            roots: options
+                .mirrors
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    if records.iter().any(|r| r.in_range) {
+        return Ok(());
+    }
+    let times: Vec<Timestamp> = records.iter().filter_map(DigestRecord::time).collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(());
+    };
+    let show = |t: Option<Timestamp>| t.map_or_else(|| "…".to_owned(), |t| t.to_string());
+    Err(Error::NoDigestsInRange {
+        found: records.len(),
+        range: format!(
+            "--start-time {} --end-time {}",
+            show(range.start),
+            show(range.end)
+        ),
+        first: *first,
+        last: *last,
+    })
+}
+
+/// Keys are per region: when no digest of a region names a fingerprint any
+/// supplied key has, the keys of that region were not supplied (or belong
+/// to another account's copy of the files). That is a mistake in running
+/// the tool, not evidence of tampering.
+fn check_keys_match(records: &[DigestRecord], keys: &KeyRing) -> Result<(), Error> {
+    use std::collections::BTreeMap;
+    struct Need {
+        matched: bool,
+        fingerprints: std::collections::BTreeSet<String>,
+        first: Option<Timestamp>,
+        last: Option<Timestamp>,
+    }
+    let mut regions: BTreeMap<&str, Need> = BTreeMap::new();
+    for record in records {
+        let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
+            continue;
+        };
+        let need = regions.entry(layout.region.as_str()).or_insert(Need {
+            matched: false,
+            fingerprints: std::collections::BTreeSet::new(),
+            first: None,
+            last: None,
+        });
+        if keys.knows(&digest.fingerprint) {
+            need.matched = true;
+        }
+        need.fingerprints.insert(digest.fingerprint.clone());
+        need.first = Some(
+            need.first
+                .map_or(digest.start_time, |t| t.min(digest.start_time)),
+        );
+        need.last = Some(
+            need.last
+                .map_or(digest.end_time, |t| t.max(digest.end_time)),
+        );
+    }
+    let unmatched: Vec<(&str, &Need)> = regions
+        .iter()
+        .filter(|(_, need)| !need.matched)
+        .map(|(region, need)| (*region, need))
+        .collect();
+    if unmatched.is_empty() {
+        return Ok(());
+    }
+    let needed = unmatched
+        .iter()
+        .map(|(region, need)| {
+            let show = |t: Option<Timestamp>| t.map_or_else(String::new, |t| t.to_string());
+            format!(
+                "region {region} needs the key(s) with fingerprint {} for {} to {}: `{}`",
+                need.fingerprints
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                show(need.first),
+                show(need.last),
+                crate::keys::list_command(region, need.first, need.last)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(Error::KeysMatchNoDigest {
+        regions: unmatched
+            .iter()
+            .map(|(r, _)| format!("region {r}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        needed,
     })
 }
 
@@ -251,20 +406,7 @@ fn unreadable_findings(inventory: &Inventory) -> Vec<Finding> {
         .collect()
 }
 
-/// Digests an authentic later digest contradicts (`digest.modified`) prove
-/// nothing about the log files they list.
-fn mark_contradicted(records: &mut [DigestRecord], link_findings: &[Finding]) {
-    let contradicted: std::collections::HashSet<&str> = link_findings
-        .iter()
-        .filter(|f| f.code == FindingCode::DigestModified)
-        .map(|f| f.object.as_str())
-        .collect();
-    for record in records {
-        record.contradicted = contradicted.contains(record.url().as_str());
-    }
-}
-
-/// Reads every digest file in range (in parallel), then works out each
+/// Reads every digest file (in parallel, whatever the time range), then works out each
 /// root's bucket and prefix from them, parses each digest's key layout from
 /// its full key, and marks moved digests.
 fn read_digests(
@@ -273,12 +415,10 @@ fn read_digests(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Vec<DigestRecord>, Error> {
+    // Every digest is read, whatever the time range: the range limits what
+    // is reported, never which evidence is used.
     let candidates: Vec<usize> = inventory
         .of_kind(FileKind::Digest)
-        .filter(|(_, file)| {
-            let name = file.rel.rsplit('/').next().unwrap_or_default();
-            mirror::digest_file_time(name).is_none_or(|(t, _)| range.admits_digest(t))
-        })
         .map(|(index, _)| index)
         .collect();
     let candidate_bytes = candidates
@@ -360,6 +500,17 @@ fn read_digests(
                 .parsed
                 .as_ref()
                 .is_ok_and(|d| d.bucket != bucket || d.object != key);
+            let mut parsed = contents.parsed;
+            let time = parsed
+                .as_ref()
+                .ok()
+                .map(|d| d.end_time)
+                .or_else(|| name.as_ref().map(|n| n.time));
+            let in_range = time.is_none_or(|t| range.admits_digest(t));
+            if !in_range && let Ok(digest) = &mut parsed {
+                // Its log files are not examined: do not hold their listing.
+                digest.log_files = Vec::new();
+            }
             Some(DigestRecord {
                 file: index,
                 bucket,
@@ -368,15 +519,15 @@ fn read_digests(
                 layout,
                 name,
                 inflated_sha256: contents.inflated_sha256,
-                parsed: contents.parsed,
+                parsed,
                 stored: contents.stored,
                 metadata,
                 moved,
                 auth: None,
                 contradicted: false,
+                in_range,
             })
         })
-        .filter(|r| r.time().is_none_or(|t| range.admits_digest(t)))
         .collect())
 }
 
@@ -472,21 +623,27 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
     let Some(problem) = record.auth.as_ref().and_then(|a| a.problem.as_ref()) else {
         return out;
     };
+    let region = record
+        .layout
+        .as_ref()
+        .map_or("<region>", |l| l.region.as_str());
+    let save_keys = crate::keys::list_command(region, Some(d.start_time), Some(d.end_time));
     let finding = match problem {
         SignatureProblem::KeyUnknown => Finding::new(
             FindingCode::DigestKeyUnknown,
             &url,
             format!(
-                "No supplied public key has fingerprint {}, so the digest's signature cannot be checked.",
+                "No supplied public key has fingerprint {}, so the digest's signature cannot be checked (other digests of region {region} name keys that were supplied).",
                 d.fingerprint
             ),
         )
-        .values(format!("a public key with fingerprint {}", d.fingerprint), "none supplied"),
+        .values(format!("a public key with fingerprint {}", d.fingerprint), "none supplied")
+        .help(format!("If the key file for region {region} is incomplete, save the keys covering this digest with `{save_keys}` and pass the file with --public-keys; if that key set does not have fingerprint {} either, the digest was not signed by CloudTrail.", d.fingerprint)),
         SignatureProblem::KeyOutsideValidity { at, windows } => Finding::new(
             FindingCode::DigestKeyUnknown,
             &url,
             format!(
-                "The public key with fingerprint {} is not valid at {at}: it was published for {}.",
+                "The public key with fingerprint {} is not valid at {at}, when this digest was signed (as its signed digestEndTime bounds it): it was published for {}.",
                 d.fingerprint,
                 windows
                     .iter()
@@ -496,7 +653,7 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
             ),
         )
         .values(format!("a key valid at {at}"), "keys valid only outside that time")
-        .help("A digest signed with a key outside its validity window is suspect; if the key file is incomplete, save keys covering this time with `aws cloudtrail list-public-keys` and pass them with --public-keys."),
+        .help(format!("A digest signed with a key outside its validity window is suspect (an expired key may have leaked); if the key file is incomplete, save keys covering this time with `{save_keys}` and pass them with --public-keys.")),
         SignatureProblem::Invalid {
             source,
             reason,
@@ -517,7 +674,11 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
         SignatureProblem::Unsigned => Finding::new(
             FindingCode::DigestUnsigned,
             &url,
-            "No signature is available: no metadata sidecar, no user.signature attribute, and no later digest links to this one. Its content and the log files it lists cannot be authenticated.",
+            if record.is_backfill() {
+                "No signature is available: a backfill digest's signature exists only in its S3 metadata (no later digest ever links to a backfill digest), and none was saved. Its content and the log files only it lists cannot be authenticated."
+            } else {
+                "No signature is available: no metadata sidecar, no user.signature attribute, and no later digest links to this one. Its content and the log files only it lists cannot be authenticated."
+            },
         )
         .help(format!(
             "Save the digest's S3 metadata beside it, then re-run: `aws s3api head-object --bucket {} --key {} > '{}{}'`.",

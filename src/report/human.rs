@@ -42,10 +42,10 @@ impl fmt::Display for FindingDiagnostic<'_> {
             Some(path) => write!(f, "\n  file:     {}", path.display())?,
             None => write!(f, "\n  file:     (not in any mirror root)")?,
         }
-        if let Some(expected) = &finding.expected {
+        if let Some(expected) = finding.expected_shown() {
             write!(f, "\n  expected: {expected}")?;
         }
-        if let Some(actual) = &finding.actual {
+        if let Some(actual) = finding.actual_shown() {
             write!(f, "\n  found:    {actual}")?;
         }
         Ok(())

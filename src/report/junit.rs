@@ -124,7 +124,7 @@ fn describe(findings: &[&&Finding]) -> String {
         .iter()
         .map(|f| {
             let mut text = format!("{}: {}", f.code, f.message);
-            if let (Some(expected), Some(actual)) = (&f.expected, &f.actual) {
+            if let (Some(expected), Some(actual)) = (f.expected_shown(), f.actual_shown()) {
                 text.push_str(&format!("\nexpected: {expected}\nfound:    {actual}"));
             }
             text.push_str(&format!("\nwhat to do: {}", f.help));

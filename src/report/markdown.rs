@@ -101,8 +101,8 @@ pub fn render(report: &Report) -> String {
             f.severity,
             code(f.code.as_str()),
             code(&f.object),
-            code(f.expected.as_deref().unwrap_or("")),
-            code(f.actual.as_deref().unwrap_or(""))
+            code(&f.expected_shown().unwrap_or_default()),
+            code(&f.actual_shown().unwrap_or_default())
         );
     }
     let rest = report.findings.len() - shown;

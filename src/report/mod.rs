@@ -402,7 +402,7 @@ impl Report {
             &chain_reports,
         );
 
-        let mut digests = digest_counts(&mut records.iter());
+        let mut digests = digest_counts(&mut records.iter().filter(|r| r.in_range));
         digests.missing = missing_by_chain.values().sum();
         let finding_counts = FindingCounts {
             errors: findings

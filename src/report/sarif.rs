@@ -115,7 +115,7 @@ fn result(finding: &Finding) -> SarifResult {
         .and_then(|i| i64::try_from(i).ok())
         .unwrap_or(0);
     let mut message = finding.message.clone();
-    if let (Some(expected), Some(actual)) = (&finding.expected, &finding.actual) {
+    if let (Some(expected), Some(actual)) = (finding.expected_shown(), finding.actual_shown()) {
         message.push_str(&format!(" Expected: {expected}. Found: {actual}."));
     }
     message.push_str(&format!(" What to do: {}", finding.help));
@@ -128,6 +128,7 @@ fn result(finding: &Finding) -> SarifResult {
     put("object", Some(&finding.object));
     put("expected", finding.expected.as_deref());
     put("actual", finding.actual.as_deref());
+    put("compared", finding.compared.as_deref());
     put("chain", finding.chain.as_deref());
     let fingerprint = hex::encode(Sha256::digest(
         format!("{}\n{}", finding.code, finding.object).as_bytes(),

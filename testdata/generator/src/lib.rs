@@ -36,7 +36,7 @@ use sha2::Digest as _;
 pub use build::MirrorBuilder;
 pub use mirror::{
     DigestEntry, LogEntry, Mirror, SIDECAR_SUFFIX, XATTR_BACKFILL_GENERATION, XATTR_SIGNATURE,
-    XATTR_SIGNATURE_ALGORITHM,
+    XATTR_SIGNATURE_ALGORITHM, key_file_json,
 };
 pub use spec::{SignatureStore, TrailSpec};
 

@@ -483,3 +483,107 @@ fn gunzip_or_empty(gz: &[u8]) -> Vec<u8> {
     let _ = flate2::read::GzDecoder::new(gz).read_to_end(&mut out);
     out
 }
+
+impl Mirror {
+    /// Writes a forged digest into the chain of `template`'s account and region: a copy of the
+    /// digest `template` (same trail, key layout and fingerprint field) whose window ends at `end`,
+    /// listing `log_keys` (as `template`'s bucket; hash of the file on disk, or zeros when absent),
+    /// and whose `previousDigest*` fields name `previous` (its current content's hash and its
+    /// generated signature), or are all null for `None`. With `sign_with`, it is signed with that
+    /// TEST-ONLY key and its metadata stored (an attacker's key gives a signature that does not
+    /// verify); with `None` no metadata is written. Returns the forged digest's key.
+    pub fn forge_digest(
+        &self,
+        template: &str,
+        end: Timestamp,
+        previous: Option<&str>,
+        log_keys: &[String],
+        sign_with: Option<KeyId>,
+    ) -> String {
+        let t = self
+            .digests
+            .iter()
+            .find(|d| d.key == template)
+            .expect("template digest was generated");
+        let trail = self
+            .trails
+            .iter()
+            .find(|tr| tr.owns_digest_key(template))
+            .expect("template digest belongs to a trail");
+        let key = trail.digest_key(&t.account, &t.region, end, t.backfill);
+        let mut json = t.json.clone();
+        let start = Timestamp::from_second(end.as_second() - 3600).expect("time");
+        json["digestStartTime"] = json!(fmt(start.as_second()));
+        json["digestEndTime"] = json!(fmt(end.as_second()));
+        json["digestS3Object"] = json!(key);
+        json["newestEventTime"] = Value::Null;
+        json["oldestEventTime"] = Value::Null;
+        let files: Vec<Value> = log_keys
+            .iter()
+            .map(|k| {
+                let hash = fs::read(self.path_in(&t.bucket, k))
+                    .map(|gz| crate::sha256_hex(&gunzip_or_empty(&gz)))
+                    .unwrap_or_else(|_| "0".repeat(64));
+                json!({"s3Bucket": t.bucket, "s3Object": k, "hashValue": hash, "hashAlgorithm": "SHA-256"})
+            })
+            .collect();
+        json["logFiles"] = Value::Array(files);
+        match previous {
+            Some(p) => {
+                let prev = self
+                    .digests
+                    .iter()
+                    .find(|d| d.key == p)
+                    .expect("previous digest was generated");
+                let inflated = gunzip(&fs::read(&prev.path).expect("read previous digest"));
+                json["previousDigestS3Bucket"] = json!(prev.bucket);
+                json["previousDigestS3Object"] = json!(prev.key);
+                json["previousDigestHashValue"] = json!(crate::sha256_hex(&inflated));
+                json["previousDigestHashAlgorithm"] = json!("SHA-256");
+                json["previousDigestSignature"] = json!(prev.signature_hex);
+            }
+            None => {
+                for field in [
+                    "previousDigestS3Bucket",
+                    "previousDigestS3Object",
+                    "previousDigestHashValue",
+                    "previousDigestHashAlgorithm",
+                    "previousDigestSignature",
+                ] {
+                    json[field] = Value::Null;
+                }
+            }
+        }
+        let path = self.path_in(&t.bucket, &key);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create digest folder");
+        }
+        let inflated = serde_json::to_vec(&json).expect("serialize digest");
+        let gz = gzip(&inflated);
+        fs::write(&path, &gz).expect("write digest");
+        if let Some(k) = sign_with {
+            self.sign_and_store(&key, &path, &json, &inflated, &gz, k);
+        }
+        key
+    }
+}
+
+/// `list-public-keys` JSON (CLI v1 style) holding exactly `keys`, each valid from `start` to `end`:
+/// for tests that need a key file other than the one the builder wrote (a wrong region's keys,
+/// a key missing, a key expired early).
+pub fn key_file_json(keys: &[KeyId], start: Timestamp, end: Timestamp) -> Vec<u8> {
+    use base64::Engine as _;
+    let list: Vec<Value> = keys
+        .iter()
+        .map(|&id| {
+            let k = TestKey::get(id);
+            json!({
+                "Value": base64::engine::general_purpose::STANDARD.encode(k.public_pkcs1_der()),
+                "ValidityStartTime": start.as_second() as f64,
+                "ValidityEndTime": end.as_second() as f64,
+                "Fingerprint": k.fingerprint(),
+            })
+        })
+        .collect();
+    pretty(&json!({ "PublicKeyList": list }))
+}
