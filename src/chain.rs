@@ -650,6 +650,12 @@ fn infer_missing_successors(
             let Err(path) = inventory.resolve(&o.bucket, &key) else {
                 continue;
             };
+            if path
+                .as_deref()
+                .is_some_and(|p| inventory.unreadable_ancestor(p).is_some())
+            {
+                continue; // its folder could not be listed
+            }
             findings.push(
                 Finding::new(
                     FindingCode::DigestMissing,
@@ -713,6 +719,8 @@ fn missing_predecessor(
             // Present but not a digest we read (filtered by time, or not a regular file).
             Ok(file) if file.kind != mirror::FileKind::NotRegular => return None,
             Ok(file) => Some(inventory.path_of(file)),
+            // Its folder could not be listed (reported as mirror.unreadable).
+            Err(Some(path)) if inventory.unreadable_ancestor(&path).is_some() => return None,
             Err(path) => path,
         }
     } else {

@@ -107,6 +107,18 @@ pub struct LogFileRef {
     pub hash: ExpectedHash,
 }
 
+impl DigestError {
+    /// Whether the file could not be read at all (permissions, I/O): says
+    /// nothing about its content.
+    #[must_use]
+    pub fn is_unreadable(&self) -> bool {
+        matches!(
+            self,
+            DigestError::Io(_) | DigestError::Gzip(GzipError::Io(_))
+        )
+    }
+}
+
 /// A `hashValue` as the digest gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpectedHash {

@@ -112,11 +112,33 @@ finding_codes! {
     LogUnsafePath => "log.unsafe_path", Error,
         "a digest names a key that is absolute, has `..`, NUL or backslashes, or leads through a link";
     /// A part of the mirror could not be read, so what it holds was not verified.
-    MirrorUnreadable => "mirror.unreadable", Error,
-        "a directory or file inside the mirror cannot be read: what it holds was not verified";
+    MirrorUnreadable => "mirror.unreadable", Warning,
+        "a folder or file inside the mirror cannot be read by this user: what it holds was not verified, and the run is incomplete (exit 2)";
     /// A link or special file where the mirror should hold a CloudTrail object.
     MirrorNotRegular => "mirror.not_regular", Error,
         "a symbolic link or special file (FIFO, socket, device) under AWSLogs/; it is never followed or opened";
+    /// A file or folder whose name is not UTF-8: it cannot be an object of the bucket.
+    MirrorInvalidName => "mirror.invalid_name", Error,
+        "a file or folder whose name is not UTF-8: no S3 key is, so it cannot have come from the bucket (a folder is not entered)";
+    /// A file in a CloudTrail log or digest folder that is not a CloudTrail object at all.
+    MirrorStrayFile => "mirror.stray_file", Warning,
+        "a file in a CloudTrail log or digest folder whose name is not a CloudTrail object's (e.g. .DS_Store, a download's temporary file)";
+    /// A listed log file is absent at its key, but its content lies elsewhere in the mirror.
+    LogMoved => "log.moved", Error,
+        "a listed log file is not at its key, but a file with its exact content lies at another key";
+    /// A log file no digest lists, in time no digest of the mirror covers.
+    LogNotCovered => "log.not_covered", Warning,
+        "a log file that no digest lists, delivered in time no digest present covers (its digest is missing, or validation was off): it cannot be verified";
+}
+
+impl FindingCode {
+    /// Whether a finding of this code means part of the evidence could not
+    /// be examined (the verdict is then `incomplete`, exit 2, unless an
+    /// error was found elsewhere).
+    #[must_use]
+    pub fn leaves_run_incomplete(self) -> bool {
+        matches!(self, FindingCode::MirrorUnreadable)
+    }
 }
 
 impl fmt::Display for FindingCode {
@@ -308,7 +330,19 @@ pub fn default_help(code: FindingCode) -> &'static str {
             "A bucket mirror holds only regular files: replace the link with the object itself (re-download it) and find out who placed the link."
         }
         FindingCode::MirrorUnreadable => {
-            "Give this user read access to the whole mirror (e.g. `chmod -R a+rX` on a copy, never on the evidence itself) and re-run."
+            "Run as a user who can read the whole mirror (or give this user read access to a copy, never by changing the evidence itself) and re-run; nothing here was found to be tampered with."
+        }
+        FindingCode::MirrorInvalidName => {
+            "No S3 key has such a name, so this file was placed in the mirror from elsewhere (or a copy tool broke its name): find out where it came from; it was not examined."
+        }
+        FindingCode::MirrorStrayFile => {
+            "Not a CloudTrail object (a desktop's metadata file or an interrupted download, for example): remove it from a copy of the mirror, or find out where it came from."
+        }
+        FindingCode::LogMoved => {
+            "The log file's content is intact but it lies at another key: move it back (or find out who moved it); the evidence at its key was changed."
+        }
+        FindingCode::LogNotCovered => {
+            "Restore the missing digest of its hour (see digest.missing or chain.gap), or treat this file as unverified evidence."
         }
         FindingCode::LogUnsafePath => {
             "The digest names a key that cannot be a plain file in the mirror; the file was not opened. Inspect the digest."
@@ -345,6 +379,10 @@ mod tests {
                 "log.unsafe_path",
                 "mirror.unreadable",
                 "mirror.not_regular",
+                "mirror.invalid_name",
+                "mirror.stray_file",
+                "log.moved",
+                "log.not_covered",
             ]
         );
         let mut sorted = codes.clone();
@@ -360,6 +398,16 @@ mod tests {
             .filter(|c| c.severity() == Severity::Warning)
             .map(|c| c.as_str())
             .collect();
-        assert_eq!(warnings, ["digest.unsigned", "chain.gap", "log.unverified"]);
+        assert_eq!(
+            warnings,
+            [
+                "digest.unsigned",
+                "chain.gap",
+                "log.unverified",
+                "mirror.unreadable",
+                "mirror.stray_file",
+                "log.not_covered"
+            ]
+        );
     }
 }

@@ -181,6 +181,30 @@ pub struct StoredHash {
 }
 
 impl StoredHash {
+    /// The hash of everything `input` yields, read in 64 KiB pieces.
+    ///
+    /// # Errors
+    /// The read error.
+    pub fn of_reader(mut input: impl Read) -> io::Result<Self> {
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 64 << 10];
+        let mut len: u64 = 0;
+        loop {
+            let n = match input.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(buffer.get(..n).unwrap_or_default());
+            len = len.saturating_add(n as u64);
+        }
+        Ok(StoredHash {
+            sha256: hasher.finalize().into(),
+            len,
+        })
+    }
+
     /// The hash of `bytes`, read whole.
     #[must_use]
     pub fn of(bytes: &[u8]) -> Self {

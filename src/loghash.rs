@@ -29,6 +29,10 @@ pub enum LogStatus {
     Malformed,
     /// The key is unsafe or leads to a link: not opened.
     UnsafePath,
+    /// It (or the folder it would be in) cannot be read by this user: not examined.
+    Unreadable,
+    /// Absent at its key, but a file with its exact content lies elsewhere.
+    Moved,
     /// Listed only by digests that could not be verified: not checked.
     Unverified,
     /// Listed only by digests that could not be verified, inside time that
@@ -106,8 +110,8 @@ impl<'a> Listing<'a> {
         self.listers.iter().any(|(_, h)| h.is_some())
     }
 
-    fn first(&self) -> usize {
-        self.listers.first().map_or(0, |(r, _)| *r)
+    fn first(&self) -> Option<usize> {
+        self.listers.first().map(|(r, _)| *r)
     }
 }
 
@@ -186,10 +190,10 @@ pub fn verify_logs(
     progress: &dyn Progress,
 ) -> LogResults {
     let membership = chain::Membership::new(chains, records.len());
-    let chain_id = |record: usize| membership.id(record);
-    let lister_url = |record: usize| {
-        records
-            .get(record)
+    let chain_id = |record: Option<usize>| record.and_then(|r| membership.id(r));
+    let lister_url = |record: Option<usize>| {
+        record
+            .and_then(|r| records.get(r))
             .map(DigestRecord::url)
             .unwrap_or_default()
     };
@@ -199,6 +203,8 @@ pub fn verify_logs(
     let mut results = LogResults::default();
     // (slot, inventory file, compressed size)
     let mut jobs: Vec<(usize, usize, u64)> = Vec::new();
+    // (slot, index of its log.missing finding)
+    let mut missing: Vec<(usize, usize)> = Vec::new();
     for (slot, &((bucket, key), ref listing)) in listings.entries.iter().enumerate() {
         let listed_by: Box<[u32]> = listing
             .listers
@@ -273,6 +279,10 @@ pub fn verify_logs(
                     link,
                 ));
             }
+            Err(Some(path)) if inventory.unreadable_ancestor(&path).is_some() => {
+                // Its folder could not be listed (reported as mirror.unreadable).
+                outcome.status = LogStatus::Unreadable;
+            }
             Err(path) => {
                 outcome.status = LogStatus::Missing;
                 let mut message = format!(
@@ -288,6 +298,7 @@ pub fn verify_logs(
                     .next()
                     .map(|(_, h)| h.to_string())
                     .unwrap_or_default();
+                missing.push((slot, results.findings.len()));
                 results
                     .findings
                     .push(finding(FindingCode::LogMissing, message, path).hashes(
@@ -347,8 +358,25 @@ pub fn verify_logs(
                 .and_then(|(r, _)| u32::try_from(r).ok()),
             stored,
         };
-        let chain = || listing.authentic().next().and_then(|(r, _)| chain_id(r));
+        let chain = || chain_id(listing.authentic().next().map(|(r, _)| r));
         match result {
+            Err(GzipError::Io(error)) => {
+                let finding = Finding::new(
+                    FindingCode::MirrorUnreadable,
+                    mirror::s3_url(bucket, key),
+                    format!(
+                        "The log file cannot be read by this user ({error}); it was not examined."
+                    ),
+                )
+                .at(Some(path))
+                .in_chain(chain());
+                (
+                    slot,
+                    0,
+                    Some(Box::new((LogStatus::Unreadable, finding))),
+                    None,
+                )
+            }
             Err(error) => {
                 let finding = Finding::new(
                     FindingCode::LogMalformed,
@@ -375,7 +403,7 @@ pub fn verify_logs(
                         mirror::s3_url(bucket, key),
                         format!(
                             "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
-                            lister_url(record)
+                            lister_url(Some(record))
                         ),
                     )
                     .at(Some(path))
@@ -415,7 +443,7 @@ pub fn verify_logs(
         }
     }
 
-    find_unreferenced(
+    let unlisted = find_unreferenced(
         inventory,
         range,
         &coverage,
@@ -424,7 +452,140 @@ pub fn verify_logs(
         records,
         &mut results,
     );
+    match_moved(
+        inventory,
+        &listings,
+        &mut results,
+        &missing,
+        unlisted,
+        hash_stored,
+    );
     results
+}
+
+/// One event, one finding: a listed log file that is missing at its key
+/// while a file no digest lists has exactly its content (the SHA-256 of
+/// the uncompressed content the digest recorded) was moved. The two
+/// findings become one `log.moved`, from where to where.
+fn match_moved(
+    inventory: &Inventory,
+    listings: &Listings<'_>,
+    results: &mut LogResults,
+    missing: &[(usize, usize)],
+    unlisted: Vec<Unlisted>,
+    hash_stored: bool,
+) {
+    let hashed = hash_unlisted(inventory, unlisted, hash_stored, !missing.is_empty());
+    for (candidate, _, stored) in &hashed {
+        // Every file the run reads is in the evidence manifest.
+        results.read.push(ReadLog {
+            file: u32::try_from(candidate.file).unwrap_or(u32::MAX),
+            listed_by: None,
+            stored: *stored,
+        });
+    }
+    let mut wanted: HashMap<[u8; 32], Vec<(usize, usize)>> = HashMap::new();
+    for &(slot, finding) in missing {
+        let Some((_, listing)) = listings.entries.get(slot) else {
+            continue;
+        };
+        if let Some((_, ExpectedHash::Sha256(hash))) = listing.authentic().next() {
+            wanted.entry(*hash).or_default().push((slot, finding));
+        }
+    }
+    let mut replaced: HashMap<usize, usize> = HashMap::new();
+    for (candidate, content, _) in hashed {
+        let Some(found) = content.and_then(|h| wanted.get_mut(&h)).and_then(Vec::pop) else {
+            continue;
+        };
+        let (slot, missing_finding) = found;
+        replaced.insert(missing_finding, candidate.finding);
+        if let Some(outcome) = results.outcomes.get_mut(slot) {
+            outcome.status = LogStatus::Moved;
+        }
+    }
+    if replaced.is_empty() {
+        return;
+    }
+    let moved_away: std::collections::HashSet<usize> = replaced.values().copied().collect();
+    let mut found_at: HashMap<usize, (String, Option<PathBuf>)> = HashMap::new();
+    for (&missing_finding, &candidate_finding) in &replaced {
+        if let Some(f) = results.findings.get(candidate_finding) {
+            found_at.insert(missing_finding, (f.object.clone(), f.path.clone()));
+        }
+    }
+    let moved_urls: std::collections::HashSet<String> =
+        found_at.values().map(|(url, _)| url.clone()).collect();
+    let findings = std::mem::take(&mut results.findings);
+    for (index, finding) in findings.into_iter().enumerate() {
+        if moved_away.contains(&index) {
+            if finding.code == FindingCode::LogNotCovered {
+                results.not_covered = results.not_covered.saturating_sub(1);
+            }
+            continue;
+        }
+        match found_at.remove(&index) {
+            Some((url, path)) => results.findings.push(moved(finding, &url, path)),
+            None => results.findings.push(finding),
+        }
+    }
+    results
+        .unreferenced
+        .retain(|u| !moved_urls.contains(&u.url));
+}
+
+/// Reads every unlisted file once (in parallel) for the manifest (the
+/// SHA-256 of its stored bytes, unless `hash_stored` is off) and, when some
+/// listed log file is missing (`inflate`), the SHA-256 of its uncompressed
+/// content when it is one valid gzip member.
+fn hash_unlisted(
+    inventory: &Inventory,
+    unlisted: Vec<Unlisted>,
+    hash_stored: bool,
+    inflate: bool,
+) -> Vec<(Unlisted, Option<[u8; 32]>, Option<StoredHash>)> {
+    use rayon::prelude::*;
+    if !hash_stored && !inflate {
+        return unlisted.into_iter().map(|u| (u, None, None)).collect();
+    }
+    unlisted
+        .into_par_iter()
+        .map_init(
+            || LogHasher::new(hash_stored),
+            |hasher, candidate| {
+                let (content, stored) = inventory
+                    .files
+                    .get(candidate.file)
+                    .map(|f| (inventory.path_of(f), f.size))
+                    .and_then(|(path, size)| {
+                        let file = mirror::open_evidence(&path).ok()?;
+                        if !inflate {
+                            return Some((None, StoredHash::of_reader(file).ok()));
+                        }
+                        let hashed =
+                            crate::error::contain_panic(|| hasher.hash_file(file, size)).ok()?;
+                        Some((hashed.content.ok().map(|h| h.sha256), hashed.stored))
+                    })
+                    .unwrap_or((None, None));
+                (candidate, content, stored)
+            },
+        )
+        .collect()
+}
+
+/// The `log.moved` finding that replaces a `log.missing` one.
+fn moved(missing: Finding, found_url: &str, found_path: Option<PathBuf>) -> Finding {
+    let hash = missing.expected.clone().unwrap_or_default();
+    Finding::new(
+        FindingCode::LogMoved,
+        &missing.object,
+        format!(
+            "This log file is not at its key, but a file with exactly its content (the SHA-256 of the uncompressed content its digest recorded, {hash}) lies at {found_url}: it was moved or renamed.",
+        ),
+    )
+    .at(found_path)
+    .values(missing.object.clone(), found_url)
+    .in_chain(missing.chain)
 }
 
 fn unverified(
@@ -512,6 +673,21 @@ impl Coverage {
     }
 }
 
+impl Coverage {
+    /// The chain of the covered stretch nearest before `time` at a location
+    /// (else the first after it): the chain a file delivered in a hole of
+    /// its coverage belongs to.
+    fn nearest(&self, location: &Location, time: Timestamp) -> Option<usize> {
+        let list = self.all.get(location)?;
+        let after = list.partition_point(|(start, _, _)| *start <= time);
+        after
+            .checked_sub(1)
+            .and_then(|i| list.get(i))
+            .or_else(|| list.get(after))
+            .map(|(_, _, chain)| *chain)
+    }
+}
+
 /// Location and delivery time of a log file from its full key, if the key
 /// has the CloudTrail layout and its name's date matches its date folders.
 fn log_location(bucket: &str, key: &str) -> Option<(Location, Timestamp)> {
@@ -538,9 +714,17 @@ fn log_location(bucket: &str, key: &str) -> Option<(Location, Timestamp)> {
     Some((location, time))
 }
 
-/// Whether a key lies in the log area of a CloudTrail layout (a `CloudTrail`
-/// folder below `AWSLogs`), where only log files belong.
-fn in_log_area(key: &str) -> bool {
+/// Which CloudTrail folder a key lies in (below `AWSLogs/`), where only
+/// CloudTrail's own objects belong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    /// A `CloudTrail` folder: log files.
+    Logs,
+    /// A `CloudTrail-Digest` folder: digests and their metadata sidecars.
+    Digests,
+}
+
+fn area_of(key: &str) -> Option<Area> {
     let mut after_aws_logs = false;
     let mut parts = key.split('/').peekable();
     while let Some(part) = parts.next() {
@@ -548,13 +732,26 @@ fn in_log_area(key: &str) -> bool {
             break; // the file name itself
         }
         after_aws_logs |= part == "AWSLogs";
-        if after_aws_logs && part == "CloudTrail" {
-            return true;
+        match part {
+            "CloudTrail" if after_aws_logs => return Some(Area::Logs),
+            "CloudTrail-Digest" if after_aws_logs => return Some(Area::Digests),
+            _ => {}
         }
     }
-    false
+    None
 }
 
+/// A file of the mirror that no trusted digest lists, with the finding
+/// made about it (an index into [`LogResults::findings`]): a candidate for
+/// the content of a missing listed log file that was moved.
+struct Unlisted {
+    file: usize,
+    finding: usize,
+}
+
+/// What a file no trusted digest lists is: `log.unreferenced` inside the
+/// time authentic digests (or any digest) cover, `log.not_covered` outside
+/// it, `mirror.stray_file` when it is not a CloudTrail object at all.
 fn find_unreferenced(
     inventory: &Inventory,
     range: &TimeRange,
@@ -563,8 +760,9 @@ fn find_unreferenced(
     listings: &Listings<'_>,
     records: &[DigestRecord],
     results: &mut LogResults,
-) {
-    for file in &inventory.files {
+) -> Vec<Unlisted> {
+    let mut unlisted = Vec::new();
+    for (index, file) in inventory.files.iter().enumerate() {
         if !matches!(file.kind, FileKind::Log | FileKind::Other)
             || file.rel.ends_with(mirror::SIDECAR_SUFFIX)
         {
@@ -572,71 +770,143 @@ fn find_unreferenced(
         }
         let bucket = inventory.bucket_of(file).to_owned();
         let key = inventory.key_of(file);
-        if file.kind == FileKind::Other && !in_log_area(&key) {
-            continue;
-        }
+        let Some(area) = area_of(&key) else { continue };
         let listing = listings.get(&bucket, &key);
         if listing.is_some_and(|l| l.is_vouched() || l.by_unsigned_backfill) {
             continue; // vouched for and hashed, or reported as log.unverified
         }
         let url = mirror::s3_url(&bucket, &key);
-        let location = log_location(&bucket, &key);
-        let delivered = location.as_ref().map(|(_, time)| *time);
-        let (covering, message) = match location {
-            None => (
-                None,
-                "This file lies where only CloudTrail log files belong, but its name is not a CloudTrail log file name for its folder (account, region and date), and no digest lists it.".to_owned(),
-            ),
-            Some((location, time)) => {
-                if !range.admits_log(time) {
-                    continue;
-                }
-                let by_authentic = coverage.covering(&location, time, true);
-                let chain_name = |c: usize| chains.get(c).map(|c| c.key.id()).unwrap_or_default();
-                match (by_authentic, listing) {
-                    (Some(c), Some(l)) => (
-                        Some(c),
-                        format!(
-                            "Only the unverified digest {} lists this log file; the authentic digests of chain {} that cover its delivery time ({time}) do not.",
-                            records.get(l.first()).map(DigestRecord::url).unwrap_or_default(),
-                            chain_name(c)
-                        ),
-                    ),
-                    (Some(c), None) => (
-                        Some(c),
-                        format!("No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.", chain_name(c)),
-                    ),
-                    // Listed by an unverified digest only: reported as log.unverified.
-                    (None, Some(_)) => continue,
-                    (None, None) => match coverage.covering(&location, time, false) {
-                        Some(c) => (
-                            Some(c),
-                            format!("No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.", chain_name(c)),
-                        ),
-                        None => {
-                            results.not_covered += 1;
-                            continue;
-                        }
-                    },
-                }
+        let name = key.rsplit('/').next().unwrap_or_default();
+        let path = inventory.path_of(file);
+        if mirror::parse_log_time(name).is_none() {
+            if area == Area::Digests && name.ends_with(".json.gz") {
+                continue; // read as a digest
             }
-        };
-        let chain_id = covering.and_then(|c| chains.get(c)).map(|c| c.key.id());
-        results.findings.push(
-            Finding::new(FindingCode::LogUnreferenced, &url, message)
-                .at(Some(inventory.path_of(file)))
-                .values(
-                    "listed by the authentic digest covering its delivery time",
-                    "listed by no authentic digest",
+            unlisted.push(Unlisted {
+                file: index,
+                finding: results.findings.len(),
+            });
+            results.findings.push(
+                Finding::new(
+                    FindingCode::MirrorStrayFile,
+                    &url,
+                    format!(
+                        "This file lies in a CloudTrail {} folder, but its name is not the name of a CloudTrail {}; no digest lists it.",
+                        if area == Area::Logs { "log" } else { "digest" },
+                        if area == Area::Logs { "log file" } else { "digest or its metadata" },
+                    ),
                 )
-                .in_chain(chain_id),
-        );
-        results.unreferenced.push(Unreferenced {
-            url,
-            chain: covering,
-            time: delivered,
+                .at(Some(path)),
+            );
+            continue;
+        }
+        let Some(judged) = judge_unlisted(&bucket, &key, range, coverage, chains, listing, records)
+        else {
+            continue;
+        };
+        unlisted.push(Unlisted {
+            file: index,
+            finding: results.findings.len(),
         });
+        let chain_id = judged.chain.and_then(|c| chains.get(c)).map(|c| c.key.id());
+        match judged.code {
+            FindingCode::LogNotCovered => results.not_covered += 1,
+            _ => results.unreferenced.push(Unreferenced {
+                url: url.clone(),
+                chain: judged.chain,
+                time: judged.delivered,
+            }),
+        }
+        let mut finding = Finding::new(judged.code, &url, judged.message)
+            .at(Some(path))
+            .in_chain(chain_id);
+        if judged.code == FindingCode::LogUnreferenced {
+            finding = finding.values(
+                "listed by the authentic digest covering its delivery time",
+                "listed by no authentic digest",
+            );
+        }
+        results.findings.push(finding);
     }
+    unlisted
+}
+
+/// The judgement about one unlisted file with a log file's name.
+struct Judged {
+    code: FindingCode,
+    message: String,
+    chain: Option<usize>,
+    delivered: Option<Timestamp>,
+}
+
+fn judge_unlisted(
+    bucket: &str,
+    key: &str,
+    range: &TimeRange,
+    coverage: &Coverage,
+    chains: &[Chain],
+    listing: Option<&Listing<'_>>,
+    records: &[DigestRecord],
+) -> Option<Judged> {
+    let chain_name = |c: usize| chains.get(c).map(|c| c.key.id()).unwrap_or_default();
+    let Some((location, time)) = log_location(bucket, key) else {
+        return Some(Judged {
+            code: FindingCode::LogUnreferenced,
+            message: "This file has a CloudTrail log file's name, but it lies in the wrong folder for it (account, region or date), and no digest lists it.".to_owned(),
+            chain: None,
+            delivered: None,
+        });
+    };
+    if !range.admits_log(time) {
+        return None;
+    }
+    let (code, chain, message) = match (coverage.covering(&location, time, true), listing) {
+        (Some(c), Some(l)) => (
+            FindingCode::LogUnreferenced,
+            Some(c),
+            format!(
+                "Only the unverified digest {} lists this log file; the authentic digests of chain {} that cover its delivery time ({time}) do not.",
+                records
+                    .get(l.first()?)
+                    .map(DigestRecord::url)
+                    .unwrap_or_default(),
+                chain_name(c)
+            ),
+        ),
+        (Some(c), None) => (
+            FindingCode::LogUnreferenced,
+            Some(c),
+            format!(
+                "No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.",
+                chain_name(c)
+            ),
+        ),
+        // Listed by an unverified digest only: reported as log.unverified.
+        (None, Some(_)) => return None,
+        (None, None) => match coverage.covering(&location, time, false) {
+            Some(c) => (
+                FindingCode::LogUnreferenced,
+                Some(c),
+                format!(
+                    "No digest lists this log file, although it was delivered at {time}, inside the time chain {} covers.",
+                    chain_name(c)
+                ),
+            ),
+            None => (
+                FindingCode::LogNotCovered,
+                coverage.nearest(&location, time),
+                format!(
+                    "No digest lists this log file, and no digest in the mirror covers its delivery time ({time}): the digest of that hour is missing, or log file validation was off. It cannot be verified."
+                ),
+            ),
+        },
+    };
+    Some(Judged {
+        code,
+        message,
+        chain,
+        delivered: Some(time),
+    })
 }
 
 /// Sorts windows and merges overlapping or touching ones into disjoint

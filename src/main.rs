@@ -8,7 +8,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use trailproof::report::{ReportFormat, human};
-use trailproof::{Options, Report, Verdict};
+use trailproof::{Options, Report};
 
 /// Prove, offline, whether a local mirror of an AWS CloudTrail log archive is intact.
 #[derive(Parser)]
@@ -131,8 +131,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     match run(cli) {
-        Ok(false) => ExitCode::SUCCESS,
-        Ok(true) => ExitCode::from(1),
+        Ok(status) => ExitCode::from(status),
         Err(report) => {
             eprintln!("{report:?}");
             ExitCode::from(2)
@@ -140,14 +139,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the command; `Ok(true)` when the findings fail the run (`--fail-on`).
-fn run(cli: Cli) -> miette::Result<bool> {
+/// Runs the command; `Ok(status)` with the exit status the report's gate
+/// decided (0 pass, 1 fail, 2 incomplete).
+fn run(cli: Cli) -> miette::Result<u8> {
     let Command::Verify(args) = cli.command;
     let mut options = Options::new(args.mirrors, args.public_keys);
     options.invocation = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     options.manifest_hashes = !args.no_manifest;
+    options.fail_on = match args.fail_on {
+        FailOn::Error => trailproof::report::FailOn::Error,
+        FailOn::Warning => trailproof::report::FailOn::Warning,
+        FailOn::Never => trailproof::report::FailOn::Never,
+    };
     options.start_time = args.start_time;
     options.end_time = args.end_time;
     options.bucket = args.bucket;
@@ -200,12 +205,7 @@ fn run(cli: Cli) -> miette::Result<bool> {
         }
         other => write_report(&report, other, args.output.as_deref())?,
     }
-    let summary = report.summary.findings;
-    Ok(match args.fail_on {
-        FailOn::Error => report.verdict() == Verdict::Fail,
-        FailOn::Warning => summary.errors + summary.warnings > 0,
-        FailOn::Never => false,
-    })
+    Ok(report.exit_status())
 }
 
 /// Writes `report` as `format` to `path` (stdout when `None`).

@@ -87,19 +87,54 @@ pub struct Inventory {
     pub roots: Vec<MirrorRoot>,
     /// All entries, sorted by `(root, rel)` for binary search.
     pub files: Vec<MirrorFile>,
-    /// Places inside the roots the walk could not read: root, path, reason.
-    pub unreadable: Vec<(usize, PathBuf, String)>,
+    /// Places inside the roots that could not be read.
+    pub unreadable: Vec<Unreadable>,
+    /// Files and folders whose name is not UTF-8: no S3 key can be, so they
+    /// cannot be objects of the bucket (folders are not entered).
+    pub invalid_names: Vec<InvalidName>,
+}
+
+/// A place inside a mirror root that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Index of the root.
+    pub root: usize,
+    /// The folder or file.
+    pub path: PathBuf,
+    /// Why, from the operating system.
+    pub reason: String,
+}
+
+/// A file or folder whose name is not UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidName {
+    /// Index of the root.
+    pub root: usize,
+    /// The file or folder.
+    pub path: PathBuf,
+    /// Whether it is a folder (its content was not examined).
+    pub folder: bool,
 }
 
 /// Suffix of the sidecar that holds a digest's S3 metadata.
 pub const SIDECAR_SUFFIX: &str = ".metadata.json";
 
+/// The sidecar path of a digest file.
+#[must_use]
+pub fn sidecar_path(digest: &Path) -> PathBuf {
+    let mut name = digest.as_os_str().to_owned();
+    name.push(SIDECAR_SUFFIX);
+    PathBuf::from(name)
+}
+
 /// Walks every root once and classifies what it finds. Links are reported
 /// as [`FileKind::NotRegular`] and never followed (a root that is itself a
-/// link is followed).
+/// link is followed). Folders are opened with `O_NOATIME` where the kernel
+/// permits it, so reading them does not change their access time.
 ///
-/// Directories inside a root that cannot be read are listed in
-/// [`Inventory::unreadable`] and the walk goes on.
+/// Folders inside a root that cannot be read are listed in
+/// [`Inventory::unreadable`] and the walk goes on; names that are not
+/// UTF-8 are listed in [`Inventory::invalid_names`].
 ///
 /// # Errors
 /// [`Error::MirrorUnreadable`] when a root cannot be read.
@@ -119,52 +154,134 @@ pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
             bucket: None,
             prefix: String::new(),
         });
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(false)
-            .follow_root_links(true);
-        for entry in walker {
-            let entry = match entry {
-                Ok(entry) => entry,
-                // Depth 0 is the root itself: nothing can be verified.
-                Err(e) if e.depth() == 0 => {
-                    return Err(Error::MirrorUnreadable {
-                        path: e.path().map_or_else(|| root.clone(), Path::to_path_buf),
-                        source: e.into(),
-                    });
-                }
-                // Deeper, the rest of the mirror is still verified; the
-                // unreadable part becomes a finding.
-                Err(e) => {
-                    let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
-                    inventory.unreadable.push((index, path, e.to_string()));
-                    continue;
-                }
-            };
-            let file_type = entry.file_type();
-            if file_type.is_dir() {
-                continue;
-            }
-            let Some(rel) = relative_key(root, entry.path()) else {
-                continue; // not UTF-8: cannot be the key of a CloudTrail object
-            };
-            let (kind, size) = if file_type.is_file() {
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                (classify(&rel), size)
-            } else {
-                (FileKind::NotRegular, 0)
-            };
-            inventory.files.push(MirrorFile {
-                root: index,
-                rel: rel.into_boxed_str(),
-                size,
-                kind,
-            });
-        }
+        walk_root(&mut inventory, index, root)?;
     }
     inventory
         .files
         .sort_unstable_by(|a, b| (a.root, &*a.rel).cmp(&(b.root, &*b.rel)));
+    inventory
+        .unreadable
+        .sort_by(|a, b| (a.root, &a.path).cmp(&(b.root, &b.path)));
+    inventory
+        .invalid_names
+        .sort_by(|a, b| (a.root, &a.path).cmp(&(b.root, &b.path)));
     Ok(inventory)
+}
+
+/// Depth-first walk of one root. Each folder's entries are read whole and
+/// the folder closed before its sub-folders are entered, so deep nesting
+/// costs no file descriptors.
+fn walk_root(inventory: &mut Inventory, index: usize, root: &Path) -> Result<(), Error> {
+    let entries = read_folder(root, true).map_err(|source| Error::MirrorUnreadable {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    // (folder path, its key relative to the root, its entries)
+    let mut pending: Vec<(PathBuf, String, Vec<FolderEntry>)> =
+        vec![(root.to_path_buf(), String::new(), entries)];
+    while let Some((folder, rel, entries)) = pending.pop() {
+        for entry in entries {
+            let path = folder.join(&entry.name);
+            let Some(name) = entry.name.to_str() else {
+                inventory.invalid_names.push(InvalidName {
+                    root: index,
+                    path,
+                    folder: entry.kind == EntryKind::Folder,
+                });
+                continue;
+            };
+            let key = if rel.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            match entry.kind {
+                EntryKind::Folder => match read_folder(&path, false) {
+                    Ok(children) => pending.push((path, key, children)),
+                    Err(e) => inventory.unreadable.push(Unreadable {
+                        root: index,
+                        path,
+                        reason: e.to_string(),
+                    }),
+                },
+                EntryKind::File(size) => inventory.files.push(MirrorFile {
+                    root: index,
+                    kind: classify(&key),
+                    rel: key.into_boxed_str(),
+                    size,
+                }),
+                EntryKind::Other => inventory.files.push(MirrorFile {
+                    root: index,
+                    rel: key.into_boxed_str(),
+                    size: 0,
+                    kind: FileKind::NotRegular,
+                }),
+                EntryKind::Unknown(reason) => inventory.unreadable.push(Unreadable {
+                    root: index,
+                    path,
+                    reason,
+                }),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a folder entry is, from `lstat` (links are never followed).
+#[derive(Debug, PartialEq, Eq)]
+enum EntryKind {
+    Folder,
+    /// A regular file and its size.
+    File(u64),
+    /// A link, FIFO, socket or device.
+    Other,
+    /// `lstat` failed.
+    Unknown(String),
+}
+
+struct FolderEntry {
+    name: std::ffi::OsString,
+    kind: EntryKind,
+}
+
+/// Reads one folder's entries (without `.` and `..`), opening it with
+/// `O_DIRECTORY`, `O_NOFOLLOW` (unless it is a root given on the command
+/// line, which may be a link) and, where permitted, `O_NOATIME`.
+fn read_folder(path: &Path, is_root: bool) -> std::io::Result<Vec<FolderEntry>> {
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if !is_root {
+        base |= OFlags::NOFOLLOW;
+    }
+    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
+        // O_NOATIME is only allowed to the folder's owner (or with CAP_FOWNER).
+        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty()),
+        other => other,
+    }
+    .map_err(std::io::Error::from)?;
+    let mut dir = rustix::fs::Dir::read_from(&fd).map_err(std::io::Error::from)?;
+    let mut out = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(std::io::Error::from)?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                FileType::Directory => EntryKind::Folder,
+                FileType::RegularFile => EntryKind::File(u64::try_from(stat.st_size).unwrap_or(0)),
+                _ => EntryKind::Other,
+            },
+            Err(e) => EntryKind::Unknown(std::io::Error::from(e).to_string()),
+        };
+        out.push(FolderEntry {
+            name: std::ffi::OsStr::from_bytes(name).to_owned(),
+            kind,
+        });
+    }
+    Ok(out)
 }
 
 /// Refuses roots that are the same directory or inside one another (the
@@ -209,19 +326,19 @@ pub fn root_containing(roots: &[PathBuf], path: &Path) -> Option<PathBuf> {
     })
 }
 
-fn relative_key(root: &Path, path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(root).ok()?;
-    let mut key = String::new();
-    for component in rel.components() {
-        let std::path::Component::Normal(part) = component else {
-            return None;
-        };
-        if !key.is_empty() {
-            key.push('/');
+/// A path as text, with every byte that is not part of valid UTF-8 written
+/// `\xNN` (and a backslash doubled), so that it can be shown and compared.
+#[must_use]
+pub fn escape_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
         }
-        key.push_str(part.to_str()?);
     }
-    (!key.is_empty()).then_some(key)
+    out
 }
 
 fn classify(rel: &str) -> FileKind {
@@ -457,18 +574,19 @@ impl Inventory {
     }
 
     /// `s3://bucket/key` of a path under a root (the bucket as worked out,
-    /// `?` when unknown); `file://path` when the path is not under the root.
+    /// `?` when unknown; bytes of a name that are not UTF-8 as `\xNN`);
+    /// `file://path` when the path is not under the root.
     #[must_use]
     pub fn url_of_path(&self, root: usize, path: &Path) -> String {
         let Some(r) = self.roots.get(root) else {
-            return format!("file://{}", path.display());
+            return format!("file://{}", escape_path(path));
         };
-        match relative_key(&r.path, path) {
-            Some(rel) => s3_url(
+        match path.strip_prefix(&r.path) {
+            Ok(rel) => s3_url(
                 r.bucket.as_deref().unwrap_or("?"),
-                &format!("{}{rel}", r.prefix),
+                &format!("{}{}", r.prefix, escape_path(rel)),
             ),
-            None => format!("file://{}", path.display()),
+            Err(_) => format!("file://{}", escape_path(path)),
         }
     }
 
@@ -499,6 +617,13 @@ impl Inventory {
             expected.get_or_insert_with(|| self.local_path(index, rel));
         }
         Err(expected)
+    }
+
+    /// The unreadable folder that `path` (a path under a root) lies in, if
+    /// any: what is there could not be listed, so its absence proves nothing.
+    #[must_use]
+    pub fn unreadable_ancestor(&self, path: &Path) -> Option<&Unreadable> {
+        self.unreadable.iter().find(|u| path.starts_with(&u.path))
     }
 
     /// Works out which bucket and key prefix each root mirrors from

@@ -59,6 +59,9 @@ pub struct StoredMetadata {
     pub backfill_generation: Option<String>,
     /// Why a sidecar that exists could not be used, if so.
     pub unreadable: Option<String>,
+    /// Why a sidecar that exists could not be read at all (permissions, I/O):
+    /// then nothing is known of the metadata, which is not held against the digest.
+    pub read_error: Option<String>,
     /// SHA-256 and size of the sidecar file as read (evidence manifest).
     pub sidecar_stored: Option<StoredHash>,
 }
@@ -72,16 +75,28 @@ pub fn read_metadata(inventory: &Inventory, file: &MirrorFile) -> StoredMetadata
         let path = inventory.path_of(sidecar);
         let (parsed, stored) = if sidecar.kind == FileKind::NotRegular {
             (
-                Err("the sidecar is a link or special file and was not opened".to_owned()),
+                Err(SidecarError::Invalid(
+                    "the sidecar is a link or special file and was not opened".to_owned(),
+                )),
                 None,
             )
         } else {
             read_sidecar(&path)
         };
-        let mut meta = parsed.unwrap_or_else(|reason| StoredMetadata {
-            unreadable: Some(reason),
-            ..StoredMetadata::default()
-        });
+        let mut meta = match parsed {
+            Ok(meta) => meta,
+            Err(SidecarError::Unreadable(reason)) => {
+                // Nothing is known of the metadata: the digest is judged
+                // without it, and the run reports what could not be read.
+                let mut meta = read_xattrs(&inventory.path_of(file));
+                meta.read_error = Some(reason);
+                return meta;
+            }
+            Err(SidecarError::Invalid(reason)) => StoredMetadata {
+                unreadable: Some(reason),
+                ..StoredMetadata::default()
+            },
+        };
         meta.source = Some(SignatureSource::Sidecar);
         meta.sidecar_stored = stored;
         return meta;
@@ -89,24 +104,37 @@ pub fn read_metadata(inventory: &Inventory, file: &MirrorFile) -> StoredMetadata
     read_xattrs(&inventory.path_of(file))
 }
 
+/// Why a sidecar gave no metadata.
+enum SidecarError {
+    /// It could not be read (permissions, I/O): nothing is known.
+    Unreadable(String),
+    /// It was read but is not usable metadata: held against the digest.
+    Invalid(String),
+}
+
 /// Reads and parses a sidecar, with the hash of its bytes when it was read
 /// whole.
-fn read_sidecar(path: &std::path::Path) -> (Result<StoredMetadata, String>, Option<StoredHash>) {
+fn read_sidecar(
+    path: &std::path::Path,
+) -> (Result<StoredMetadata, SidecarError>, Option<StoredHash>) {
     let mut bytes = Vec::new();
     if let Err(e) = crate::mirror::open_evidence(path)
         .and_then(|f| f.take(MAX_SIDECAR_BYTES + 1).read_to_end(&mut bytes))
     {
-        return (Err(format!("cannot read the sidecar: {e}")), None);
+        return (Err(SidecarError::Unreadable(e.to_string())), None);
     }
     if bytes.len() as u64 > MAX_SIDECAR_BYTES {
         return (
-            Err(format!(
+            Err(SidecarError::Invalid(format!(
                 "the sidecar is larger than {MAX_SIDECAR_BYTES} bytes"
-            )),
+            ))),
             None,
         );
     }
-    (parse_sidecar(&bytes), Some(StoredHash::of(&bytes)))
+    (
+        parse_sidecar(&bytes).map_err(SidecarError::Invalid),
+        Some(StoredHash::of(&bytes)),
+    )
 }
 
 /// Parses sidecar JSON: a `head-object` dump (`{"Metadata": {…}}`) or a bare
@@ -147,6 +175,7 @@ pub fn parse_sidecar(bytes: &[u8]) -> Result<StoredMetadata, String> {
         algorithm: field("signature-algorithm")?,
         backfill_generation: field("backfill-generation-timestamp")?,
         unreadable: None,
+        read_error: None,
         sidecar_stored: None,
     })
 }
@@ -169,6 +198,7 @@ fn read_xattrs(path: &std::path::Path) -> StoredMetadata {
         algorithm,
         backfill_generation,
         unreadable: None,
+        read_error: None,
         sidecar_stored: None,
     }
 }

@@ -41,6 +41,8 @@ pub struct Options {
     /// The command line that started the run, for the report's case header
     /// (empty when the library is called directly).
     pub invocation: Vec<String>,
+    /// Which findings fail the run (the report's verdict line and exit status).
+    pub fail_on: crate::report::FailOn,
 }
 
 impl Options {
@@ -58,6 +60,7 @@ impl Options {
             max_digest_bytes: digest::DEFAULT_MAX_DIGEST_BYTES,
             manifest_hashes: true,
             invocation: Vec::new(),
+            fail_on: crate::report::FailOn::Error,
         }
     }
 }
@@ -284,7 +287,7 @@ fn check_digests_found(
                 folders: inventory
                     .unreadable
                     .iter()
-                    .map(|(_, path, _)| path.display().to_string())
+                    .map(|u| u.path.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
             });
@@ -392,18 +395,30 @@ fn check_keys_match(records: &[DigestRecord], keys: &KeyRing) -> Result<(), Erro
 
 /// `mirror.unreadable` for every part of the mirror the walk could not read.
 fn unreadable_findings(inventory: &Inventory) -> Vec<Finding> {
-    inventory
-        .unreadable
-        .iter()
-        .map(|(root, path, reason)| {
-            Finding::new(
-                FindingCode::MirrorUnreadable,
-                inventory.url_of_path(*root, path),
-                format!("This part of the mirror cannot be read ({reason}); the digests and log files in it were not verified."),
-            )
-            .at(Some(path.clone()))
-        })
-        .collect()
+    let unreadable = inventory.unreadable.iter().map(|u| {
+        Finding::new(
+            FindingCode::MirrorUnreadable,
+            inventory.url_of_path(u.root, &u.path),
+            format!(
+                "This part of the mirror cannot be read by this user ({}); the digests and log files in it were not examined.",
+                u.reason
+            ),
+        )
+        .at(Some(u.path.clone()))
+    });
+    let invalid = inventory.invalid_names.iter().map(|n| {
+        let what = if n.folder { "folder" } else { "file" };
+        Finding::new(
+            FindingCode::MirrorInvalidName,
+            inventory.url_of_path(n.root, &n.path),
+            format!(
+                "This {what}'s name is not UTF-8 (shown with \\xNN escapes): no S3 key is, so it cannot be an object CloudTrail delivered{}.",
+                if n.folder { "; what it holds was not examined" } else { "" }
+            ),
+        )
+        .at(Some(n.path.clone()))
+    });
+    unreadable.chain(invalid).collect()
 }
 
 /// Reads every digest file (in parallel, whatever the time range), then works out each
@@ -487,6 +502,9 @@ fn read_digests(
         options.bucket.as_deref(),
         options.prefix.as_deref(),
     )?;
+    if options.bucket.is_some() || options.prefix.is_some() {
+        check_overrides(inventory, &claims)?;
+    }
 
     Ok(read
         .into_iter()
@@ -529,6 +547,50 @@ fn read_digests(
             })
         })
         .collect())
+}
+
+/// `--bucket`/`--prefix` that place a root where not one of the objects
+/// whose key is known (its digests, or the log files they list) lies: the
+/// override is wrong, not every digest moved. Exit 2, saying what the
+/// digests themselves name.
+fn check_overrides(
+    inventory: &Inventory,
+    claims: &[(usize, String, String, String)],
+) -> Result<(), Error> {
+    for (index, root) in inventory.roots.iter().enumerate() {
+        let mine: Vec<&(usize, String, String, String)> =
+            claims.iter().filter(|(r, ..)| *r == index).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let bucket = root.bucket.clone().unwrap_or_default();
+        let placed = mine
+            .iter()
+            .any(|(_, rel, b, key)| *b == bucket && *key == format!("{}{rel}", root.prefix));
+        if placed {
+            continue;
+        }
+        let mut votes: std::collections::BTreeMap<(String, String), usize> =
+            std::collections::BTreeMap::new();
+        for (_, rel, b, key) in &mine {
+            if let Some(prefix) = key.strip_suffix(rel.as_str())
+                && (prefix.is_empty() || prefix.ends_with('/'))
+            {
+                *votes.entry((b.clone(), prefix.to_owned())).or_default() += 1;
+            }
+        }
+        let found = votes.iter().max_by_key(|(_, n)| **n).map_or_else(
+            || "locations that do not end with their path in the mirror".to_owned(),
+            |((b, p), _)| format!("bucket {b} and prefix {p:?}"),
+        );
+        return Err(Error::LocationOverrideMatchesNothing {
+            path: root.path.clone(),
+            bucket,
+            prefix: root.prefix.clone(),
+            found,
+        });
+    }
+    Ok(())
 }
 
 /// Verifies every parsed digest's signature with its metadata and the
@@ -577,7 +639,30 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
     let url = record.url();
     let at = || Some(record.path.clone());
     let mut out = Vec::new();
+    if let Some(reason) = &record.metadata.read_error {
+        out.push(
+            Finding::new(
+                FindingCode::MirrorUnreadable,
+                &url,
+                format!("The digest's metadata sidecar cannot be read by this user ({reason}); the signature it holds was not checked."),
+            )
+            .at(Some(crate::mirror::sidecar_path(&record.path))),
+        );
+    }
     let d = match &record.parsed {
+        Err(e) if e.is_unreadable() => {
+            out.push(
+                Finding::new(
+                    FindingCode::MirrorUnreadable,
+                    &url,
+                    format!(
+                        "The digest file cannot be read by this user ({e}); it was not examined."
+                    ),
+                )
+                .at(at()),
+            );
+            return out;
+        }
         Err(e) => {
             out.push(
                 Finding::new(

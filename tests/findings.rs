@@ -42,11 +42,15 @@ fn digest_missing_is_reported_at_its_key() {
     let victim = case.chain(REGION)[2];
     case.mirror.delete(&victim.key);
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("digest.missing", &victim.bucket, &victim.key)]
-    );
+    // The log files of its hour are named: nothing else covers their time.
+    let mut expected = vec![f("digest.missing", &victim.bucket, &victim.key)];
+    expected.extend(case.not_covered(&[&victim.key]));
+    assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
+    assert_eq!(
+        out.report["summary"]["logs"]["not_covered"],
+        victim.log_keys.len()
+    );
     let finding = out.finding("digest.missing", &url(&victim.bucket, &victim.key));
     assert_eq!(finding["severity"], "error");
     assert_eq!(finding["path"], victim.path.display().to_string());
@@ -184,10 +188,9 @@ fn truncated_newest_digest_is_malformed() {
     let newest = case.newest(REGION);
     case.mirror.truncate(&newest.key, 10);
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("digest.malformed", &newest.bucket, &newest.key)]
-    );
+    let mut expected = vec![f("digest.malformed", &newest.bucket, &newest.key)];
+    expected.extend(case.not_covered(&[&newest.key]));
+    assert_eq!(out.findings(), sorted(expected));
     let message = out.finding("digest.malformed", &url(&newest.bucket, &newest.key))["message"]
         .as_str()
         .unwrap()
@@ -202,10 +205,9 @@ fn digest_with_data_after_its_gzip_stream_is_malformed() {
     let victim = case.chain(REGION)[2];
     case.mirror.append_bytes(&victim.key, b"appended");
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("digest.malformed", &victim.bucket, &victim.key)]
-    );
+    let mut expected = vec![f("digest.malformed", &victim.bucket, &victim.key)];
+    expected.extend(case.not_covered(&[&victim.key]));
+    assert_eq!(out.findings(), sorted(expected));
     let message = out.finding("digest.malformed", &url(&victim.bucket, &victim.key))["message"]
         .as_str()
         .unwrap()
@@ -221,7 +223,10 @@ fn digest_without_required_field_is_malformed() {
     json.as_object_mut().unwrap().remove("digestS3Object");
     case.mirror.write_digest(&newest.key, &json, None);
     let out = case.verify(&[]);
-    let message = out.only_finding("digest.malformed", &newest.bucket, &newest.key);
+    let mut expected = vec![f("digest.malformed", &newest.bucket, &newest.key)];
+    expected.extend(case.not_covered(&[&newest.key]));
+    assert_eq!(out.findings(), sorted(expected));
+    let message = out.message("digest.malformed", &newest.bucket, &newest.key);
     assert!(message.contains("digestS3Object"), "{message}");
 }
 
@@ -324,7 +329,12 @@ fn validation_gap_restarts_the_chain_with_a_warning() {
             f("chain.gap", &restart.bucket, &restart.key)
         })
         .collect();
-    assert_eq!(out.findings(), sorted(restarts));
+    // The log files delivered while validation was off are named.
+    let mut expected = restarts;
+    for log in case.mirror.logs.iter().filter(|l| l.listed_by.is_empty()) {
+        expected.push(f("log.not_covered", &log.bucket, &log.key));
+    }
+    assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 0);
     assert_eq!(out.report["chains"][0]["gaps"], 1);
 }
@@ -497,15 +507,14 @@ fn consecutive_deleted_digests_are_all_missing() {
         case.mirror.delete(&victim.key);
     }
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        sorted(
-            chain[2..5]
-                .iter()
-                .map(|d| f("digest.missing", &d.bucket, &d.key))
-                .collect()
-        )
-    );
+    let mut expected: Vec<_> = chain[2..5]
+        .iter()
+        .map(|d| f("digest.missing", &d.bucket, &d.key))
+        .collect();
+    for victim in &chain[2..5] {
+        expected.extend(case.not_covered(&[&victim.key]));
+    }
+    assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
 }
 
@@ -615,7 +624,7 @@ fn unsigned_digest_cannot_vouch_for_an_injected_log() {
 }
 
 #[test]
-fn files_with_foreign_names_in_log_folders_are_unreferenced() {
+fn files_with_foreign_names_in_log_folders_are_stray_or_unreferenced() {
     let case = Case::new(small(29));
     let log = &case.mirror.logs[0];
     let folder = log.key.rsplit_once('/').unwrap().0.to_owned();
@@ -643,12 +652,21 @@ fn files_with_foreign_names_in_log_folders_are_unreferenced() {
         std::fs::write(path, &bytes).unwrap();
     }
     let out = case.verify(&[]);
+    // Names that are no CloudTrail log file's are stray (a warning); a log file's name in the
+    // wrong folder is unreferenced (an error).
+    let codes = [
+        "mirror.stray_file",
+        "mirror.stray_file",
+        "log.unreferenced",
+        "log.unreferenced",
+    ];
     assert_eq!(
         out.findings(),
         sorted(
             strays
                 .iter()
-                .map(|k| f("log.unreferenced", &log.bucket, k))
+                .zip(codes)
+                .map(|(k, code)| f(code, &log.bucket, k))
                 .collect()
         )
     );
@@ -690,10 +708,9 @@ fn deleted_newest_digest_whose_sidecar_remains_is_missing() {
     let newest = case.newest(REGION);
     std::fs::remove_file(&newest.path).unwrap();
     let out = case.verify(&[]);
-    assert_eq!(
-        out.findings(),
-        vec![f("digest.missing", &newest.bucket, &newest.key)]
-    );
+    let mut expected = vec![f("digest.missing", &newest.bucket, &newest.key)];
+    expected.extend(case.not_covered(&[&newest.key]));
+    assert_eq!(out.findings(), sorted(expected));
 }
 
 #[test]
@@ -720,13 +737,16 @@ fn links_where_digests_belong_are_reported_not_followed() {
     std::os::unix::fs::symlink(&moved_folder, region_folder).unwrap();
     let out = case.verify(&[]);
     let folder_key = other.key.rsplitn(5, '/').last().unwrap();
-    assert_eq!(
-        out.findings(),
-        sorted(vec![
-            f("mirror.not_regular", &newest.bucket, &newest.key),
-            f("mirror.not_regular", &other.bucket, folder_key),
-        ])
-    );
+    // Nothing covers the time of the linked digests' log files any more: they are named.
+    let mut expected = vec![
+        f("mirror.not_regular", &newest.bucket, &newest.key),
+        f("mirror.not_regular", &other.bucket, folder_key),
+    ];
+    expected.extend(case.not_covered(&[&newest.key]));
+    for log in case.mirror.logs.iter().filter(|l| l.region == "eu-west-1") {
+        expected.push(f("log.not_covered", &log.bucket, &log.key));
+    }
+    assert_eq!(out.findings(), sorted(expected));
     assert_eq!(out.code, 1);
 }
 
@@ -773,7 +793,10 @@ fn digest_inflating_past_the_bound_is_malformed() {
     json["padding"] = "0".repeat(3 << 20).into();
     case.mirror.write_digest(&newest.key, &json, None);
     let out = case.verify(&["--max-digest-mib", "2"]);
-    let message = out.only_finding("digest.malformed", &newest.bucket, &newest.key);
+    let mut expected = vec![f("digest.malformed", &newest.bucket, &newest.key)];
+    expected.extend(case.not_covered(&[&newest.key]));
+    assert_eq!(out.findings(), sorted(expected));
+    let message = out.message("digest.malformed", &newest.bucket, &newest.key);
     assert!(
         message.contains("inflates past the limit of 2097152 bytes"),
         "{message}"

@@ -431,3 +431,152 @@ fn start_time_after_every_digest_is_exit_2_saying_what_exists() {
     assert!(stderr.contains("none of the"), "{stderr}");
     assert!(stderr.contains("2026-03-01T"), "{stderr}");
 }
+
+// ---- 4. Every file in a mirror is accounted for ----------------------------------------------
+
+/// Writes `bytes` at `folder/name` where `name` is raw (possibly not UTF-8) bytes.
+fn write_raw(folder: &std::path::Path, name: &[u8], bytes: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = folder.join(std::ffi::OsStr::from_bytes(name));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A forged log whose file name is not UTF-8, and a whole folder of them: S3 keys are UTF-8, so
+/// neither can be an object of the bucket. Today they are silent; they are errors naming the
+/// place with the bad bytes escaped.
+#[test]
+fn non_utf8_file_and_folder_names_are_reported() {
+    let case = Case::new(small(120));
+    let log = &case.mirror.logs[0];
+    let folder = log.path.parent().unwrap();
+    let bytes = std::fs::read(&log.path).unwrap();
+    write_raw(
+        folder,
+        b"111122223333_CloudTrail_us-east-1_20260301T0021Z_\xff\xfeforged.json.gz",
+        &bytes,
+    );
+    let bad_folder = folder
+        .parent()
+        .unwrap()
+        .join(std::ffi::OsStr::from_bytes(b"0\xe9"));
+    std::fs::create_dir(&bad_folder).unwrap();
+    write_raw(&bad_folder, b"inside.json.gz", &bytes);
+    let out = case.verify(&[]);
+    let folder_key = log.key.rsplit_once('/').unwrap().0;
+    let day_key = folder_key.rsplit_once('/').unwrap().0;
+    assert_eq!(
+        out.findings(),
+        sorted(vec![
+            f(
+                "mirror.invalid_name",
+                &log.bucket,
+                &format!(
+                    "{folder_key}/111122223333_CloudTrail_us-east-1_20260301T0021Z_\\xff\\xfeforged.json.gz"
+                )
+            ),
+            f(
+                "mirror.invalid_name",
+                &log.bucket,
+                &format!("{day_key}/0\\xe9")
+            ),
+        ])
+    );
+    assert_eq!(out.code, 1);
+}
+
+use std::os::unix::ffi::OsStrExt as _;
+
+/// Files that are not CloudTrail objects at all in log and digest folders (a desktop's
+/// metadata file, an interrupted download's temporary file) are named as warnings: the
+/// mirror still passes.
+#[test]
+fn stray_files_in_cloudtrail_folders_are_warnings() {
+    let case = Case::new(small(121));
+    let log = &case.mirror.logs[0];
+    let digest = case.chain(REGION)[1];
+    let log_folder = log.key.rsplit_once('/').unwrap().0;
+    let digest_folder = digest.key.rsplit_once('/').unwrap().0;
+    let strays = [
+        format!("{log_folder}/.DS_Store"),
+        format!(
+            "{log_folder}/{}.aB3dE5fG",
+            log.key.rsplit_once('/').unwrap().1
+        ),
+        format!("{digest_folder}/.DS_Store"),
+        format!("{digest_folder}/Thumbs.db"),
+    ];
+    for key in &strays {
+        std::fs::write(case.mirror.path_of(key), b"\x00\x01junk").unwrap();
+    }
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        sorted(
+            strays
+                .iter()
+                .map(|k| f("mirror.stray_file", &log.bucket, k))
+                .collect()
+        )
+    );
+    assert_eq!(out.code, 0);
+    // `--fail-on warning` fails, and the verdict line says why.
+    let out = case.run(["--fail-on", "warning"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL under --fail-on warning: no error, but 4 warnings"),
+        "{text}"
+    );
+    assert!(!text.contains("PASS"), "{text}");
+}
+
+/// A listed log file moved to another key (same content): one `log.moved` from where to where,
+/// not a `log.missing` plus a `log.unreferenced` that nothing links.
+#[test]
+fn renamed_log_is_one_moved_finding_from_where_to_where() {
+    let case = Case::new(small(122));
+    let victim = case.chain(REGION)[2];
+    let log_key = victim.log_keys[0].clone();
+    let renamed = log_key.replace(".json.gz", "X.json.gz");
+    case.mirror.move_file(&log_key, &renamed);
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.moved", &victim.bucket, &log_key)]
+    );
+    let finding = out.finding("log.moved", &common::url(&victim.bucket, &log_key));
+    assert_eq!(finding["actual"], common::url(&victim.bucket, &renamed));
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("SHA-256 of the uncompressed content"),
+        "{finding}"
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.report["summary"]["logs"]["invalid"], 1);
+    assert_eq!(out.report["summary"]["logs"]["unreferenced"], 0);
+}
+
+/// The log files of a deleted digest's hour are named (a warning each), and counted once.
+#[test]
+fn logs_of_a_deleted_digest_are_named_not_only_counted() {
+    let case = Case::new(small(123));
+    let victim = case.chain(REGION)[3];
+    case.mirror.delete(&victim.key);
+    let out = case.verify(&[]);
+    let mut expected = vec![f("digest.missing", &victim.bucket, &victim.key)];
+    expected.extend(case.not_covered(&[&victim.key]));
+    assert_eq!(out.findings(), sorted(expected));
+    assert_eq!(
+        out.report["summary"]["logs"]["not_covered"],
+        victim.log_keys.len()
+    );
+    // And the human report names each one.
+    let human = case.run(["--format", "human"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    for key in &victim.log_keys {
+        assert!(text.contains(key.as_str()), "{key} not in\n{text}");
+    }
+}

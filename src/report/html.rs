@@ -47,6 +47,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
 struct View<'a> {
     report: ReportView<'a>,
     verdict: &'static str,
+    headline: String,
     command_line: String,
     json_sha256: String,
     manifest_sha256: String,
@@ -143,7 +144,9 @@ impl<'a> View<'a> {
             verdict: match report.verdict {
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",
+                Verdict::Incomplete => "INCOMPLETE",
             },
+            headline: report.headline(),
             command_line: shlex::try_join(report.run.command_line.iter().map(String::as_str))
                 .unwrap_or_else(|_| report.run.command_line.join(" ")),
             json_sha256,

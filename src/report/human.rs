@@ -1,7 +1,7 @@
 //! The human report: one miette diagnostic per finding (what, where,
 //! expected vs actual, what to do), then a summary per chain.
 
-use super::{Report, Verdict};
+use super::Report;
 use crate::finding::{Finding, Severity};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use std::fmt::{self, Write as _};
@@ -101,10 +101,7 @@ fn render_summary(report: &Report, out: &mut String) {
         out,
         "trailproof {} — {}",
         report.tool.version,
-        match report.verdict {
-            Verdict::Pass => "PASS: no error found",
-            Verdict::Fail => "FAIL: the archive is not intact",
-        }
+        report.headline()
     );
     for mirror in &report.inputs.mirrors {
         let _ = writeln!(

@@ -24,8 +24,9 @@ pub fn render(report: &Report) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Incomplete => "INCOMPLETE",
     };
-    let _ = writeln!(md, "## trailproof: {verdict}\n");
+    let _ = writeln!(md, "## trailproof: {}\n", report.headline());
     let _ = writeln!(
         md,
         "**{verdict}**: {} error(s), {} warning(s). {} digest(s) ({} valid, {} invalid, {} unverified, {} missing); {} log file(s) listed ({} valid, {} invalid, {} unverified), {} unreferenced.\n",

@@ -94,14 +94,56 @@ impl Report {
     }
 }
 
-/// Overall outcome.
+/// What the evidence shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    /// No error-severity finding.
+    /// No error-severity finding, and every part of the mirror was examined.
     Pass,
-    /// At least one error-severity finding.
+    /// At least one error-severity finding: the evidence is not intact.
     Fail,
+    /// No error-severity finding, but part of the mirror could not be
+    /// examined (e.g. `mirror.unreadable`): nothing can be concluded about it.
+    Incomplete,
+}
+
+/// Which findings make a run fail (`--fail-on`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Error findings (the verdict `fail`).
+    #[default]
+    Error,
+    /// Error or warning findings.
+    Warning,
+    /// Nothing: exit 0 whatever was found (an incomplete run still exits 2).
+    Never,
+}
+
+/// What the run's caller gets: the verdict under `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    /// The `--fail-on` setting.
+    pub fail_on: FailOn,
+    /// The exit status: 0 pass, 1 fail, 2 incomplete.
+    pub exit_status: u8,
+}
+
+impl Gate {
+    /// The one place that decides whether a run fails its caller.
+    #[must_use]
+    pub fn new(verdict: Verdict, warnings: usize, fail_on: FailOn) -> Gate {
+        let exit_status = match (verdict, fail_on) {
+            (Verdict::Incomplete, _) => 2,
+            (Verdict::Fail, FailOn::Error | FailOn::Warning) => 1,
+            (Verdict::Pass, FailOn::Warning) if warnings > 0 => 1,
+            _ => 0,
+        };
+        Gate {
+            fail_on,
+            exit_status,
+        }
+    }
 }
 
 /// The tool that wrote the report.
@@ -179,6 +221,8 @@ pub struct LogCounts {
     pub invalid: usize,
     /// Listed only by unverified digests, so not checked.
     pub unverified: usize,
+    /// Listed, but unreadable by this user (or in a folder that is): not examined.
+    pub unreadable: usize,
     /// In the mirror, inside covered time, listed by no digest.
     pub unreferenced: usize,
     /// In the mirror, listed by no digest, in time no digest present covers
@@ -258,8 +302,10 @@ pub struct Report {
     pub generated_at: Timestamp,
     /// Command line, host, user, start and end.
     pub run: Run,
-    /// `pass` or `fail`.
+    /// `pass`, `fail` or `incomplete`.
     pub verdict: Verdict,
+    /// The verdict under `--fail-on`, and the exit status.
+    pub gate: Gate,
     /// What was verified.
     pub inputs: Inputs,
     /// Totals.
@@ -414,6 +460,13 @@ impl Report {
                 .filter(|f| f.severity == Severity::Warning)
                 .count(),
         };
+        let verdict = if finding_counts.errors > 0 {
+            Verdict::Fail
+        } else if findings.iter().any(|f| f.code.leaves_run_incomplete()) {
+            Verdict::Incomplete
+        } else {
+            Verdict::Pass
+        };
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
@@ -428,11 +481,8 @@ impl Report {
                 started_at: started,
                 finished_at: Timestamp::now(),
             },
-            verdict: if finding_counts.errors > 0 {
-                Verdict::Fail
-            } else {
-                Verdict::Pass
-            },
+            verdict,
+            gate: Gate::new(verdict, finding_counts.warnings, options.fail_on),
             inputs: Inputs {
                 mirrors: inventory
                     .roots
@@ -458,25 +508,67 @@ impl Report {
         }
     }
 
-    /// The verdict (also the exit status: 0 pass, 1 fail).
+    /// The verdict about the evidence.
     #[must_use]
     pub fn verdict(&self) -> Verdict {
         self.verdict
     }
+
+    /// The exit status the run should end with (0 pass, 1 fail, 2
+    /// incomplete), under its `--fail-on` setting.
+    #[must_use]
+    pub fn exit_status(&self) -> u8 {
+        self.gate.exit_status
+    }
+
+    /// The verdict line every renderer shows: what the evidence shows and,
+    /// where `--fail-on` changes the outcome, what the gate made of it.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        let counts = self.summary.findings;
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        match (self.verdict, self.gate.exit_status) {
+            (Verdict::Pass, 0) if counts.warnings == 0 => "PASS: no error found".to_owned(),
+            (Verdict::Pass, 0) => format!(
+                "PASS: no error found ({} about what could not be proven)",
+                plural(counts.warnings, "warning")
+            ),
+            (Verdict::Pass, _) => format!(
+                "FAIL under --fail-on warning: no error, but {}",
+                plural(counts.warnings, "warning")
+            ),
+            (Verdict::Fail, 0) => format!(
+                "FAIL: the archive is not intact ({}; exit status 0 under --fail-on never)",
+                plural(counts.errors, "error")
+            ),
+            (Verdict::Fail, _) => format!(
+                "FAIL: the archive is not intact ({})",
+                plural(counts.errors, "error")
+            ),
+            (Verdict::Incomplete, _) => "INCOMPLETE: part of the mirror could not be examined (see mirror.unreadable); no error was found in the rest".to_owned(),
+        }
+    }
 }
 
 /// Adds one listed log's outcome to `counts`.
+/// `listed` is always `valid + invalid + unverified + unreadable`: a log
+/// listed only by digests that cannot be trusted and lying in time
+/// authentic digests cover is counted as `unreferenced` instead.
 fn count_log(counts: &mut LogCounts, outcome: &crate::loghash::LogOutcome) {
-    counts.listed += 1;
     counts.uncompressed_bytes += outcome.uncompressed_bytes;
-    match outcome.status {
-        LogStatus::Valid => counts.valid += 1,
-        LogStatus::Unverified => counts.unverified += 1,
-        LogStatus::Unreferenced => {}
-        LogStatus::Missing | LogStatus::Modified | LogStatus::Malformed | LogStatus::UnsafePath => {
-            counts.invalid += 1;
-        }
-    }
+    let bucket = match outcome.status {
+        LogStatus::Valid => &mut counts.valid,
+        LogStatus::Unverified => &mut counts.unverified,
+        LogStatus::Unreadable => &mut counts.unreadable,
+        LogStatus::Unreferenced => return,
+        LogStatus::Missing
+        | LogStatus::Moved
+        | LogStatus::Modified
+        | LogStatus::Malformed
+        | LogStatus::UnsafePath => &mut counts.invalid,
+    };
+    *bucket += 1;
+    counts.listed += 1;
 }
 
 /// Every file the run read: digests and their sidecars, the log files it
@@ -570,6 +662,7 @@ impl<'a> TimelineEvidence<'a> {
                 matches!(
                     o.status,
                     LogStatus::Missing
+                        | LogStatus::Moved
                         | LogStatus::Modified
                         | LogStatus::Malformed
                         | LogStatus::UnsafePath

@@ -58,6 +58,30 @@ impl Case {
             .collect()
     }
 
+    /// `(code, url)` for every log file the digest at `digest_key` lists.
+    pub fn logs_of(&self, code: &str, digest_key: &str) -> Vec<(String, String)> {
+        let digest = self
+            .mirror
+            .digests
+            .iter()
+            .find(|d| d.key == digest_key)
+            .unwrap();
+        digest
+            .log_keys
+            .iter()
+            .map(|k| f(code, &digest.bucket, k))
+            .collect()
+    }
+
+    /// `log.not_covered` for every log file the (deleted or unreadable)
+    /// digests at `digest_keys` list: no other digest covers their time.
+    pub fn not_covered(&self, digest_keys: &[&str]) -> Vec<(String, String)> {
+        digest_keys
+            .iter()
+            .flat_map(|k| self.logs_of("log.not_covered", k))
+            .collect()
+    }
+
     /// `log.unverified` findings for every log file the digest at `digest_key` lists.
     pub fn unverified_logs(&self, digest_key: &str) -> Vec<(String, String)> {
         let digest = self
@@ -107,6 +131,31 @@ impl Outcome {
     /// Every finding as `(code, object)`, sorted.
     pub fn findings(&self) -> Vec<(String, String)> {
         findings_of(&self.report)
+    }
+
+    /// Every error finding as `(code, object)`, sorted.
+    pub fn errors(&self) -> Vec<(String, String)> {
+        let mut list: Vec<(String, String)> = self.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_owned(),
+                    f["object"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// The message of the one finding with this code and object.
+    pub fn message(&self, code: &str, bucket: &str, key: &str) -> &str {
+        self.finding(code, &url(bucket, key))["message"]
+            .as_str()
+            .unwrap()
     }
 
     /// Asserts the run found exactly one finding, `code` on `s3://bucket/key`,

@@ -169,6 +169,14 @@ fn variants() -> Vec<Variant> {
                             .unwrap();
                         f("chain.gap", &d.bucket, &d.key)
                     })
+                    .chain(
+                        // Delivered while validation was off: named, not accused.
+                        case.mirror
+                            .logs
+                            .iter()
+                            .filter(|l| l.listed_by.is_empty())
+                            .map(|l| f("log.not_covered", &l.bucket, &l.key)),
+                    )
                     .collect()
             },
             cli_blind: &[],
@@ -180,7 +188,9 @@ fn variants() -> Vec<Variant> {
             tamper: |case| {
                 let d = case.chain(US)[2];
                 case.mirror.delete(&d.key);
-                vec![f("digest.missing", &d.bucket, &d.key)]
+                let mut v = vec![f("digest.missing", &d.bucket, &d.key)];
+                v.extend(case.not_covered(&[&d.key]));
+                v
             },
             cli_blind: &[],
         },
@@ -190,7 +200,9 @@ fn variants() -> Vec<Variant> {
             tamper: |case| {
                 let d = case.chain(US)[0];
                 case.mirror.delete(&d.key);
-                vec![f("digest.missing", &d.bucket, &d.key)]
+                let mut v = vec![f("digest.missing", &d.bucket, &d.key)];
+                v.extend(case.not_covered(&[&d.key]));
+                v
             },
             cli_blind: &[],
         },
@@ -325,10 +337,12 @@ fn variants() -> Vec<Variant> {
                 for d in &chain[2..4] {
                     case.mirror.delete(&d.key);
                 }
-                chain[2..4]
+                let mut v: Vec<_> = chain[2..4]
                     .iter()
                     .map(|d| f("digest.missing", &d.bucket, &d.key))
-                    .collect()
+                    .collect();
+                v.extend(case.not_covered(&[&chain[2].key, &chain[3].key]));
+                v
             },
             cli_blind: &["digest.missing"],
         },
@@ -391,7 +405,9 @@ fn variants() -> Vec<Variant> {
             tamper: |case| {
                 let d = case.chain(US)[4];
                 case.mirror.append_bytes(&d.key, b"\x00\x00\x00\x00");
-                vec![f("digest.malformed", &d.bucket, &d.key)]
+                let mut v = vec![f("digest.malformed", &d.bucket, &d.key)];
+                v.extend(case.not_covered(&[&d.key]));
+                v
             },
             cli_blind: &["digest.malformed"],
         },
