@@ -31,6 +31,7 @@ pub mod mirror;
 pub mod progress;
 pub mod report;
 pub mod signature;
+pub mod text;
 pub mod verify;
 
 #[doc(hidden)]
