@@ -32,6 +32,7 @@ pub mod progress;
 pub mod report;
 pub mod signature;
 pub mod text;
+pub mod timearg;
 pub mod verify;
 
 #[doc(hidden)]
