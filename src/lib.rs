@@ -28,6 +28,7 @@ pub mod gzip;
 pub mod keys;
 pub mod loghash;
 pub mod mirror;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod signature;

@@ -194,21 +194,6 @@ fn check_roots_disjoint(roots: &[PathBuf]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether `path` lies inside (or is) one of the mirror roots; the root if so.
-#[must_use]
-pub fn root_containing(roots: &[PathBuf], path: &Path) -> Option<PathBuf> {
-    // The file may not exist yet: canonicalize its parent.
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let target = std::fs::canonicalize(parent).ok()?;
-    roots.iter().find_map(|root| {
-        let root_c = std::fs::canonicalize(root).ok()?;
-        target.starts_with(&root_c).then(|| root.clone())
-    })
-}
-
 fn relative_key(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
     let mut key = String::new();
