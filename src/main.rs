@@ -125,9 +125,7 @@ fn parse_report(value: &str) -> Result<(ReportFormat, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-/// Parses the command line. `--public-keys` takes every value up to the
-/// next option, so `--public-keys k.json MIRROR` gives it the mirror too:
-/// its values that are directories are moved to the mirrors, in command-line order.
+/// Parses the command line (see [`sort_operands`]).
 fn parse_args() -> Result<VerifyArgs, clap::Error> {
     let mut command = Cli::command();
     if arguments_hold_controls() {
@@ -136,9 +134,26 @@ fn parse_args() -> Result<VerifyArgs, clap::Error> {
     }
     let matches = command.try_get_matches_from_mut(std::env::args_os())?;
     let Command::Verify(mut args) = Cli::from_arg_matches(&matches)?.command;
-    let verify = matches.subcommand_matches("verify");
+    sort_operands(&mut args, matches.subcommand_matches("verify"));
+    match missing_operand(&args) {
+        Some(message) => {
+            let kind = clap::error::ErrorKind::MissingRequiredArgument;
+            Err(match command.find_subcommand_mut("verify") {
+                Some(verify) => verify.error(kind, message),
+                None => command.error(kind, message),
+            })
+        }
+        None => Ok(args),
+    }
+}
+
+/// `--public-keys` takes every value up to the next option, so
+/// `--public-keys k.json MIRROR` gives it the mirror too: its values that
+/// are directories (a key file never is, a mirror always is) are moved to
+/// the mirrors, which keep their command-line order.
+fn sort_operands(args: &mut VerifyArgs, matches: Option<&clap::ArgMatches>) {
     let positions = |id: &str, paths: Vec<PathBuf>| {
-        let indices: Vec<usize> = verify
+        let indices: Vec<usize> = matches
             .and_then(|m| m.indices_of(id))
             .map(Iterator::collect)
             .unwrap_or_default();
@@ -157,42 +172,36 @@ fn parse_args() -> Result<VerifyArgs, clap::Error> {
     mirrors.sort_by_key(|(index, _)| *index);
     args.mirrors = mirrors.into_iter().map(|(_, path)| path).collect();
     args.public_keys = keys.into_iter().map(|(_, path)| path).collect();
+}
+
+/// What is missing once the operands are sorted: a mirror or a key file.
+fn missing_operand(args: &VerifyArgs) -> Option<String> {
     let list = |paths: &[PathBuf]| {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         escape_control(&names.join(", ")).into_owned()
     };
-    let problem = if args.mirrors.is_empty() {
+    if args.mirrors.is_empty() {
+        let verb = if args.public_keys.len() == 1 {
+            "is not a directory"
+        } else {
+            "are not directories"
+        };
         Some(format!(
-            "no <MIRROR> directory given: {} {}, so taken as --public-keys",
-            list(&args.public_keys),
-            if args.public_keys.len() == 1 {
-                "is not a directory"
-            } else {
-                "are not directories"
-            }
+            "no <MIRROR> directory given: {} {verb}, so taken as --public-keys",
+            list(&args.public_keys)
         ))
     } else if args.public_keys.is_empty() {
+        let verb = if args.mirrors.len() == 1 {
+            "is a directory"
+        } else {
+            "are directories"
+        };
         Some(format!(
-            "no --public-keys file given: {} {}, so taken as <MIRROR>",
-            list(&args.mirrors),
-            if args.mirrors.len() == 1 {
-                "is a directory"
-            } else {
-                "are directories"
-            }
+            "no --public-keys file given: {} {verb}, so taken as <MIRROR>",
+            list(&args.mirrors)
         ))
     } else {
         None
-    };
-    match problem {
-        Some(message) => {
-            let kind = clap::error::ErrorKind::MissingRequiredArgument;
-            Err(match command.find_subcommand_mut("verify") {
-                Some(verify) => verify.error(kind, message),
-                None => command.error(kind, message),
-            })
-        }
-        None => Ok(args),
     }
 }
 

@@ -5,7 +5,8 @@
 //! - a regular file is *replaced*: the report goes to a new file in the
 //!   same folder, renamed over the target once complete, so a hard link at
 //!   the path is never written through and a failed run leaves the old file;
-//!   the new file keeps the old file's permission bits;
+//!   the new file keeps the old file's read, write and execute bits (not
+//!   set-id or sticky bits; its owner is the user running the tool);
 //! - a new file is created the same way, with mode `0666` less the umask,
 //!   like any Unix tool;
 //! - a character device (`/dev/null`, a terminal) or a FIFO (also a pipe
