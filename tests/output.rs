@@ -60,7 +60,7 @@ fn dev_full_is_exit_2_naming_it_and_stays_a_device() {
     let case = Case::new(small(301));
     // First a full device of our own: a build that replaces devices fails
     // here, before it can touch the machine's /dev/full.
-    let full = char_device(case.dir.path(), "full", 1, 7);
+    let full = device_node(case.dir.path(), "full", "c", 1, 7);
     for device in [full.as_path(), Path::new("/dev/full")] {
         let out = run(
             &case,
@@ -73,32 +73,37 @@ fn dev_full_is_exit_2_naming_it_and_stays_a_device() {
                 device.display()
             )],
         );
-        let kind = std::fs::symlink_metadata(device).unwrap().file_type();
+        let found = kind(device);
         assert!(
-            kind.is_char_device(),
-            "{} is now {kind:?}",
+            found.is_char_device(),
+            "{} is now {found:?}",
             device.display()
         );
     }
 }
 
-/// A character device node of our own in `dir` (major, minor), so that
+/// A device node of our own in `dir` (`c` or `b`, major, minor), so that
 /// even a broken build can never replace the machine's `/dev` entries.
-fn char_device(dir: &Path, name: &str, major: u32, minor: u32) -> PathBuf {
+fn device_node(dir: &Path, name: &str, kind: &str, major: u32, minor: u32) -> PathBuf {
     let path = dir.join(name);
     let made = std::process::Command::new("mknod")
         .arg(&path)
-        .args(["-m", "666", "c", &major.to_string(), &minor.to_string()])
+        .args(["-m", "666", kind, &major.to_string(), &minor.to_string()])
         .status()
         .unwrap();
     assert!(made.success(), "mknod failed: the tests run as root");
     path
 }
 
+/// The type of what is at `path` (a link is not followed).
+fn kind(path: impl AsRef<Path>) -> std::fs::FileType {
+    std::fs::symlink_metadata(path).unwrap().file_type()
+}
+
 #[test]
 fn a_null_device_and_a_link_to_it_are_written_in_place() {
     let case = Case::new(small(302));
-    let null = char_device(case.dir.path(), "null", 1, 3);
+    let null = device_node(case.dir.path(), "null", "c", 1, 3);
     let link = case.dir.path().join("null-link");
     symlink(&null, &link).unwrap();
     for args in [
@@ -119,11 +124,11 @@ fn a_null_device_and_a_link_to_it_are_written_in_place() {
         ],
     );
     assert_refused(&out, &["same file"]);
-    let link_kind = std::fs::symlink_metadata(&link).unwrap().file_type();
+    let link_kind = kind(&link);
     assert!(link_kind.is_symlink(), "the link is now {link_kind:?}");
     assert_eq!(std::fs::read_link(&link).unwrap(), null);
-    let kind = std::fs::symlink_metadata(&null).unwrap().file_type();
-    assert!(kind.is_char_device(), "the device is now {kind:?}");
+    let found = kind(&null);
+    assert!(found.is_char_device(), "the device is now {found:?}");
 }
 
 /// Reads the FIFO at `path` on a thread; the bytes arrive on the receiver.
@@ -149,8 +154,8 @@ fn fifo_reader_gets_the_report_and_the_fifo_stays() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
-    assert!(kind.is_fifo(), "the FIFO is now {kind:?}");
+    let found = kind(&fifo);
+    assert!(found.is_fifo(), "the FIFO is now {found:?}");
     let bytes = received
         .recv_timeout(Duration::from_secs(30))
         .expect("the reader got nothing");
@@ -175,18 +180,8 @@ fn link_to_a_fifo_stays_a_link_and_the_reader_gets_the_report() {
         &[os("--report"), os(format!("markdown={}", link.display()))],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert!(
-        std::fs::symlink_metadata(&fifo)
-            .unwrap()
-            .file_type()
-            .is_fifo()
-    );
+    assert!(kind(&link).is_symlink());
+    assert!(kind(&fifo).is_fifo());
     let bytes = received.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(String::from_utf8(bytes).unwrap().contains("PASS"));
 }
@@ -204,8 +199,8 @@ fn output_to_dev_stdout_reaches_stdout_and_dev_stdout_stays_a_link() {
             &[os("--format"), os("json"), os("--output"), os(link)],
         );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let kind = std::fs::symlink_metadata(link).unwrap().file_type();
-        assert!(kind.is_symlink(), "{} is now {kind:?}", link.display());
+        let found = kind(link);
+        assert!(found.is_symlink(), "{} is now {found:?}", link.display());
         assert!(is_json_report(&out.stdout), "{}", link.display());
     }
 }
@@ -223,12 +218,7 @@ fn link_to_a_regular_file_stays_a_link_and_its_target_gets_the_report() {
         &[os("--format"), os("json"), os("--output"), os(&link)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    assert!(kind(&link).is_symlink());
     assert_eq!(std::fs::read_link(&link).unwrap(), real);
     assert!(is_json_report(&std::fs::read(&real).unwrap()));
     let mode = std::fs::metadata(&real).unwrap().permissions().mode();
@@ -247,31 +237,15 @@ fn dangling_links_directories_and_block_devices_are_refused() {
         (to_dir.clone(), "symbolic link to a directory"),
         (case.dir.path().to_path_buf(), "it is a directory"),
     ];
-    let block = case.dir.path().join("block");
     // A block device node of our own (loop0's numbers): root may create it.
-    let made = std::process::Command::new("mknod")
-        .arg(&block)
-        .args(["b", "7", "0"])
-        .status()
-        .unwrap();
-    assert!(made.success(), "mknod failed: the tests run as root");
+    let block = device_node(case.dir.path(), "block", "b", 7, 0);
     cases.push((block.clone(), "it is a block device"));
     for (path, reason) in cases {
         let out = run(&case, &[os("--output"), os(&path)]);
         assert_refused(&out, &[&path.display().to_string(), reason]);
     }
-    assert!(
-        std::fs::symlink_metadata(&dangling)
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert!(
-        std::fs::symlink_metadata(&block)
-            .unwrap()
-            .file_type()
-            .is_block_device()
-    );
+    assert!(kind(&dangling).is_symlink());
+    assert!(kind(&block).is_block_device());
 }
 
 #[test]
