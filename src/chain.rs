@@ -275,7 +275,11 @@ pub fn check_links(
     let links = Links::new(records);
     let membership = Membership::new(chains, records.len());
     let standing: Vec<Standing> = records.iter().map(Standing::of).collect();
-    let (targets, claims, mut findings) = resolve_links(chains, records, &links, inventory);
+    let ResolvedLinks {
+        targets,
+        claims,
+        mut findings,
+    } = resolve_links(chains, records, &links, inventory);
     let order = check_order_all(chains, records, &targets, &membership, &standing);
     let mut out_of_order = order.blamed;
     findings.extend(order.findings);
@@ -309,6 +313,16 @@ pub fn check_links(
     }
 }
 
+/// Where every link leads and who claims what.
+struct ResolvedLinks {
+    /// `targets[record]`: the digest the record's link names.
+    targets: Vec<Option<usize>>,
+    /// `claims[target]`: the records whose link names it.
+    claims: BTreeMap<usize, Vec<usize>>,
+    /// `digest.missing` for links to absent digests.
+    findings: Vec<Finding>,
+}
+
 /// Where every link leads (`targets[record]`), who claims each target
 /// (`claims[target]`), and `digest.missing` for links to absent digests.
 fn resolve_links(
@@ -316,11 +330,7 @@ fn resolve_links(
     records: &[DigestRecord],
     links: &Links<'_>,
     inventory: &Inventory,
-) -> (
-    Vec<Option<usize>>,
-    BTreeMap<usize, Vec<usize>>,
-    Vec<Finding>,
-) {
+) -> ResolvedLinks {
     let mut findings = Vec::new();
     let mut reported_missing: BTreeSet<String> = BTreeSet::new();
     let mut targets: Vec<Option<usize>> = vec![None; records.len()];
@@ -366,7 +376,11 @@ fn resolve_links(
             }
         }
     }
-    (targets, claims, findings)
+    ResolvedLinks {
+        targets,
+        claims,
+        findings,
+    }
 }
 
 /// Order findings and the records they blame.

@@ -128,6 +128,53 @@ pub enum Error {
         /// The end given.
         end: jiff::Timestamp,
     },
+    /// A report cannot be written where asked (checked before the run).
+    #[error("cannot write the {format} report to {path}: {reason}")]
+    ReportTargetUnusable {
+        /// The report format's name.
+        format: &'static str,
+        /// The path as given.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+    /// A report would overwrite a public-key file of the run.
+    #[error(
+        "refusing to write the {format} report to {path}: it is the public-key file {input}, which this run reads"
+    )]
+    ReportIsInput {
+        /// The report format's name.
+        format: &'static str,
+        /// The path as given.
+        path: PathBuf,
+        /// The key file, as given.
+        input: PathBuf,
+    },
+    /// Two reports name the same file.
+    #[error(
+        "the {first_format} report ({first}) and the {second_format} report ({second}) would be written to the same file"
+    )]
+    ReportTwice {
+        /// The first report's path as given.
+        first: PathBuf,
+        /// Its format's name.
+        first_format: &'static str,
+        /// The second report's path as given.
+        second: PathBuf,
+        /// Its format's name.
+        second_format: &'static str,
+    },
+    /// Writing a report failed (after the run).
+    #[error("cannot write the {format} report to {path}: {source}")]
+    ReportWrite {
+        /// The report format's name.
+        format: &'static str,
+        /// The path as given.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The worker pool could not be started.
     #[error("cannot start {jobs} worker threads: {reason}")]
     ThreadPool {
@@ -174,6 +221,13 @@ impl Error {
                 "Give each mirrored bucket (or prefix) once: pass the outer directory only, and a second root only for another bucket."
             }
             Error::OutputInsideMirror { .. } => "Write the report outside every mirror root.",
+            Error::ReportTargetUnusable { .. } | Error::ReportWrite { .. } => {
+                "Give a path in an existing, writable folder (or a character device or FIFO), outside every mirror root."
+            }
+            Error::ReportIsInput { .. } => {
+                "Write the report to a new file: a key file is evidence of what the run trusted."
+            }
+            Error::ReportTwice { .. } => "Give each report its own file.",
             Error::ThreadPool { .. } => "Lower --jobs.",
         }
     }

@@ -224,6 +224,9 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// What a key file must be, for messages about one that is not.
+const EXPECTED: &str = "expected the JSON `aws cloudtrail list-public-keys` prints ({\"PublicKeyList\": [...]}), PEM blocks (RSA PUBLIC KEY, PUBLIC KEY, CERTIFICATE) or one DER key or certificate";
+
 /// A parsed key with the fingerprints it is filed under.
 type FiledKey = (Vec<String>, PublicKeyEntry);
 
@@ -284,7 +287,9 @@ impl TimeJson {
 
 fn parse_key_list_json(path: &Path, text: &str) -> Result<Vec<FiledKey>, String> {
     let list: KeyListJson = serde_json::from_str(text).map_err(|e| {
-        format!("not the JSON of `aws cloudtrail list-public-keys` (PublicKeyList): {e}")
+        format!(
+            "not the JSON `aws cloudtrail list-public-keys` prints ({{\"PublicKeyList\": [...]}}): {e}"
+        )
     })?;
     let mut keys = Vec::with_capacity(list.public_key_list.len());
     for (index, item) in list.public_key_list.iter().enumerate() {
@@ -320,7 +325,7 @@ fn parse_key_list_json(path: &Path, text: &str) -> Result<Vec<FiledKey>, String>
 }
 
 fn parse_pem(path: &Path, text: &str) -> Result<Vec<FiledKey>, String> {
-    let blocks = pem::parse_many(text).map_err(|e| format!("invalid PEM: {e}"))?;
+    let blocks = pem::parse_many(text).map_err(|e| format!("not valid PEM ({e}); {EXPECTED}"))?;
     if blocks.is_empty() {
         return Err("no PEM block found".to_owned());
     }
@@ -341,11 +346,14 @@ fn parse_pem(path: &Path, text: &str) -> Result<Vec<FiledKey>, String> {
 fn parse_der(path: &Path, der: &[u8], tag: Option<&str>) -> Result<FiledKey, String> {
     let (key, validity) =
         if tag == Some("CERTIFICATE") || (tag.is_none() && decode_der_key(der).is_none()) {
-            let (_, cert) = x509_parser::parse_x509_certificate(der)
-                .map_err(|e| format!("not an RSA public key or X.509 certificate: {e}"))?;
+            let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| match tag {
+                Some(tag) => format!("a {tag} block holds no X.509 certificate"),
+                None => format!("not a public-key file: {EXPECTED}"),
+            })?;
             let spki = cert.public_key().raw;
-            let key = PublicKey::from_public_key_der(spki)
-                .map_err(|e| format!("the certificate's key is not an RSA key: {e}"))?;
+            let key = PublicKey::from_public_key_der(spki).map_err(|_| {
+                "the certificate's key is not an RSA key (CloudTrail signs with RSA)".to_owned()
+            })?;
             let validity = cert.validity();
             let to_ts = |t: x509_parser::time::ASN1Time| Timestamp::from_second(t.timestamp()).ok();
             let window = match (to_ts(validity.not_before), to_ts(validity.not_after)) {
@@ -472,6 +480,27 @@ mod tests {
         ] {
             assert!(parse_key_file(Path::new("k"), bytes).is_err());
         }
+    }
+
+    #[test]
+    fn unrecognised_files_say_what_a_key_file_is_without_parser_internals() {
+        for bytes in [&b""[..], b"hello", b"\x30\x82\x01", b"\x00\xff garbage"] {
+            let err = parse_key_file(Path::new("k"), bytes).unwrap_err();
+            assert!(
+                err.starts_with("not a public-key file: expected the JSON"),
+                "{err}"
+            );
+            assert!(
+                err.contains("PublicKeyList") && err.contains("CERTIFICATE"),
+                "{err}"
+            );
+            assert!(!err.contains("Nom") && !err.contains("Eof"), "{err}");
+        }
+        let pem_text = pem::encode(&pem::Pem::new("CERTIFICATE", b"junk".to_vec()));
+        let err = parse_key_file(Path::new("k.pem"), pem_text.as_bytes()).unwrap_err();
+        assert_eq!(err, "a CERTIFICATE block holds no X.509 certificate");
+        let err = parse_key_file(Path::new("k.json"), b"{\"Keys\": []}").unwrap_err();
+        assert!(err.contains("PublicKeyList"), "{err}");
     }
 
     #[test]

@@ -28,9 +28,12 @@ pub mod gzip;
 pub mod keys;
 pub mod loghash;
 pub mod mirror;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod signature;
+pub mod text;
+pub mod timearg;
 pub mod verify;
 
 #[doc(hidden)]

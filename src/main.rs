@@ -2,12 +2,15 @@
 //! report and maps the verdict to the exit status (0 pass, 1 fail, 2 cannot run).
 
 use clap::builder::TypedValueParser as _;
-use clap::{Parser, Subcommand, ValueEnum};
-use miette::{Diagnostic, IntoDiagnostic as _};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
+use miette::Diagnostic;
+use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use trailproof::output::{self, ReportTarget};
 use trailproof::report::{ReportFormat, human};
+use trailproof::text::escape_control;
 use trailproof::{Options, Report};
 
 /// Prove, offline, whether a local mirror of an AWS CloudTrail log archive is intact.
@@ -21,15 +24,21 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Verify digests, chains, signatures and log files of one or more mirrors.
+    #[command(override_usage = VERIFY_USAGE)]
     Verify(VerifyArgs),
 }
 
+/// `verify`'s usage line: the mirrors may come before or after the keys.
+const VERIFY_USAGE: &str = "trailproof verify [OPTIONS] <MIRROR>... --public-keys <FILE>...\n       trailproof verify [OPTIONS] --public-keys <FILE>... <MIRROR>...";
+
 #[derive(clap::Args)]
 struct VerifyArgs {
-    /// Mirror directories: what `aws s3 sync s3://BUCKET DIR` wrote, or sub-trees containing AWSLogs/.
-    #[arg(required = true, value_name = "MIRROR")]
+    /// Mirror directories: what `aws s3 sync s3://BUCKET DIR` wrote, or sub-trees containing
+    /// AWSLogs/ (before or after --public-keys).
+    #[arg(value_name = "MIRROR")]
     mirrors: Vec<PathBuf>,
     /// Public keys: `aws cloudtrail list-public-keys` JSON, PEM keys or X.509 certificates.
+    /// A directory among the values is a MIRROR (a key file is never a directory).
     #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
     public_keys: Vec<PathBuf>,
     /// Report format on stdout (or --output): human (diagnostics, then a summary per chain),
@@ -51,11 +60,12 @@ struct VerifyArgs {
     /// (saves a few percent of the run time; the manifest then lists them without hashes).
     #[arg(long)]
     no_manifest: bool,
-    /// Examine only digests from this time on (RFC 3339, e.g. 2026-03-01T00:00:00Z).
-    #[arg(long, value_name = "T")]
+    /// Examine only digests from this time on: 2026-03-01, 2026-03-01T10:00:00Z,
+    /// 2026-03-01T10:00:00+02:00, 2026-03-01 10:00, 20260301T100000Z (no zone = UTC).
+    #[arg(long, value_name = "T", value_parser = trailproof::timearg::parse_time)]
     start_time: Option<jiff::Timestamp>,
-    /// Examine only digests up to this time (plus one hour, like validate-logs).
-    #[arg(long, value_name = "T")]
+    /// Examine only digests up to this time (plus one hour, like validate-logs); same forms.
+    #[arg(long, value_name = "T", value_parser = trailproof::timearg::parse_time)]
     end_time: Option<jiff::Timestamp>,
     /// Bucket the mirrors hold (default: worked out from the digests).
     #[arg(long)]
@@ -69,8 +79,9 @@ struct VerifyArgs {
     /// No progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long, short)]
     quiet: bool,
-    /// Largest inflated digest accepted, in MiB; larger ones are digest.malformed.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    /// Largest inflated digest accepted, in MiB (1 to 65536); larger ones are digest.malformed.
+    #[arg(long, value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=65536))]
     max_digest_mib: u64,
 }
 
@@ -114,14 +125,124 @@ fn parse_report(value: &str) -> Result<(ReportFormat, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-/// An [`trailproof::Error`] with its help text, for miette.
+/// Parses the command line (see [`sort_operands`]).
+fn parse_args() -> Result<VerifyArgs, clap::Error> {
+    let mut command = Cli::command();
+    if arguments_hold_controls() {
+        // Unstyled, so that usage_failure can escape what the arguments hold.
+        command = command.styles(clap::builder::Styles::plain());
+    }
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let Command::Verify(mut args) = Cli::from_arg_matches(&matches)?.command;
+    sort_operands(&mut args, matches.subcommand_matches("verify"));
+    match missing_operand(&args) {
+        Some(message) => {
+            let kind = clap::error::ErrorKind::MissingRequiredArgument;
+            Err(match command.find_subcommand_mut("verify") {
+                Some(verify) => verify.error(kind, message),
+                None => command.error(kind, message),
+            })
+        }
+        None => Ok(args),
+    }
+}
+
+/// `--public-keys` takes every value up to the next option, so
+/// `--public-keys k.json MIRROR` gives it the mirror too: its values that
+/// are directories (a key file never is, a mirror always is) are moved to
+/// the mirrors, which keep their command-line order.
+fn sort_operands(args: &mut VerifyArgs, matches: Option<&clap::ArgMatches>) {
+    let positions = |id: &str, paths: Vec<PathBuf>| {
+        let indices: Vec<usize> = matches
+            .and_then(|m| m.indices_of(id))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        paths
+            .into_iter()
+            .enumerate()
+            .map(|(n, path)| (indices.get(n).copied().unwrap_or(usize::MAX), path))
+            .collect::<Vec<_>>()
+    };
+    let mut mirrors = positions("mirrors", std::mem::take(&mut args.mirrors));
+    let (dirs, keys): (Vec<_>, Vec<_>) =
+        positions("public_keys", std::mem::take(&mut args.public_keys))
+            .into_iter()
+            .partition(|(_, path)| path.is_dir());
+    mirrors.extend(dirs);
+    mirrors.sort_by_key(|(index, _)| *index);
+    args.mirrors = mirrors.into_iter().map(|(_, path)| path).collect();
+    args.public_keys = keys.into_iter().map(|(_, path)| path).collect();
+}
+
+/// What is missing once the operands are sorted: a mirror or a key file.
+fn missing_operand(args: &VerifyArgs) -> Option<String> {
+    let list = |paths: &[PathBuf]| {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        escape_control(&names.join(", ")).into_owned()
+    };
+    if args.mirrors.is_empty() {
+        let verb = if args.public_keys.len() == 1 {
+            "is not a directory"
+        } else {
+            "are not directories"
+        };
+        Some(format!(
+            "no <MIRROR> directory given: {} {verb}, so taken as --public-keys",
+            list(&args.public_keys)
+        ))
+    } else if args.public_keys.is_empty() {
+        let verb = if args.mirrors.len() == 1 {
+            "is a directory"
+        } else {
+            "are directories"
+        };
+        Some(format!(
+            "no --public-keys file given: {} {verb}, so taken as <MIRROR>",
+            list(&args.mirrors)
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether an argument holds a character [`escape_control`] escapes.
+fn arguments_hold_controls() -> bool {
+    std::env::args_os().any(|a| matches!(escape_control(&a.to_string_lossy()), Cow::Owned(_)))
+}
+
+/// Prints a command-line error (or help) the way clap does; when the
+/// arguments hold terminal control characters, unstyled and escaped.
+fn usage_failure(error: &clap::Error) -> ExitCode {
+    let code = u8::try_from(error.exit_code()).unwrap_or(2);
+    if arguments_hold_controls() {
+        let text = error.render().ansi().to_string();
+        for line in text.lines() {
+            eprintln!("{}", escape_control(line));
+        }
+    } else {
+        let _ = error.print();
+    }
+    ExitCode::from(code)
+}
+
+/// Why the run could not be done (exit 2), with what to do, for miette.
+/// Paths in the message have their control characters escaped.
 #[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("{error}")]
+#[error("{message}")]
 #[diagnostic(code(trailproof::cannot_run))]
 struct CannotRun {
-    error: trailproof::Error,
+    message: String,
     #[help]
     help: &'static str,
+}
+
+impl From<trailproof::Error> for CannotRun {
+    fn from(error: trailproof::Error) -> CannotRun {
+        CannotRun {
+            message: escape_control(&error.to_string()).into_owned(),
+            help: error.help(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -129,21 +250,24 @@ fn main() -> ExitCode {
     let _ = miette::set_hook(Box::new(|_| {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
-    let cli = Cli::parse();
-    match run(cli) {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(error) => return usage_failure(&error),
+    };
+    match run(args) {
         Ok(status) => ExitCode::from(status),
-        Err(report) => {
-            eprintln!("{report:?}");
+        Err(failures) => {
+            for failure in failures {
+                eprintln!("{:?}", miette::Report::new(failure));
+            }
             ExitCode::from(2)
         }
     }
 }
 
-/// Runs the command; `Ok(status)` with the exit status the report's gate
-/// decided (0 pass, 1 fail, 2 incomplete).
-fn run(cli: Cli) -> miette::Result<u8> {
-    let Command::Verify(args) = cli.command;
-    let mut options = Options::new(args.mirrors, args.public_keys);
+/// The library's options from the arguments.
+fn options(args: &VerifyArgs) -> Options {
+    let mut options = Options::new(args.mirrors.clone(), args.public_keys.clone());
     options.invocation = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
@@ -155,27 +279,40 @@ fn run(cli: Cli) -> miette::Result<u8> {
     };
     options.start_time = args.start_time;
     options.end_time = args.end_time;
-    options.bucket = args.bucket;
-    options.prefix = args.prefix;
+    options.bucket.clone_from(&args.bucket);
+    options.prefix.clone_from(&args.prefix);
     options.jobs = args.jobs.map(usize::from);
     options.max_digest_bytes = args.max_digest_mib.saturating_mul(1 << 20);
-    let outputs = args
-        .output
+    options
+}
+
+/// Runs the command; `Ok(status)` with the exit status the report's gate
+/// decided (0 pass, 1 fail, 2 incomplete). Every report target is checked
+/// before any evidence is read; a report that cannot be written does not
+/// stop the others.
+fn run(args: VerifyArgs) -> Result<u8, Vec<CannotRun>> {
+    let options = options(&args);
+    let requests: Vec<(&'static str, &std::path::Path)> = args
+        .reports
         .iter()
-        .chain(args.reports.iter().map(|(_, p)| p));
-    for output in outputs {
-        if let Some(mirror) = trailproof::mirror::root_containing(&options.mirrors, output) {
-            let error = trailproof::Error::OutputInsideMirror {
-                path: output.clone(),
-                mirror,
-            };
-            return Err(CannotRun {
-                help: error.help(),
-                error,
-            }
-            .into());
-        }
-    }
+        .map(|(format, path)| (format.name(), path.as_path()))
+        .chain(
+            args.output
+                .iter()
+                .map(|p| (args.format.name(), p.as_path())),
+        )
+        .collect();
+    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys);
+    let mut targets = output::check_all(&requests, &inputs)
+        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?
+        .into_iter();
+    let reports: Vec<(ReportFormat, ReportTarget)> = args
+        .reports
+        .iter()
+        .map(|(format, _)| *format)
+        .zip(targets.by_ref())
+        .collect();
+    let output_target = targets.next();
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
     let result = match &bar {
         Some(bar) => trailproof::verify_with_progress(&options, bar),
@@ -184,83 +321,57 @@ fn run(cli: Cli) -> miette::Result<u8> {
     if let Some(bar) = &bar {
         bar.bar.finish_and_clear();
     }
-    let report = result.map_err(|error| CannotRun {
-        help: error.help(),
-        error,
-    })?;
-    for (format, path) in &args.reports {
-        write_report(&report, *format, Some(path))?;
-    }
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    match args.format {
-        ReportFormat::Human => {
-            let text = human::render(
-                &report,
-                human::Style {
-                    color: to_terminal && color_allowed(),
-                    ..human::Style::default()
-                },
-            );
-            write_output(args.output.as_deref(), &text)?;
+    let report = result.map_err(|error| vec![CannotRun::from(error)])?;
+    let mut failures = Vec::new();
+    for (format, target) in &reports {
+        if let Err(error) = target.write(|out| report.write(*format, out)) {
+            failures.push(CannotRun::from(error));
         }
-        other => write_report(&report, other, args.output.as_deref())?,
+    }
+    let written = match (&output_target, args.format) {
+        (Some(target), ReportFormat::Human) => target
+            .write(|out| out.write_all(render_human(&report, false).as_bytes()))
+            .map_err(CannotRun::from),
+        (Some(target), format) => target
+            .write(|out| report.write(format, out))
+            .map_err(CannotRun::from),
+        (None, ReportFormat::Human) => {
+            let color = std::io::stdout().is_terminal() && color_allowed();
+            to_stdout(|out| out.write_all(render_human(&report, color).as_bytes()))
+        }
+        (None, format) => to_stdout(|out| report.write(format, out)),
+    };
+    failures.extend(written.err());
+    if !failures.is_empty() {
+        return Err(failures);
     }
     Ok(report.exit_status())
 }
 
-/// Writes `report` as `format` to `path` (stdout when `None`).
-fn write_report(
-    report: &Report,
-    format: ReportFormat,
-    path: Option<&std::path::Path>,
-) -> miette::Result<()> {
-    match path {
-        Some(path) => write_file(path, format.name(), |out| report.write(format, out)),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match report
-                .write(format, &mut stdout)
-                .and_then(|()| stdout.flush())
-            {
-                // A closed pipe (`| head`) is not a failure of the verification.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.into_diagnostic(),
-            }
-        }
-    }
+/// The human report, coloured or not.
+fn render_human(report: &Report, color: bool) -> String {
+    human::render(
+        report,
+        human::Style {
+            color,
+            ..human::Style::default()
+        },
+    )
 }
 
-/// Writes a report file: into a new temporary file in the target's folder,
-/// renamed over `path` once complete. A symbolic or hard link at `path` is
-/// replaced, never written through, so no report can overwrite evidence.
-fn write_file(
-    path: &std::path::Path,
-    what: &str,
+/// Writes to stdout; a closed pipe (`| head`) is not a failure of the verification.
+fn to_stdout(
     fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> miette::Result<()> {
-    let cannot_write = |e: &dyn std::fmt::Display| {
-        miette::miette!(
-            help = "Choose a writable path outside the mirror.",
-            "cannot write the {what} report to {}: {e}",
-            path.display()
-        )
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".trailproof-report-")
-        .tempfile_in(dir)
-        .map_err(|e| cannot_write(&e))?;
-    {
-        let mut out = std::io::BufWriter::new(file.as_file_mut());
-        fill(&mut out)
-            .and_then(|()| out.flush())
-            .map_err(|e| cannot_write(&e))?;
+) -> Result<(), CannotRun> {
+    let mut stdout = std::io::stdout().lock();
+    match fill(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CannotRun {
+            message: format!("cannot write the report to stdout: {e}"),
+            help: "Check where stdout goes (a full disk, a closed terminal), or use --output FILE.",
+        }),
+        Ok(()) => Ok(()),
     }
-    file.persist(path).map_err(|e| cannot_write(&e.error))?;
-    Ok(())
 }
 
 /// A progress bar on stderr: phase, files, bytes, rate and ETA.
@@ -324,21 +435,4 @@ impl trailproof::progress::Progress for Bar {
 fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-}
-
-fn write_output(path: Option<&std::path::Path>, text: &str) -> miette::Result<()> {
-    match path {
-        Some(path) => write_file(path, "human", |out| out.write_all(text.as_bytes())),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                // A closed pipe (`| head`) is not a failure of the verification.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.into_diagnostic(),
-            }
-        }
-    }
 }

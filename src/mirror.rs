@@ -311,23 +311,8 @@ fn check_roots_disjoint(roots: &[PathBuf]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether `path` lies inside (or is) one of the mirror roots; the root if so.
-#[must_use]
-pub fn root_containing(roots: &[PathBuf], path: &Path) -> Option<PathBuf> {
-    // The file may not exist yet: canonicalize its parent.
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let target = std::fs::canonicalize(parent).ok()?;
-    roots.iter().find_map(|root| {
-        let root_c = std::fs::canonicalize(root).ok()?;
-        target.starts_with(&root_c).then(|| root.clone())
-    })
-}
-
 /// A path as text, with every byte that is not part of valid UTF-8 written
-/// `\xNN` (and a backslash doubled), so that it can be shown and compared.
+/// `\xNN`, so that it can be shown and compared.
 #[must_use]
 pub fn escape_path(path: &Path) -> String {
     use std::os::unix::ffi::OsStrExt as _;
