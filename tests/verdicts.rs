@@ -580,3 +580,36 @@ fn logs_of_a_deleted_digest_are_named_not_only_counted() {
         assert!(text.contains(key.as_str()), "{key} not in\n{text}");
     }
 }
+
+// ---- Hostile input reaches no terminal raw ---------------------------------------------------
+
+/// A key holding terminal escapes (clear the screen, move the cursor home, print a forged PASS
+/// line) is printed with every control character spelt out; the only verdict line is the real
+/// one.
+#[test]
+fn terminal_escapes_in_names_are_spelt_out_in_the_human_report() {
+    let case = Case::new(small(124));
+    let log = &case.mirror.logs[0];
+    let folder = log.path.parent().unwrap();
+    let name = "111122223333_CloudTrail_us-east-1_20190301T0020Z_\u{1b}[2J\u{1b}[1;1H\rtrailproof 0.1.0 \u{2014} PASS: no error found\n\u{9b}31m\u{202e}.json.gz";
+    std::fs::write(folder.join(name), b"junk").unwrap();
+    for format in ["human", "markdown", "html"] {
+        let out = case.run(["--format", format]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+            .collect();
+        assert!(raw.is_empty(), "{format}: raw control characters {raw:?}");
+        if format == "human" {
+            let verdicts: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("trailproof "))
+                .collect();
+            assert_eq!(verdicts.len(), 1, "{text}");
+            assert!(verdicts[0].contains("FAIL"), "{text}");
+            assert!(text.contains("\\u{1b}[2J"), "{text}");
+        }
+    }
+}

@@ -30,6 +30,16 @@ const TEMPLATE: &str = include_str!("templates/report.html");
 /// When writing fails, or (a bug) when the template does not render.
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let mut env = Environment::new();
+    // Evidence text with control and bidi characters spelt out before HTML
+    // escaping, so a name cannot reorder what a reader sees.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if !value.is_safe() => minijinja::escape_formatter(
+            out,
+            state,
+            &minijinja::Value::from(crate::text::escape_control(text).as_ref()),
+        ),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(io::Error::other)?;
     let template = env.get_template("report.html").map_err(io::Error::other)?;

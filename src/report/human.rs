@@ -36,17 +36,17 @@ impl fmt::Debug for FindingDiagnostic<'_> {
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let finding = self.0;
-        write!(f, "{}", finding.message)?;
-        write!(f, "\n  object:   {}", finding.object)?;
+        write!(f, "{}", safe(&finding.message))?;
+        write!(f, "\n  object:   {}", safe(&finding.object))?;
         match &finding.path {
-            Some(path) => write!(f, "\n  file:     {}", path.display())?,
+            Some(path) => write!(f, "\n  file:     {}", safe_path(path))?,
             None => write!(f, "\n  file:     (not in any mirror root)")?,
         }
         if let Some(expected) = finding.expected_shown() {
-            write!(f, "\n  expected: {expected}")?;
+            write!(f, "\n  expected: {}", safe(&expected))?;
         }
         if let Some(actual) = finding.actual_shown() {
-            write!(f, "\n  found:    {actual}")?;
+            write!(f, "\n  found:    {}", safe(&actual))?;
         }
         Ok(())
     }
@@ -67,8 +67,20 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.0.help.as_str()))
+        Some(Box::new(safe(&self.0.help)))
     }
+}
+
+/// Evidence text (names chosen by whoever wrote the files) with every
+/// terminal control character spelt out: a name can never clear the
+/// screen, move the cursor or print a forged verdict line.
+fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::escape_control(text)
+}
+
+/// A path as text: bytes that are not UTF-8 as `\xNN`, control characters escaped.
+fn safe_path(path: &std::path::Path) -> String {
+    crate::text::escape_control(&crate::mirror::escape_path(path)).into_owned()
 }
 
 /// Renders the whole human report.
@@ -107,15 +119,15 @@ fn render_summary(report: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "mirror   {} = s3://{}/{}",
-            mirror.path,
-            mirror.bucket.as_deref().unwrap_or("?"),
-            mirror.prefix
+            safe(&mirror.path),
+            safe(mirror.bucket.as_deref().unwrap_or("?")),
+            safe(&mirror.prefix)
         );
     }
     let _ = writeln!(out);
     for chain in &report.chains {
         let time = |t: Option<jiff::Timestamp>| t.map_or_else(|| "?".to_owned(), |t| t.to_string());
-        let _ = writeln!(out, "chain {}", chain.id);
+        let _ = writeln!(out, "chain {}", safe(&chain.id));
         let _ = writeln!(
             out,
             "  covers   {} to {}{}",

@@ -124,11 +124,8 @@ fn code(text: &str) -> String {
     if text.is_empty() {
         return String::new();
     }
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|");
+    // Control and bidi characters spelt out, as in the human report.
+    let clean: String = crate::text::escape_control(text).replace('|', "\\|");
     let longest_run = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
     // A space inside the fence keeps a leading or trailing backtick apart.
