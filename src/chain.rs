@@ -55,6 +55,27 @@ pub struct Chain {
     pub key: ChainKey,
     /// Indexes into the records, ordered by (time, key).
     pub members: Vec<usize>,
+    /// Digests of this chain (by the key their content names) that lie
+    /// elsewhere (`digest.moved`): counted and drawn with the chain, but not
+    /// links in it.
+    pub moved: Vec<usize>,
+}
+
+impl ChainKey {
+    /// The chain a digest key belongs to, from the key alone.
+    #[must_use]
+    pub fn of_key(key: &str) -> Option<ChainKey> {
+        let layout = mirror::parse_layout(key, "CloudTrail-Digest")?;
+        let name = mirror::parse_digest_name(&layout)?;
+        Some(ChainKey {
+            organization: layout.organization,
+            account: layout.account,
+            region: layout.region,
+            trail: name.trail,
+            home_region: name.home_region,
+            backfill: name.backfill,
+        })
+    }
 }
 
 /// Groups digests that are where they claim to be into chains by identity,
@@ -63,8 +84,17 @@ pub struct Chain {
 #[must_use]
 pub fn build(records: &[DigestRecord]) -> Vec<Chain> {
     let mut groups: BTreeMap<ChainKey, Vec<usize>> = BTreeMap::new();
+    let mut moved: BTreeMap<ChainKey, Vec<usize>> = BTreeMap::new();
     for (index, record) in records.iter().enumerate() {
         if record.moved {
+            if let Some(key) = record
+                .parsed
+                .as_ref()
+                .ok()
+                .and_then(|d| ChainKey::of_key(&d.object))
+            {
+                moved.entry(key).or_default().push(index);
+            }
             continue;
         }
         let (Some(layout), Some(name)) = (&record.layout, &record.name) else {
@@ -80,6 +110,9 @@ pub fn build(records: &[DigestRecord]) -> Vec<Chain> {
         };
         groups.entry(key).or_default().push(index);
     }
+    for key in moved.keys() {
+        groups.entry(key.clone()).or_default();
+    }
     groups
         .into_iter()
         .map(|(key, mut members)| {
@@ -87,7 +120,12 @@ pub fn build(records: &[DigestRecord]) -> Vec<Chain> {
                 let order = |i: usize| records.get(i).map(|r| (r.time(), r.key.as_str()));
                 order(a).cmp(&order(b))
             });
-            Chain { key, members }
+            let moved = moved.remove(&key).unwrap_or_default();
+            Chain {
+                key,
+                members,
+                moved,
+            }
         })
         .collect()
 }
@@ -105,7 +143,7 @@ impl<'a> Membership<'a> {
     pub fn new(chains: &'a [Chain], records: usize) -> Self {
         let mut of = vec![None; records];
         for (c, chain) in chains.iter().enumerate() {
-            for &m in &chain.members {
+            for &m in chain.members.iter().chain(&chain.moved) {
                 if let Some(slot) = of.get_mut(m) {
                     *slot = Some(c);
                 }
@@ -249,15 +287,18 @@ pub fn in_range(chains: &[Chain], records: &[DigestRecord]) -> Vec<Chain> {
     chains
         .iter()
         .filter_map(|chain| {
-            let members: Vec<usize> = chain
-                .members
-                .iter()
-                .copied()
-                .filter(|&m| records.get(m).is_some_and(|r| r.in_range))
-                .collect();
-            (!members.is_empty()).then(|| Chain {
+            let in_range = |list: &[usize]| -> Vec<usize> {
+                list.iter()
+                    .copied()
+                    .filter(|&m| records.get(m).is_some_and(|r| r.in_range))
+                    .collect()
+            };
+            let members = in_range(&chain.members);
+            let moved = in_range(&chain.moved);
+            (!members.is_empty() || !moved.is_empty()).then(|| Chain {
                 key: chain.key.clone(),
                 members,
+                moved,
             })
         })
         .collect()

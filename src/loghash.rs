@@ -51,12 +51,14 @@ pub struct LogOutcome {
     pub uncompressed_bytes: u64,
 }
 
-/// A log file in covered time that no authentic digest lists.
+/// A log file that no authentic digest lists: in covered time
+/// (`log.unreferenced`) or in time nothing covers (`log.not_covered`).
 #[derive(Debug, Clone)]
 pub struct Unreferenced {
     /// `s3://` URL.
     pub url: String,
-    /// Index of the chain whose time covers it.
+    /// Index of the chain whose time covers it (or, when none does, the
+    /// chain nearest its time).
     pub chain: Option<usize>,
     /// Delivery time from its name, when the name is a log file name.
     pub time: Option<Timestamp>,
@@ -82,8 +84,9 @@ pub struct LogResults {
     pub unreferenced: Vec<Unreferenced>,
     /// Every log file that was opened and hashed.
     pub read: Vec<ReadLog>,
-    /// Log files in the mirror neither listed nor inside any chain's covered time.
-    pub not_covered: usize,
+    /// Log files in the mirror neither listed nor inside any chain's covered
+    /// time (`log.not_covered`), with the chain nearest their time.
+    pub not_covered: Vec<Unreferenced>,
     /// Log findings, in outcome order then unreferenced (taken by the caller).
     pub findings: Vec<Finding>,
 }
@@ -519,9 +522,6 @@ fn match_moved(
     let findings = std::mem::take(&mut results.findings);
     for (index, finding) in findings.into_iter().enumerate() {
         if moved_away.contains(&index) {
-            if finding.code == FindingCode::LogNotCovered {
-                results.not_covered = results.not_covered.saturating_sub(1);
-            }
             continue;
         }
         match found_at.remove(&index) {
@@ -809,13 +809,14 @@ fn find_unreferenced(
             finding: results.findings.len(),
         });
         let chain_id = judged.chain.and_then(|c| chains.get(c)).map(|c| c.key.id());
+        let entry = Unreferenced {
+            url: url.clone(),
+            chain: judged.chain,
+            time: judged.delivered,
+        };
         match judged.code {
-            FindingCode::LogNotCovered => results.not_covered += 1,
-            _ => results.unreferenced.push(Unreferenced {
-                url: url.clone(),
-                chain: judged.chain,
-                time: judged.delivered,
-            }),
+            FindingCode::LogNotCovered => results.not_covered.push(entry),
+            _ => results.unreferenced.push(entry),
         }
         let mut finding = Finding::new(judged.code, &url, judged.message)
             .at(Some(path))

@@ -115,6 +115,10 @@ pub struct DigestRecord {
     pub stored: Option<StoredHash>,
     /// S3 metadata saved for it.
     pub metadata: StoredMetadata,
+    /// For a digest that lies elsewhere than the key its content names: the
+    /// metadata saved at that key (a sidecar stays at its key when the file
+    /// alone is moved, so it may be this content's own).
+    pub claimed_metadata: Option<StoredMetadata>,
     /// Whether it lies at a key other than its `digestS3Object`.
     pub moved: bool,
     /// Signature verdict (parsed digests only).
@@ -208,12 +212,15 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
         let chains = chain::build(&records);
         authenticate_all(&mut records, &keys);
         check_keys_match(&records, &keys)?;
-        findings.extend(
-            records
-                .iter()
-                .filter(|r| r.in_range)
-                .flat_map(digest_findings),
-        );
+        let membership = chain::Membership::new(&chains, records.len());
+        for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
+            let chain = membership.id(index);
+            findings.extend(
+                digest_findings(record)
+                    .into_iter()
+                    .map(|f| f.in_chain(chain.clone())),
+            );
+        }
         let links = chain::check_links(&chains, &records, &inventory);
         for &index in &links.contradicted {
             if let Some(record) = records.get_mut(index) {
@@ -525,6 +532,13 @@ fn read_digests(
                 .map(|d| d.end_time)
                 .or_else(|| name.as_ref().map(|n| n.time));
             let in_range = time.is_none_or(|t| range.admits_digest(t));
+            let claimed_metadata = parsed
+                .as_ref()
+                .ok()
+                .filter(|_| moved)
+                .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())
+                .filter(|f| f.kind == FileKind::Digest)
+                .map(|f| signature::read_metadata(inventory, f));
             if !in_range && let Ok(digest) = &mut parsed {
                 // Its log files are not examined: do not hold their listing.
                 digest.log_files = Vec::new();
@@ -540,6 +554,7 @@ fn read_digests(
                 parsed,
                 stored: contents.stored,
                 metadata,
+                claimed_metadata,
                 moved,
                 auth: None,
                 contradicted: false,
@@ -623,13 +638,19 @@ fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing) {
         .for_each(|(record, sigs)| {
             if let Ok(d) = &record.parsed {
                 let sigs: Vec<&str> = sigs.iter().map(String::as_str).collect();
-                record.auth = Some(signature::authenticate(
-                    d,
-                    &record.metadata,
-                    &sigs,
-                    keys,
-                    record.is_backfill(),
-                ));
+                let backfill = record.is_backfill();
+                let mut auth = signature::authenticate(d, &record.metadata, &sigs, keys, backfill);
+                // A digest moved without its sidecar: the metadata at the key
+                // its content names may be its own.
+                if auth.problem.is_some()
+                    && let Some(claimed) = &record.claimed_metadata
+                {
+                    let at_claim = signature::authenticate(d, claimed, &sigs, keys, backfill);
+                    if at_claim.problem.is_none() {
+                        auth = at_claim;
+                    }
+                }
+                record.auth = Some(auth);
             }
         });
 }

@@ -613,3 +613,153 @@ fn terminal_escapes_in_names_are_spelt_out_in_the_human_report() {
         }
     }
 }
+
+// ---- One event, one finding; totals equal the sum of their parts ------------------------------
+
+/// Every per-chain count and the outside-chain count add up to the totals, and every chain's
+/// `gaps` is the number of its timeline's stretches no digest covers.
+fn assert_views_agree(report: &serde_json::Value) {
+    let chains = report["chains"].as_array().unwrap();
+    let outside = &report["summary"]["outside_chains"];
+    for (part, fields) in [
+        (
+            "digests",
+            &["total", "valid", "invalid", "unverified", "missing"][..],
+        ),
+        (
+            "logs",
+            &[
+                "listed",
+                "valid",
+                "invalid",
+                "unverified",
+                "unreadable",
+                "unreferenced",
+                "not_covered",
+                "uncompressed_bytes",
+            ][..],
+        ),
+    ] {
+        for field in fields {
+            let sum: u64 = chains
+                .iter()
+                .map(|c| c[part][field].as_u64().unwrap())
+                .sum::<u64>()
+                + outside[part][field].as_u64().unwrap();
+            assert_eq!(
+                sum,
+                report["summary"][part][field].as_u64().unwrap(),
+                "{part}.{field}: {:#}",
+                report["summary"]
+            );
+        }
+        let l = &report["summary"]["logs"];
+        if part == "logs" {
+            assert_eq!(
+                l["listed"].as_u64().unwrap(),
+                ["valid", "invalid", "unverified", "unreadable"]
+                    .iter()
+                    .map(|k| l[*k].as_u64().unwrap())
+                    .sum::<u64>()
+            );
+        }
+    }
+    for chain in chains {
+        let drawn_gaps = chain["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "not_covered")
+            .count();
+        assert_eq!(chain["gaps"], drawn_gaps, "{chain:#}");
+    }
+    let errors = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .count();
+    assert_eq!(report["summary"]["findings"]["errors"], errors);
+}
+
+/// Two digests swapped (the files only: each metadata sidecar stays at its key): two
+/// `digest.moved`, each in its chain; nothing says the genuine metadata is not authentic; the
+/// chain's counts agree with the totals and its timeline has no gap.
+#[test]
+fn swapped_digests_are_two_moved_findings_in_their_chain_and_every_view_agrees() {
+    let case = Case::new(small(125));
+    let chain = case.chain(REGION);
+    let (a, b) = (chain[1], chain[4]);
+    let tmp = case.dir.path().join("swap");
+    std::fs::rename(&a.path, &tmp).unwrap();
+    std::fs::rename(&b.path, &a.path).unwrap();
+    std::fs::rename(&tmp, &b.path).unwrap();
+    let out = case.verify(&[]);
+    assert_eq!(
+        out.findings(),
+        sorted(vec![
+            f("digest.moved", &a.bucket, &a.key),
+            f("digest.moved", &b.bucket, &b.key)
+        ]),
+        "{:#}",
+        out.report["findings"]
+    );
+    let chain_id = "111122223333/us-east-1/management-events@us-east-1";
+    for finding in out.report["findings"].as_array().unwrap() {
+        assert_eq!(finding["chain"], chain_id, "{finding}");
+    }
+    assert_views_agree(&out.report);
+    let report = out.report["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == chain_id)
+        .unwrap();
+    assert_eq!(report["digests"]["total"], chain.len());
+    assert_eq!(report["digests"]["invalid"], 2);
+    assert_eq!(report["gaps"], 0);
+}
+
+/// Many kinds of trouble at once: the counts still add up in every view.
+#[test]
+fn counts_add_up_whatever_the_trouble() {
+    let mut spec = small(126);
+    spec.hours = 9;
+    spec.gaps = vec![(5, 1)];
+    spec.backfill_hours = vec![2];
+    let case = Case::new(spec);
+    let us = case.chain(REGION);
+    let eu = case.chain("eu-west-1");
+    case.mirror.delete(&us[2].key);
+    case.mirror.modify_log(&us[1].log_keys[0]);
+    let moved_log = eu[1].log_keys[0].clone();
+    case.mirror
+        .move_file(&moved_log, &moved_log.replace(".json.gz", "Q.json.gz"));
+    case.mirror.inject_log(
+        "111122223333",
+        "eu-west-1",
+        minutes_after(eu[3].end_time, -15),
+    );
+    let elsewhere = eu[4].key.replace("/2026/03/01/", "/2026/03/04/");
+    case.mirror.move_file(&eu[4].key, &elsewhere);
+    std::fs::write(
+        case.mirror
+            .root
+            .join("AWSLogs/111122223333/CloudTrail/us-east-1/.DS_Store"),
+        b"x",
+    )
+    .unwrap();
+    let out = case.verify(&[]);
+    assert_eq!(out.code, 1);
+    assert_views_agree(&out.report);
+    for format in ["human", "markdown"] {
+        let text = String::from_utf8(case.run(["--format", format]).stdout).unwrap();
+        let errors = out.report["summary"]["findings"]["errors"]
+            .as_u64()
+            .unwrap();
+        assert!(
+            text.contains(&format!("{errors} error")),
+            "{format}: {text}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! The human report: one miette diagnostic per finding (what, where,
 //! expected vs actual, what to do), then a summary per chain.
 
-use super::Report;
+use super::{DigestCounts, LogCounts, Report};
 use crate::finding::{Finding, Severity};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use std::fmt::{self, Write as _};
@@ -71,6 +71,20 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 }
 
+/// The digest and log lines of one chain (or of what is outside every chain).
+fn write_counts(out: &mut String, d: &DigestCounts, l: &LogCounts) {
+    let _ = writeln!(
+        out,
+        "  digests  {}/{} valid, {} invalid, {} unverified, {} missing",
+        d.valid, d.total, d.invalid, d.unverified, d.missing
+    );
+    let _ = writeln!(
+        out,
+        "  logs     {}/{} valid, {} invalid, {} unverified, {} unreadable; {} unreferenced, {} in no digest's time",
+        l.valid, l.listed, l.invalid, l.unverified, l.unreadable, l.unreferenced, l.not_covered
+    );
+}
+
 /// Evidence text (names chosen by whoever wrote the files) with every
 /// terminal control character spelt out: a name can never clear the
 /// screen, move the cursor or print a forged verdict line.
@@ -134,23 +148,17 @@ fn render_summary(report: &Report, out: &mut String) {
             time(chain.start_time),
             time(chain.end_time),
             if chain.gaps > 0 {
-                format!(" ({} restart(s))", chain.gaps)
+                format!(" ({} gap(s) no digest covers)", chain.gaps)
             } else {
                 String::new()
             }
         );
-        let d = &chain.digests;
-        let _ = writeln!(
-            out,
-            "  digests  {}/{} valid, {} invalid, {} unverified, {} missing",
-            d.valid, d.total, d.invalid, d.unverified, d.missing
-        );
-        let l = &chain.logs;
-        let _ = writeln!(
-            out,
-            "  logs     {}/{} valid, {} invalid, {} unverified, {} unreferenced",
-            l.valid, l.listed, l.invalid, l.unverified, l.unreferenced
-        );
+        write_counts(out, &chain.digests, &chain.logs);
+    }
+    let outside = &s.outside_chains;
+    if outside.digests != DigestCounts::default() || outside.logs != LogCounts::default() {
+        let _ = writeln!(out, "outside every chain");
+        write_counts(out, &outside.digests, &outside.logs);
     }
     let d = &s.digests;
     let l = &s.logs;

@@ -9,6 +9,7 @@ pub mod junit;
 pub mod manifest;
 pub mod markdown;
 pub mod sarif;
+mod tally;
 pub mod timeline;
 
 use crate::chain::Chain;
@@ -241,7 +242,8 @@ pub struct FindingCounts {
     pub warnings: usize,
 }
 
-/// Totals of the run.
+/// Totals of the run: always the sum of the chains' counts and of
+/// [`Summary::outside_chains`].
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Summary {
     /// Digest counts.
@@ -250,6 +252,18 @@ pub struct Summary {
     pub logs: LogCounts,
     /// Finding counts.
     pub findings: FindingCounts,
+    /// What belongs to no chain (a digest whose name and content name no
+    /// chain, a log file in no chain's location).
+    pub outside_chains: OutsideChains,
+}
+
+/// Counts of what belongs to no chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutsideChains {
+    /// Digest counts.
+    pub digests: DigestCounts,
+    /// Log counts.
+    pub logs: LogCounts,
 }
 
 /// One chain's part of the report.
@@ -279,7 +293,8 @@ pub struct ChainReport {
     pub start_time: Option<Timestamp>,
     /// `digestEndTime` of the newest parsed digest.
     pub end_time: Option<Timestamp>,
-    /// Restarts (chain.gap findings).
+    /// Stretches of its timeline that no digest covers (restarts after
+    /// logging or validation was off, `chain.gap`).
     pub gaps: usize,
     /// Digest counts.
     pub digests: DigestCounts,
@@ -340,104 +355,14 @@ impl Report {
             .filter(|f| f.severity == Severity::Error)
             .map(|f| f.object.as_str())
             .collect();
-        let missing_by_chain: BTreeMap<Option<&str>, usize> = findings
-            .iter()
-            .filter(|f| f.code == crate::finding::FindingCode::DigestMissing)
-            .fold(BTreeMap::new(), |mut m, f| {
-                *m.entry(f.chain.as_deref()).or_default() += 1;
-                m
-            });
-
-        let gaps_by_chain: BTreeMap<&str, usize> = findings
-            .iter()
-            .filter(|f| f.code == crate::finding::FindingCode::ChainGap)
-            .filter_map(|f| f.chain.as_deref())
-            .fold(BTreeMap::new(), |mut m, c| {
-                *m.entry(c).or_default() += 1;
-                m
-            });
-        let digest_counts = |members: &mut dyn Iterator<Item = &DigestRecord>| {
-            let mut counts = DigestCounts::default();
-            for r in members {
-                counts.total += 1;
-                if errors_by_object.contains(r.url().as_str()) {
-                    counts.invalid += 1;
-                } else if r.is_authentic() {
-                    counts.valid += 1;
-                } else {
-                    counts.unverified += 1;
-                }
-            }
-            counts
-        };
+        let tally = tally::tally(records, chains, logs, &findings);
         let membership = crate::chain::Membership::new(chains, records.len());
-        let mut chain_logs: Vec<LogCounts> = vec![LogCounts::default(); chains.len()];
-        let mut total_logs = LogCounts::default();
-        for outcome in &logs.outcomes {
-            let mut chains_of_log: Vec<usize> = outcome
-                .listed_by
-                .iter()
-                .filter_map(|&r| membership.index(r as usize))
-                .collect();
-            chains_of_log.sort_unstable();
-            chains_of_log.dedup();
-            count_log(&mut total_logs, outcome);
-            for c in chains_of_log {
-                if let Some(counts) = chain_logs.get_mut(c) {
-                    count_log(counts, outcome);
-                }
-            }
-        }
-        total_logs.unreferenced = logs.unreferenced.len();
-        total_logs.not_covered = logs.not_covered;
-        for unreferenced in &logs.unreferenced {
-            if let Some(counts) = unreferenced.chain.and_then(|c| chain_logs.get_mut(c)) {
-                counts.unreferenced += 1;
-            }
-        }
         let evidence = TimelineEvidence::new(records, logs, &findings, &errors_by_object);
-
         let chain_reports: Vec<ChainReport> = chains
             .iter()
-            .zip(chain_logs)
+            .zip(&tally.chains)
             .enumerate()
-            .map(|(index, (chain, logs))| {
-                let members: Vec<&DigestRecord> = chain
-                    .members
-                    .iter()
-                    .filter_map(|&m| records.get(m))
-                    .collect();
-                let id = chain.key.id();
-                let mut digests = digest_counts(&mut members.iter().copied());
-                digests.missing = missing_by_chain
-                    .get(&Some(id.as_str()))
-                    .copied()
-                    .unwrap_or(0);
-                let parsed = members.iter().filter_map(|r| r.parsed.as_ref().ok());
-                let buckets: BTreeSet<String> = members.iter().map(|r| r.bucket.clone()).collect();
-                ChainReport {
-                    gaps: gaps_by_chain.get(id.as_str()).copied().unwrap_or(0),
-                    organization: chain.key.organization.clone(),
-                    account: chain.key.account.clone(),
-                    region: chain.key.region.clone(),
-                    trail: chain.key.trail.clone(),
-                    home_region: chain.key.home_region.clone(),
-                    kind: if chain.key.backfill {
-                        "backfill"
-                    } else {
-                        "standard"
-                    },
-                    buckets: buckets.into_iter().collect(),
-                    first_digest: members.first().map(|r| r.url()),
-                    last_digest: members.last().map(|r| r.url()),
-                    start_time: parsed.clone().map(|d| d.start_time).min(),
-                    end_time: parsed.map(|d| d.end_time).max(),
-                    digests,
-                    logs,
-                    timeline: evidence.timeline(index, chain, &id),
-                    id,
-                }
-            })
+            .map(|(index, (chain, counts))| chain_report(index, chain, counts, records, &evidence))
             .collect();
         let manifest = build_manifest(
             &mut inventory,
@@ -447,9 +372,6 @@ impl Report {
             logs,
             &chain_reports,
         );
-
-        let mut digests = digest_counts(&mut records.iter().filter(|r| r.in_range));
-        digests.missing = missing_by_chain.values().sum();
         let finding_counts = FindingCounts {
             errors: findings
                 .iter()
@@ -498,9 +420,13 @@ impl Report {
                 end_time: options.end_time,
             },
             summary: Summary {
-                digests,
-                logs: total_logs,
+                digests: tally.total.digests,
+                logs: tally.total.logs,
                 findings: finding_counts,
+                outside_chains: OutsideChains {
+                    digests: tally.outside.digests,
+                    logs: tally.outside.logs,
+                },
             },
             chains: chain_reports,
             findings,
@@ -551,24 +477,49 @@ impl Report {
 }
 
 /// Adds one listed log's outcome to `counts`.
-/// `listed` is always `valid + invalid + unverified + unreadable`: a log
-/// listed only by digests that cannot be trusted and lying in time
-/// authentic digests cover is counted as `unreferenced` instead.
-fn count_log(counts: &mut LogCounts, outcome: &crate::loghash::LogOutcome) {
-    counts.uncompressed_bytes += outcome.uncompressed_bytes;
-    let bucket = match outcome.status {
-        LogStatus::Valid => &mut counts.valid,
-        LogStatus::Unverified => &mut counts.unverified,
-        LogStatus::Unreadable => &mut counts.unreadable,
-        LogStatus::Unreferenced => return,
-        LogStatus::Missing
-        | LogStatus::Moved
-        | LogStatus::Modified
-        | LogStatus::Malformed
-        | LogStatus::UnsafePath => &mut counts.invalid,
-    };
-    *bucket += 1;
-    counts.listed += 1;
+/// One chain's part of the report: its members' span, its counts, and its
+/// timeline (whose stretches not covered are its gaps).
+fn chain_report(
+    index: usize,
+    chain: &Chain,
+    counts: &tally::Counts,
+    records: &[DigestRecord],
+    evidence: &TimelineEvidence<'_>,
+) -> ChainReport {
+    let members: Vec<&DigestRecord> = chain
+        .members
+        .iter()
+        .filter_map(|&m| records.get(m))
+        .collect();
+    let id = chain.key.id();
+    let parsed = members.iter().filter_map(|r| r.parsed.as_ref().ok());
+    let buckets: BTreeSet<String> = members.iter().map(|r| r.bucket.clone()).collect();
+    let timeline = evidence.timeline(index, chain, &id);
+    ChainReport {
+        gaps: timeline
+            .iter()
+            .filter(|s| s.status == CoverageStatus::NotCovered)
+            .count(),
+        organization: chain.key.organization.clone(),
+        account: chain.key.account.clone(),
+        region: chain.key.region.clone(),
+        trail: chain.key.trail.clone(),
+        home_region: chain.key.home_region.clone(),
+        kind: if chain.key.backfill {
+            "backfill"
+        } else {
+            "standard"
+        },
+        buckets: buckets.into_iter().collect(),
+        first_digest: members.first().map(|r| r.url()),
+        last_digest: members.last().map(|r| r.url()),
+        start_time: parsed.clone().map(|d| d.start_time).min(),
+        end_time: parsed.map(|d| d.end_time).max(),
+        digests: counts.digests,
+        logs: counts.logs,
+        timeline,
+        id,
+    }
 }
 
 /// Every file the run read: digests and their sidecars, the log files it
@@ -698,7 +649,7 @@ impl<'a> TimelineEvidence<'a> {
     fn timeline(&self, index: usize, chain: &Chain, id: &str) -> Vec<Segment> {
         let hour = jiff::SignedDuration::from_hours(1);
         let mut marks: Vec<Segment> = Vec::new();
-        for &member in &chain.members {
+        for &member in chain.members.iter().chain(&chain.moved) {
             let Some(record) = self.records.get(member) else {
                 continue;
             };

@@ -1,0 +1,153 @@
+//! Counts per chain and in total, from the same data, so that the totals
+//! are always the sum of their parts: every digest and every log file is
+//! counted once, in one chain or outside every chain.
+
+use super::{DigestCounts, LogCounts};
+use crate::chain::{Chain, Membership};
+use crate::finding::{Finding, FindingCode, Severity};
+use crate::loghash::{LogOutcome, LogResults, LogStatus};
+use crate::verify::DigestRecord;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Digest and log counts of one chain (or of what belongs to none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub digests: DigestCounts,
+    pub logs: LogCounts,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        let (d, o) = (&mut self.digests, &other.digests);
+        d.total += o.total;
+        d.valid += o.valid;
+        d.invalid += o.invalid;
+        d.unverified += o.unverified;
+        d.missing += o.missing;
+        let (l, o) = (&mut self.logs, &other.logs);
+        l.listed += o.listed;
+        l.valid += o.valid;
+        l.invalid += o.invalid;
+        l.unverified += o.unverified;
+        l.unreadable += o.unreadable;
+        l.unreferenced += o.unreferenced;
+        l.not_covered += o.not_covered;
+        l.uncompressed_bytes += o.uncompressed_bytes;
+    }
+}
+
+/// Every count of a run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    /// One per chain, in the order of the chains.
+    pub chains: Vec<Counts>,
+    /// Digests and log files that belong to no chain.
+    pub outside: Counts,
+    /// The sum of all the above.
+    pub total: Counts,
+}
+
+/// Counts every in-range digest (members and moved digests of each chain,
+/// and those of no chain), every missing digest, and every log file once.
+pub(crate) fn tally(
+    records: &[DigestRecord],
+    chains: &[Chain],
+    logs: &LogResults,
+    findings: &[Finding],
+) -> Tally {
+    let membership = Membership::new(chains, records.len());
+    let mut tally = Tally {
+        chains: vec![Counts::default(); chains.len()],
+        ..Tally::default()
+    };
+    let errors: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.object.as_str())
+        .collect();
+    let chain_index: BTreeMap<String, usize> = chains
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.key.id(), i))
+        .collect();
+    for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
+        let counts = slot(&mut tally, membership.index(index));
+        counts.digests.total += 1;
+        if errors.contains(record.url().as_str()) {
+            counts.digests.invalid += 1;
+        } else if record.is_authentic() {
+            counts.digests.valid += 1;
+        } else {
+            counts.digests.unverified += 1;
+        }
+    }
+    for finding in findings
+        .iter()
+        .filter(|f| f.code == FindingCode::DigestMissing)
+    {
+        let chain = finding
+            .chain
+            .as_deref()
+            .and_then(|c| chain_index.get(c))
+            .copied();
+        slot(&mut tally, chain).digests.missing += 1;
+    }
+    for outcome in &logs.outcomes {
+        let chain = log_chain(outcome, records, &membership);
+        count_log(&mut slot(&mut tally, chain).logs, outcome);
+    }
+    for unreferenced in &logs.unreferenced {
+        slot(&mut tally, unreferenced.chain).logs.unreferenced += 1;
+    }
+    for not_covered in &logs.not_covered {
+        slot(&mut tally, not_covered.chain).logs.not_covered += 1;
+    }
+    let mut total = tally.outside;
+    for counts in &tally.chains {
+        total.add(counts);
+    }
+    tally.total = total;
+    tally
+}
+
+fn slot(tally: &mut Tally, chain: Option<usize>) -> &mut Counts {
+    match chain.and_then(|c| tally.chains.get_mut(c)) {
+        Some(counts) => counts,
+        None => &mut tally.outside,
+    }
+}
+
+/// The one chain a listed log file counts in: that of the first authentic
+/// digest listing it, else of the first digest listing it.
+fn log_chain(
+    outcome: &LogOutcome,
+    records: &[DigestRecord],
+    membership: &Membership<'_>,
+) -> Option<usize> {
+    let listers = || outcome.listed_by.iter().map(|&r| r as usize);
+    listers()
+        .find(|&r| records.get(r).is_some_and(DigestRecord::is_authentic))
+        .or_else(|| listers().next())
+        .and_then(|r| membership.index(r))
+}
+
+/// Adds one listed log's outcome to `counts`. `listed` is always `valid +
+/// invalid + unverified + unreadable`: a log listed only by digests that
+/// cannot be trusted and lying in time authentic digests cover is counted
+/// as `unreferenced` instead.
+fn count_log(counts: &mut LogCounts, outcome: &LogOutcome) {
+    counts.uncompressed_bytes += outcome.uncompressed_bytes;
+    let bucket = match outcome.status {
+        LogStatus::Valid => &mut counts.valid,
+        LogStatus::Unverified => &mut counts.unverified,
+        LogStatus::Unreadable => &mut counts.unreadable,
+        LogStatus::Unreferenced => return,
+        LogStatus::Missing
+        | LogStatus::Moved
+        | LogStatus::Modified
+        | LogStatus::Malformed
+        | LogStatus::UnsafePath => &mut counts.invalid,
+    };
+    *bucket += 1;
+    counts.listed += 1;
+}
