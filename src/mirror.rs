@@ -674,10 +674,8 @@ impl Inventory {
             root.prefix = prefix;
         }
         for (i, a) in self.roots.iter().enumerate() {
-            for b in self.roots.iter().skip(i + 1) {
-                let nested =
-                    |x: &MirrorRoot, y: &MirrorRoot| x.prefix.starts_with(y.prefix.as_str());
-                if a.bucket == b.bucket && (nested(a, b) || nested(b, a)) {
+            for (j, b) in self.roots.iter().enumerate().skip(i + 1) {
+                if a.bucket == b.bucket && self.share_a_key(i, j) {
                     return Err(Error::RootsOverlap {
                         first: a.path.clone(),
                         second: b.path.clone(),
@@ -686,6 +684,26 @@ impl Inventory {
             }
         }
         Ok(())
+    }
+
+    /// Whether two roots of one bucket hold a file at the same key (two
+    /// roots that split a bucket, e.g. one region each, hold none).
+    fn share_a_key(&self, a: usize, b: usize) -> bool {
+        let (Some(ra), Some(rb)) = (self.roots.get(a), self.roots.get(b)) else {
+            return false;
+        };
+        // Let `outer` be the root with the shorter prefix.
+        let (outer, inner, rest) = if let Some(rest) = rb.prefix.strip_prefix(ra.prefix.as_str()) {
+            (a, b, rest)
+        } else if let Some(rest) = ra.prefix.strip_prefix(rb.prefix.as_str()) {
+            (b, a, rest)
+        } else {
+            return false; // disjoint prefixes
+        };
+        self.files
+            .iter()
+            .filter(|f| f.root == inner)
+            .any(|f| self.find(outer, &format!("{rest}{}", f.rel)).is_some())
     }
 
     /// Roots that no digest located: for each, the claims its log files

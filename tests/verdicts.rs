@@ -763,3 +763,41 @@ fn counts_add_up_whatever_the_trouble() {
         );
     }
 }
+
+// ---- Command line -------------------------------------------------------------------------------
+
+/// Two mirror roots of one bucket that split it (one region each) hold no object twice: they
+/// are verified together, not refused as overlapping. A real overlap is still refused.
+#[test]
+fn disjoint_roots_of_one_bucket_are_verified_together() {
+    let case = Case::new(small(127));
+    let second = case.dir.path().join("eu-only");
+    for area in ["CloudTrail", "CloudTrail-Digest"] {
+        let from = case
+            .mirror
+            .root
+            .join(format!("AWSLogs/111122223333/{area}/eu-west-1"));
+        let to = second.join(format!("AWSLogs/111122223333/{area}/eu-west-1"));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::rename(&from, &to).unwrap();
+    }
+    let roots = [case.mirror.root.clone(), second.clone()];
+    let out = common::verify_json(&roots, &case.mirror.public_keys, &[]);
+    assert_eq!(out.findings(), vec![], "{}", out.stderr);
+    assert_eq!(out.code, 0);
+    assert_eq!(out.report["chains"].as_array().unwrap().len(), 2);
+    // A log file of the first root copied into the second: the same key twice.
+    let log = &case.mirror.logs[0];
+    let copy = second.join(&log.key);
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(&log.path, &copy).unwrap();
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("trailproof"))
+        .arg("verify")
+        .args(&roots)
+        .arg("--public-keys")
+        .arg(&case.mirror.public_keys)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("overlap"));
+}
