@@ -801,3 +801,35 @@ fn disjoint_roots_of_one_bucket_are_verified_together() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("overlap"));
 }
+
+/// A run given relative paths writes a manifest that `sha256sum -c` checks from any folder.
+#[test]
+fn manifest_of_a_run_with_relative_paths_checks_from_anywhere() {
+    let case = Case::new(small(128));
+    let manifest = case.dir.path().join("evidence.sha256");
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("trailproof"))
+        .current_dir(case.dir.path())
+        .args([
+            "verify",
+            "case/mirror",
+            "--public-keys",
+            "case/public-keys.json",
+            "--report",
+            "manifest=evidence.sha256",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    let check = std::process::Command::new("sha256sum")
+        .args(["-c", "--strict", "--quiet"])
+        .arg(&manifest)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

@@ -157,10 +157,24 @@ impl Manifest {
     pub fn write_sha256sum(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         use std::os::unix::ffi::OsStrExt as _;
         let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
+        // GNU sha256sum -c skips lines that start with '#'.
+        let base = std::env::current_dir()
+            .map(|d| crate::mirror::escape_path(&d))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "# trailproof evidence manifest: the SHA-256 of the stored bytes of every file the run read."
+        )?;
+        writeln!(
+            out,
+            "# Paths are absolute (relative ones were resolved against {}), so `sha256sum -c` works from any folder.",
+            crate::text::escape_control(&base)
+        )?;
         for entry in self.entries.iter().filter(|e| e.hashed) {
             let hash = hex::encode(entry.stored.sha256);
-            // The path's own bytes: a mirror root need not be UTF-8.
+            // The path's own bytes (a mirror root need not be UTF-8), absolute.
             let path = self.local_path(&entry.place);
+            let path = std::path::absolute(&path).unwrap_or(path);
             let bytes = path.as_os_str().as_bytes();
             if bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
                 let mut escaped = Vec::with_capacity(bytes.len() + 8);
