@@ -129,6 +129,9 @@ finding_codes! {
     /// A log file no digest lists, in time no digest of the mirror covers.
     LogNotCovered => "log.not_covered", Warning,
         "a log file that no digest lists, delivered in time no digest present covers (its digest is missing, or validation was off): it cannot be verified";
+    /// The digest's listing did not fit the run's memory budget: its log files were not examined.
+    DigestNotExamined => "digest.not_examined", Warning,
+        "the log files a digest lists were not examined: all digests' listings exceed the memory budget (--memory-budget-mib); the run is incomplete (exit 2)";
 }
 
 impl FindingCode {
@@ -137,7 +140,10 @@ impl FindingCode {
     /// error was found elsewhere).
     #[must_use]
     pub fn leaves_run_incomplete(self) -> bool {
-        matches!(self, FindingCode::MirrorUnreadable)
+        matches!(
+            self,
+            FindingCode::MirrorUnreadable | FindingCode::DigestNotExamined
+        )
     }
 }
 
@@ -302,6 +308,9 @@ pub fn default_help(code: FindingCode) -> &'static str {
         FindingCode::DigestKeyUnknown => {
             "Save the region's public keys covering this time with `aws cloudtrail list-public-keys --region <region> --start-time <T> --end-time <T>` and pass the file with --public-keys."
         }
+        FindingCode::DigestNotExamined => {
+            "Raise --memory-budget-mib if the machine has the memory, or verify the mirror in parts (--start-time/--end-time, or one root per region); a mirror whose digests list far more log files than CloudTrail delivers may hold forged digests."
+        }
         FindingCode::DigestUnsigned => {
             "Save the digest's S3 metadata beside it: `aws s3api head-object --bucket <bucket> --key <key> > <file>.metadata.json`."
         }
@@ -383,6 +392,7 @@ mod tests {
                 "mirror.stray_file",
                 "log.moved",
                 "log.not_covered",
+                "digest.not_examined",
             ]
         );
         let mut sorted = codes.clone();
@@ -406,7 +416,8 @@ mod tests {
                 "log.unverified",
                 "mirror.unreadable",
                 "mirror.stray_file",
-                "log.not_covered"
+                "log.not_covered",
+                "digest.not_examined"
             ]
         );
     }

@@ -20,6 +20,7 @@
 //! Evidence problems are [`finding::Finding`]s; [`error::Error`] only means
 //! the run could not be done.
 
+pub mod budget;
 pub mod chain;
 pub mod digest;
 pub mod error;

@@ -615,12 +615,16 @@ type Window = (Timestamp, Timestamp, usize);
 struct Coverage {
     all: HashMap<Location, Vec<Window>>,
     authentic: HashMap<Location, Vec<Window>>,
+    /// Windows of digests whose listing was dropped (memory budget): files
+    /// delivered then are not judged, since what the digest lists is unknown.
+    blind: HashMap<Location, Vec<Window>>,
 }
 
 impl Coverage {
     fn new(records: &[DigestRecord], chains: &[Chain]) -> Self {
         let mut all: HashMap<Location, Vec<Window>> = HashMap::new();
         let mut authentic: HashMap<Location, Vec<Window>> = HashMap::new();
+        let mut blind: HashMap<Location, Vec<Window>> = HashMap::new();
         for (c, chain) in chains.iter().enumerate() {
             for &m in &chain.members {
                 let Some(record) = records.get(m) else {
@@ -640,13 +644,36 @@ impl Coverage {
                 if record.is_authentic() {
                     authentic.entry(location.clone()).or_default().push(window);
                 }
+                if record.dropped_listing.is_some() {
+                    blind.entry(location.clone()).or_default().push(window);
+                }
                 all.entry(location).or_default().push(window);
             }
         }
-        for list in all.values_mut().chain(authentic.values_mut()) {
+        for list in all
+            .values_mut()
+            .chain(authentic.values_mut())
+            .chain(blind.values_mut())
+        {
             *list = merge_windows(std::mem::take(list));
         }
-        Coverage { all, authentic }
+        Coverage {
+            all,
+            authentic,
+            blind,
+        }
+    }
+
+    /// Whether a file delivered at `time` lies in the time of a digest whose
+    /// listing was not kept.
+    fn is_blind(&self, location: &Location, time: Timestamp) -> bool {
+        self.blind.get(location).is_some_and(|list| {
+            let after = list.partition_point(|(start, _, _)| *start <= time);
+            after
+                .checked_sub(1)
+                .and_then(|i| list.get(i))
+                .is_some_and(|(start, end, _)| *start <= time && time <= *end)
+        })
     }
 
     /// The chain whose covered time holds the whole minute a log named
@@ -858,7 +885,7 @@ fn judge_unlisted(
             delivered: None,
         });
     };
-    if !range.admits_log(time) {
+    if !range.admits_log(time) || coverage.is_blind(&location, time) {
         return None;
     }
     let (code, chain, message) = match (coverage.covering(&location, time, true), listing) {

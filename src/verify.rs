@@ -1,5 +1,6 @@
 //! The verification pipeline: mirror → digests → signatures → chains → logs → report.
 
+use crate::budget::{ListingBudget, listing_cost};
 use crate::chain;
 use crate::digest::{self, Digest, DigestError};
 use crate::error::Error;
@@ -43,6 +44,8 @@ pub struct Options {
     pub invocation: Vec<String>,
     /// Which findings fail the run (the report's verdict line and exit status).
     pub fail_on: crate::report::FailOn,
+    /// Bytes the digests' listings may take ([`crate::budget`]).
+    pub memory_budget: u64,
 }
 
 impl Options {
@@ -61,6 +64,7 @@ impl Options {
             manifest_hashes: true,
             invocation: Vec::new(),
             fail_on: crate::report::FailOn::Error,
+            memory_budget: crate::budget::DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -132,6 +136,9 @@ pub struct DigestRecord {
     /// an earlier one in range), but nothing is reported about them and
     /// the log files they list are not examined.
     pub in_range: bool,
+    /// How many log files its listing named when the listing did not fit
+    /// the run's memory budget and was dropped: they were not examined.
+    pub dropped_listing: Option<usize>,
 }
 
 impl DigestRecord {
@@ -449,30 +456,53 @@ fn read_digests(
         .map(|f| f.size)
         .sum();
     progress.start(Phase::Digests, candidates.len() as u64, candidate_bytes);
-    let read: Vec<_> = candidates
+    let budget = ListingBudget::new(options.memory_budget);
+    let mut read: Vec<_> = candidates
         .into_par_iter()
         .map(|index| {
             let file = inventory.files.get(index);
             let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
-            let contents =
-                crate::error::contain_panic(|| digest::read(&path, options.max_digest_bytes))
-                    .unwrap_or_else(|panic| digest::DigestFile {
-                        inflated_sha256: None,
-                        parsed: Err(DigestError::Internal(panic)),
-                        stored: None,
-                    });
+            let mut contents = read_digest_file(&path, options.max_digest_bytes);
+            if let Ok(digest) = &mut contents.parsed
+                && !range.admits_digest(digest.end_time)
+            {
+                // Outside the range: read as evidence, its log files not examined.
+                digest.log_files = Vec::new();
+            }
+            let cost = contents.parsed.as_ref().map_or(0, listing_cost);
+            let dropped = (!budget.admit(cost)).then(|| drop_listing(&mut contents));
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();
             progress.advance(file.map_or(0, |f| f.size));
-            (index, path, contents, metadata)
+            (index, path, contents, metadata, (cost, dropped))
         })
         .collect();
     if read.is_empty() {
         return Ok(Vec::new());
     }
+    if read.iter().any(|r| r.4.1.is_some()) {
+        // Which listings are kept must not depend on which reader finished
+        // first: choose again, in the mirror's order, and re-read the
+        // digests chosen whose listing was dropped.
+        let costs: Vec<u64> = read.iter().map(|r| r.4.0).collect();
+        let keep = crate::budget::choose(&costs, budget.limit());
+        for ((_, path, contents, _, (_, dropped)), keep) in read.iter_mut().zip(keep) {
+            match (keep, dropped.is_some()) {
+                (true, true) => {
+                    let again = read_digest_file(path, options.max_digest_bytes);
+                    if again.inflated_sha256 == contents.inflated_sha256 {
+                        *contents = again;
+                        *dropped = None;
+                    }
+                }
+                (false, false) => *dropped = Some(drop_listing(contents)),
+                _ => {}
+            }
+        }
+    }
 
-    let digest_claims = read.iter().filter_map(|(index, _, contents, _)| {
+    let digest_claims = read.iter().filter_map(|(index, _, contents, _, _)| {
         let file = inventory.files.get(*index)?;
         let d = contents.parsed.as_ref().ok()?;
         Some((
@@ -498,7 +528,7 @@ fn read_digests(
     if !unlocated.is_empty() {
         let listed = read
             .iter()
-            .filter_map(|(_, _, contents, _)| contents.parsed.as_ref().ok())
+            .filter_map(|(_, _, contents, _, _)| contents.parsed.as_ref().ok())
             .flat_map(|d| d.log_files.iter().map(|l| (&*l.bucket, &*l.object)));
         claims.extend(inventory.log_claims(&unlocated, listed));
     }
@@ -515,7 +545,7 @@ fn read_digests(
 
     Ok(read
         .into_iter()
-        .filter_map(|(index, path, contents, metadata)| {
+        .filter_map(|(index, path, contents, metadata, (_, dropped))| {
             let file = inventory.files.get(index)?;
             let bucket = inventory.bucket_of(file).to_owned();
             let key = inventory.key_of(file);
@@ -559,9 +589,29 @@ fn read_digests(
                 auth: None,
                 contradicted: false,
                 in_range,
+                dropped_listing: dropped,
             })
         })
         .collect())
+}
+
+/// Reads one digest file; a panic while reading it (a bug) is an error on it.
+fn read_digest_file(path: &std::path::Path, max_inflated: u64) -> digest::DigestFile {
+    crate::error::contain_panic(|| digest::read(path, max_inflated)).unwrap_or_else(|panic| {
+        digest::DigestFile {
+            inflated_sha256: None,
+            parsed: Err(DigestError::Internal(panic)),
+            stored: None,
+        }
+    })
+}
+
+/// Frees a digest's listing; how many log files it named.
+fn drop_listing(contents: &mut digest::DigestFile) -> usize {
+    match &mut contents.parsed {
+        Ok(digest) => std::mem::take(&mut digest.log_files).len(),
+        Err(_) => 0,
+    }
 }
 
 /// `--bucket`/`--prefix` that place a root where not one of the objects
@@ -668,6 +718,19 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
                 format!("The digest's metadata sidecar cannot be read by this user ({reason}); the signature it holds was not checked."),
             )
             .at(Some(crate::mirror::sidecar_path(&record.path))),
+        );
+    }
+    if let Some(listed) = record.dropped_listing {
+        out.push(
+            Finding::new(
+                FindingCode::DigestNotExamined,
+                &url,
+                format!(
+                    "The {listed} log file(s) this digest lists were not examined, nor the files in the mirror inside its time: the listings of all digests exceed the run's memory budget."
+                ),
+            )
+            .at(at())
+            .values("listings within the memory budget", format!("{listed} more log file(s)")),
         );
     }
     let d = match &record.parsed {

@@ -169,3 +169,78 @@ fn listed_log_that_is_not_what_the_digest_hashed_is_reported_once() {
     assert_eq!(code, 1);
     let _ = sha256_hex(b"");
 }
+
+/// Forged digests that list hundreds of thousands of log files each: the listings kept stay
+/// within the memory budget, the others' log files are not examined (`digest.not_examined`, the
+/// run incomplete), the report is still written, and which digests are kept does not depend on
+/// thread timing.
+#[test]
+fn digests_listing_more_than_the_memory_budget_end_incomplete_with_a_report() {
+    let case = Case::new(small(74));
+    let template = case.chain(REGION)[0];
+    let folder = template.path.parent().unwrap();
+    let entries = 60_000;
+    for n in 0..4 {
+        let end = format!("2026-03-01T0{n}:47:28Z");
+        let key = format!(
+            "{}/111122223333_CloudTrail-Digest_us-east-1_fake-trail_us-east-1_20260301T0{n}4728Z.json.gz",
+            template.key.rsplit_once('/').unwrap().0
+        );
+        let mut json = format!(
+            r#"{{"awsAccountId":"111122223333","digestStartTime":"2026-03-01T00:00:00Z","digestEndTime":"{end}","digestS3Bucket":"{}","digestS3Object":"{key}","digestPublicKeyFingerprint":"{}","digestSignatureAlgorithm":"SHA256withRSA","previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":["#,
+            template.bucket,
+            template.json["digestPublicKeyFingerprint"]
+                .as_str()
+                .unwrap()
+        );
+        for i in 0..entries {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&format!(
+                r#"{{"s3Bucket":"{}","s3Object":"AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/01/111122223333_CloudTrail_us-east-1_20260301T0{n}20Z_fake{i:011}.json.gz","hashValue":"{}","hashAlgorithm":"SHA-256"}}"#,
+                template.bucket,
+                "0".repeat(64)
+            ));
+        }
+        json.push_str("]}");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(json.as_bytes()).unwrap();
+        let name = key.rsplit_once('/').unwrap().1;
+        std::fs::write(folder.join(name), enc.finish().unwrap()).unwrap();
+    }
+    let run = || {
+        let binary = assert_cmd::cargo::cargo_bin("trailproof");
+        let script = format!(
+            "ulimit -v {MEMORY_LIMIT_KIB}; exec timeout 300 '{}' verify '{}' --public-keys '{}' --format json --jobs 2 --memory-budget-mib 64",
+            binary.display(),
+            case.mirror.root.display(),
+            case.mirror.public_keys.display()
+        );
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "exit {:?}, no JSON ({e}); stderr: {}",
+                    output.status.code(),
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            });
+        (output.status.code(), report)
+    };
+    let (code, report) = run();
+    assert_eq!(code, Some(2), "{:#}", report["summary"]);
+    assert_eq!(report["verdict"], "incomplete");
+    let not_examined: Vec<(String, String)> = findings(&report)
+        .into_iter()
+        .filter(|(code, _)| code == "digest.not_examined")
+        .collect();
+    // 60,000 listed files cost about 50 MB: one forged listing fits the 64 MiB budget.
+    assert_eq!(not_examined.len(), 3, "{not_examined:#?}");
+    let (_, again) = run();
+    assert_eq!(findings(&again), findings(&report));
+}

@@ -299,7 +299,12 @@ mod tests {
             {
                 let mut text = Vec::new();
                 manifest.write_sha256sum(&mut text).unwrap();
-                String::from_utf8(text).unwrap()
+                String::from_utf8(text)
+                    .unwrap()
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
             },
             format!("\\{hash}  /m/a/new\\nline\n{hash}  /m/a/plain.gz\n")
         );

@@ -1,0 +1,108 @@
+//! The memory budget for digest listings: what bounds a run's memory
+//! whatever the mirror holds.
+//!
+//! The listings of the digests (every log file they name, with its hash)
+//! are what a run holds in memory until the log files are checked. A mirror
+//! can hold any number of digests, each up to `--max-digest-mib` of
+//! listings, fakes included, so the listings kept are bounded by a budget:
+//! a digest whose listing does not fit is still read, authenticated and
+//! linked, but the log files it lists are not examined
+//! (`digest.not_examined`, which leaves the run incomplete).
+
+use crate::digest::Digest;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Default budget for digest listings: 2 GiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 2 << 30;
+
+/// Bytes a run holds per listed log file beyond its key, measured: the
+/// listing entry, its place in the index of listings, its outcome, its
+/// manifest entry and, for a digest that cannot be verified, its
+/// `log.unverified` finding.
+const PER_LOG_FILE: u64 = 600;
+
+/// What the listing of `digest` costs to hold.
+#[must_use]
+pub fn listing_cost(digest: &Digest) -> u64 {
+    digest
+        .log_files
+        .iter()
+        .map(|f| PER_LOG_FILE + 2 * f.object.len() as u64)
+        .sum()
+}
+
+/// A shared allowance for listings, taken from by parallel readers.
+#[derive(Debug)]
+pub struct ListingBudget {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl ListingBudget {
+    /// A budget of `limit` bytes.
+    #[must_use]
+    pub fn new(limit: u64) -> Self {
+        ListingBudget {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes `cost` from the budget if it fits; whether it did.
+    pub fn admit(&self, cost: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                let total = used.checked_add(cost)?;
+                (total <= self.limit).then_some(total)
+            })
+            .is_ok()
+    }
+
+    /// The limit, in bytes.
+    #[must_use]
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+/// Which of `costs` (in a fixed order) to keep so that their sum fits
+/// `limit`: every one in order while it fits (a later, smaller one may still
+/// fit after a larger one did not). The same input always gives the same
+/// choice, whatever order parallel readers finished in.
+#[must_use]
+pub fn choose(costs: &[u64], limit: u64) -> Vec<bool> {
+    let mut used: u64 = 0;
+    costs
+        .iter()
+        .map(|&cost| match used.checked_add(cost) {
+            Some(total) if total <= limit => {
+                used = total;
+                true
+            }
+            _ => false,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admits_until_full_and_never_past() {
+        let budget = ListingBudget::new(100);
+        assert!(budget.admit(60));
+        assert!(!budget.admit(41));
+        assert!(budget.admit(40));
+        assert!(!budget.admit(1));
+        assert!(budget.admit(0));
+        assert!(!ListingBudget::new(10).admit(u64::MAX));
+    }
+
+    #[test]
+    fn choice_is_in_order_and_fits() {
+        assert_eq!(choose(&[60, 50, 40, 1], 100), [true, false, true, false]);
+        assert_eq!(choose(&[], 0), Vec::<bool>::new());
+        assert_eq!(choose(&[0, u64::MAX, 5], 5), [true, false, true]);
+    }
+}
