@@ -952,3 +952,31 @@ fn merge_windows(
     }
     merged
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_are_cloudtrail_folders_below_awslogs() {
+        let log = "p/AWSLogs/1/CloudTrail/r/2026/03/01/x.json.gz";
+        assert_eq!(area_of(log), Some(Area::Logs));
+        assert_eq!(
+            area_of("AWSLogs/o-1/1/CloudTrail-Digest/r/2026/03/01/.DS_Store"),
+            Some(Area::Digests)
+        );
+        // Other services share AWSLogs/; a folder named CloudTrail above it is not the area.
+        assert_eq!(area_of("AWSLogs/1/elasticloadbalancing/r/x"), None);
+        assert_eq!(area_of("CloudTrail/AWSLogs/1/x"), None);
+        assert_eq!(area_of("AWSLogs/1/CloudTrail"), None);
+    }
+
+    #[test]
+    fn windows_merge_when_they_touch() {
+        let t = |h: i64| Timestamp::from_second(h * 3600).unwrap();
+        let merged = merge_windows(vec![(t(2), t(3), 1), (t(0), t(1), 0), (t(1), t(2), 0)]);
+        assert_eq!(merged, vec![(t(0), t(3), 0)]);
+        let apart = merge_windows(vec![(t(0), t(1), 0), (t(2), t(3), 0)]);
+        assert_eq!(apart.len(), 2);
+    }
+}

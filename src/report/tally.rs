@@ -151,3 +151,31 @@ fn count_log(counts: &mut LogCounts, outcome: &LogOutcome) {
     *bucket += 1;
     counts.listed += 1;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{FailOn, Gate, Verdict};
+
+    /// The one place that decides the exit status.
+    #[test]
+    fn gate_decides_the_exit_status() {
+        let cases = [
+            (Verdict::Pass, 0, FailOn::Error, 0),
+            (Verdict::Pass, 3, FailOn::Error, 0),
+            (Verdict::Pass, 3, FailOn::Warning, 1),
+            (Verdict::Pass, 0, FailOn::Warning, 0),
+            (Verdict::Fail, 0, FailOn::Error, 1),
+            (Verdict::Fail, 0, FailOn::Warning, 1),
+            (Verdict::Fail, 0, FailOn::Never, 0),
+            (Verdict::Incomplete, 0, FailOn::Never, 2),
+            (Verdict::Incomplete, 1, FailOn::Error, 2),
+        ];
+        for (verdict, warnings, fail_on, status) in cases {
+            assert_eq!(
+                Gate::new(verdict, warnings, fail_on).exit_status,
+                status,
+                "{verdict:?} {warnings} {fail_on:?}"
+            );
+        }
+    }
+}
