@@ -9,7 +9,7 @@
 
 use crate::finding::{Finding, FindingCode};
 use crate::mirror::{self, Inventory};
-use crate::verify::DigestRecord;
+use crate::record::DigestRecord;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

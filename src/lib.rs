@@ -29,8 +29,10 @@ pub mod gzip;
 pub mod keys;
 pub mod loghash;
 pub mod mirror;
+pub mod options;
 pub mod output;
 pub mod progress;
+pub mod record;
 pub mod report;
 pub mod signature;
 pub mod text;
@@ -42,5 +44,6 @@ pub mod fuzzing;
 
 pub use error::Error;
 pub use finding::{Finding, FindingCode, Severity};
+pub use options::Options;
 pub use report::{Report, Verdict};
-pub use verify::{Options, verify, verify_with_progress};
+pub use verify::{verify, verify_with_progress};

@@ -2,181 +2,19 @@
 
 use crate::budget::{ListingBudget, listing_cost};
 use crate::chain;
-use crate::digest::{self, Digest, DigestError};
+use crate::digest::{self, DigestError};
 use crate::error::Error;
 use crate::finding::{Finding, FindingCode};
-use crate::gzip::StoredHash;
 use crate::keys::KeyRing;
 use crate::loghash;
-use crate::mirror::{self, DigestName, FileKind, Inventory, KeyLayout};
+use crate::mirror::{self, FileKind, Inventory};
+use crate::options::{Options, TimeRange};
 use crate::progress::{Phase, Progress};
+use crate::record::DigestRecord;
 use crate::report::Report;
-use crate::signature::{self, Authentication, SignatureProblem, StoredMetadata};
-use jiff::{SignedDuration, Timestamp};
+use crate::signature::{self, SignatureProblem};
+use jiff::Timestamp;
 use rayon::prelude::*;
-use std::path::PathBuf;
-
-/// What to verify and how.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Mirror roots (one per bucket, or sub-trees containing `AWSLogs/`).
-    pub mirrors: Vec<PathBuf>,
-    /// Public-key files.
-    pub public_keys: Vec<PathBuf>,
-    /// Only digests whose time is at or after this.
-    pub start_time: Option<Timestamp>,
-    /// Only digests whose time is at or before this (plus one hour, as `validate-logs`).
-    pub end_time: Option<Timestamp>,
-    /// Bucket every root mirrors, instead of working it out from the digests.
-    pub bucket: Option<String>,
-    /// Key prefix of every root, instead of working it out from the digests.
-    pub prefix: Option<String>,
-    /// Worker threads; `None` = one per core.
-    pub jobs: Option<usize>,
-    /// Bound on a digest's inflated size.
-    pub max_digest_bytes: u64,
-    /// Hash every log file's stored (compressed) bytes too, in the same
-    /// pass, for the evidence manifest (digests, sidecars and key files are
-    /// always hashed: they are small).
-    pub manifest_hashes: bool,
-    /// The command line that started the run, for the report's case header
-    /// (empty when the library is called directly).
-    pub invocation: Vec<String>,
-    /// Which findings fail the run (the report's verdict line and exit status).
-    pub fail_on: crate::report::FailOn,
-    /// Bytes the digests' listings may take ([`crate::budget`]).
-    pub memory_budget: u64,
-}
-
-impl Options {
-    /// Options for `mirrors` and `public_keys` with every other setting at its default.
-    #[must_use]
-    pub fn new(mirrors: Vec<PathBuf>, public_keys: Vec<PathBuf>) -> Self {
-        Options {
-            mirrors,
-            public_keys,
-            start_time: None,
-            end_time: None,
-            bucket: None,
-            prefix: None,
-            jobs: None,
-            max_digest_bytes: digest::DEFAULT_MAX_DIGEST_BYTES,
-            manifest_hashes: true,
-            invocation: Vec::new(),
-            fail_on: crate::report::FailOn::Error,
-            memory_budget: crate::budget::DEFAULT_MEMORY_BUDGET,
-        }
-    }
-}
-
-/// The time window a run examines.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TimeRange {
-    /// Inclusive start.
-    pub start: Option<Timestamp>,
-    /// Inclusive end.
-    pub end: Option<Timestamp>,
-}
-
-impl TimeRange {
-    /// Whether a digest with this (end) time is examined: in `[start, end + 1 h]`,
-    /// as the AWS CLI lists them.
-    #[must_use]
-    pub fn admits_digest(&self, time: Timestamp) -> bool {
-        let late_end = self
-            .end
-            .map(|e| e.checked_add(SignedDuration::from_hours(1)).unwrap_or(e));
-        self.start.is_none_or(|s| time >= s) && late_end.is_none_or(|e| time <= e)
-    }
-
-    /// Whether a log delivered at this time is examined.
-    #[must_use]
-    pub fn admits_log(&self, time: Timestamp) -> bool {
-        self.start.is_none_or(|s| time >= s) && self.end.is_none_or(|e| time <= e)
-    }
-}
-
-/// One digest file of the mirror and everything learnt about it.
-#[derive(Debug)]
-pub struct DigestRecord {
-    /// Index of the file in [`Inventory::files`].
-    pub file: usize,
-    /// Bucket the file is in (its root's bucket).
-    pub bucket: String,
-    /// S3 key of the file, from where it lies.
-    pub key: String,
-    /// Local path.
-    pub path: PathBuf,
-    /// Layout parsed from where the file lies.
-    pub layout: Option<KeyLayout>,
-    /// Digest name parsed from where the file lies.
-    pub name: Option<DigestName>,
-    /// SHA-256 of the inflated bytes, if the file inflated.
-    pub inflated_sha256: Option<[u8; 32]>,
-    /// The parsed digest, or why the file is not one.
-    pub parsed: Result<Digest, DigestError>,
-    /// SHA-256 and size of the file as stored, if it was read to its end.
-    pub stored: Option<StoredHash>,
-    /// S3 metadata saved for it.
-    pub metadata: StoredMetadata,
-    /// For a digest that lies elsewhere than the key its content names: the
-    /// metadata saved at that key (a sidecar stays at its key when the file
-    /// alone is moved, so it may be this content's own).
-    pub claimed_metadata: Option<StoredMetadata>,
-    /// Whether it lies at a key other than its `digestS3Object`.
-    pub moved: bool,
-    /// Signature verdict (parsed digests only).
-    pub auth: Option<Authentication>,
-    /// Whether an authentic later digest recorded a different hash for it
-    /// (`digest.modified`): its own signature then proves nothing about
-    /// the log files it lists.
-    pub contradicted: bool,
-    /// Whether its time lies in the run's time range. Digests outside it
-    /// are still read and used as evidence (a later digest may contradict
-    /// an earlier one in range), but nothing is reported about them and
-    /// the log files they list are not examined.
-    pub in_range: bool,
-    /// How many log files its listing named when the listing did not fit
-    /// the run's memory budget and was dropped: they were not examined.
-    pub dropped_listing: Option<usize>,
-}
-
-impl DigestRecord {
-    /// `s3://bucket/key` of where the file lies.
-    #[must_use]
-    pub fn url(&self) -> String {
-        mirror::s3_url(&self.bucket, &self.key)
-    }
-
-    /// The digest's time: `digestEndTime`, or the time in its name.
-    #[must_use]
-    pub fn time(&self) -> Option<Timestamp> {
-        self.parsed
-            .as_ref()
-            .ok()
-            .map(|d| d.end_time)
-            .or_else(|| self.name.as_ref().map(|n| n.time))
-    }
-
-    /// Whether a signature verified and no later digest contradicts it, so
-    /// that its content can be trusted.
-    #[must_use]
-    pub fn is_authentic(&self) -> bool {
-        !self.contradicted && self.auth.as_ref().is_some_and(|a| a.verified_by.is_some())
-    }
-
-    /// SHA-256 and size of its metadata sidecar, when one was read.
-    #[must_use]
-    pub fn sidecar_stored(&self) -> Option<StoredHash> {
-        self.metadata.sidecar_stored
-    }
-
-    /// Whether this is a `_backfill` digest.
-    #[must_use]
-    pub fn is_backfill(&self) -> bool {
-        self.name.as_ref().is_some_and(|n| n.backfill)
-    }
-}
 
 /// Runs the whole verification.
 ///

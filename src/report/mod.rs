@@ -17,7 +17,8 @@ use crate::finding::{Finding, Severity};
 use crate::keys::{KeyFileSummary, KeyRing};
 use crate::loghash::{LogResults, LogStatus};
 use crate::mirror::Inventory;
-use crate::verify::{DigestRecord, Options};
+use crate::options::Options;
+use crate::record::DigestRecord;
 use jiff::Timestamp;
 use manifest::{EvidenceKind, Manifest};
 use serde::Serialize;
@@ -108,18 +109,7 @@ pub enum Verdict {
     Incomplete,
 }
 
-/// Which findings make a run fail (`--fail-on`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FailOn {
-    /// Error findings (the verdict `fail`).
-    #[default]
-    Error,
-    /// Error or warning findings.
-    Warning,
-    /// Nothing: exit 0 whatever was found (an incomplete run still exits 2).
-    Never,
-}
+pub use crate::options::FailOn;
 
 /// What the run's caller gets: the verdict under `--fail-on`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

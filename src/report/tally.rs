@@ -6,7 +6,7 @@ use super::{DigestCounts, LogCounts};
 use crate::chain::{Chain, Membership};
 use crate::finding::{Finding, FindingCode, Severity};
 use crate::loghash::{LogOutcome, LogResults, LogStatus};
-use crate::verify::DigestRecord;
+use crate::record::DigestRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Digest and log counts of one chain (or of what belongs to none).

@@ -1,0 +1,91 @@
+//! One digest file of the mirror and everything the stages learn about it:
+//! the state the chain, signature and log stages share.
+
+use crate::digest::{Digest, DigestError};
+use crate::gzip::StoredHash;
+use crate::mirror::{self, DigestName, KeyLayout};
+use crate::signature::{Authentication, StoredMetadata};
+use jiff::Timestamp;
+use std::path::PathBuf;
+
+/// One digest file of the mirror and everything learnt about it.
+#[derive(Debug)]
+pub struct DigestRecord {
+    /// Index of the file in [`Inventory::files`].
+    pub file: usize,
+    /// Bucket the file is in (its root's bucket).
+    pub bucket: String,
+    /// S3 key of the file, from where it lies.
+    pub key: String,
+    /// Local path.
+    pub path: PathBuf,
+    /// Layout parsed from where the file lies.
+    pub layout: Option<KeyLayout>,
+    /// Digest name parsed from where the file lies.
+    pub name: Option<DigestName>,
+    /// SHA-256 of the inflated bytes, if the file inflated.
+    pub inflated_sha256: Option<[u8; 32]>,
+    /// The parsed digest, or why the file is not one.
+    pub parsed: Result<Digest, DigestError>,
+    /// SHA-256 and size of the file as stored, if it was read to its end.
+    pub stored: Option<StoredHash>,
+    /// S3 metadata saved for it.
+    pub metadata: StoredMetadata,
+    /// For a digest that lies elsewhere than the key its content names: the
+    /// metadata saved at that key (a sidecar stays at its key when the file
+    /// alone is moved, so it may be this content's own).
+    pub claimed_metadata: Option<StoredMetadata>,
+    /// Whether it lies at a key other than its `digestS3Object`.
+    pub moved: bool,
+    /// Signature verdict (parsed digests only).
+    pub auth: Option<Authentication>,
+    /// Whether an authentic later digest recorded a different hash for it
+    /// (`digest.modified`): its own signature then proves nothing about
+    /// the log files it lists.
+    pub contradicted: bool,
+    /// Whether its time lies in the run's time range. Digests outside it
+    /// are still read and used as evidence (a later digest may contradict
+    /// an earlier one in range), but nothing is reported about them and
+    /// the log files they list are not examined.
+    pub in_range: bool,
+    /// How many log files its listing named when the listing did not fit
+    /// the run's memory budget and was dropped: they were not examined.
+    pub dropped_listing: Option<usize>,
+}
+
+impl DigestRecord {
+    /// `s3://bucket/key` of where the file lies.
+    #[must_use]
+    pub fn url(&self) -> String {
+        mirror::s3_url(&self.bucket, &self.key)
+    }
+
+    /// The digest's time: `digestEndTime`, or the time in its name.
+    #[must_use]
+    pub fn time(&self) -> Option<Timestamp> {
+        self.parsed
+            .as_ref()
+            .ok()
+            .map(|d| d.end_time)
+            .or_else(|| self.name.as_ref().map(|n| n.time))
+    }
+
+    /// Whether a signature verified and no later digest contradicts it, so
+    /// that its content can be trusted.
+    #[must_use]
+    pub fn is_authentic(&self) -> bool {
+        !self.contradicted && self.auth.as_ref().is_some_and(|a| a.verified_by.is_some())
+    }
+
+    /// SHA-256 and size of its metadata sidecar, when one was read.
+    #[must_use]
+    pub fn sidecar_stored(&self) -> Option<StoredHash> {
+        self.metadata.sidecar_stored
+    }
+
+    /// Whether this is a `_backfill` digest.
+    #[must_use]
+    pub fn is_backfill(&self) -> bool {
+        self.name.as_ref().is_some_and(|n| n.backfill)
+    }
+}
