@@ -696,7 +696,9 @@ fn infer_missing_successors(
                 break;
             };
             end = successor_end;
-            let Some(key) = digest_key_at(&o.key, successor_end) else {
+            let Some(key) =
+                crate::layout::DigestKey::parse(&o.key).map(|k| k.at(successor_end).format())
+            else {
                 break;
             };
             if key == link.object || successor_end >= n_digest.start_time {
@@ -745,19 +747,6 @@ fn chain_cadence(chain: &Chain, records: &[DigestRecord]) -> Option<jiff::Signed
         .collect();
     lengths.sort_unstable();
     lengths.get(lengths.len() / 2).copied()
-}
-
-/// A standard digest's key with its date folders and timestamp set to `end`.
-fn digest_key_at(key: &str, end: Timestamp) -> Option<String> {
-    let (folders, name) = key.rsplit_once('/')?;
-    let stem = name.strip_suffix(".json.gz")?;
-    let (head, _old_time) = stem.rsplit_once('_')?;
-    let mut parts: Vec<&str> = folders.split('/').collect();
-    let keep = parts.len().checked_sub(3)?;
-    parts.truncate(keep);
-    let date = end.strftime("%Y/%m/%d").to_string();
-    let time = end.strftime("%Y%m%dT%H%M%SZ").to_string();
-    Some(format!("{}/{date}/{head}_{time}.json.gz", parts.join("/")))
 }
 
 /// A link whose target does not exist in the mirror.

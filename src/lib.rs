@@ -27,6 +27,7 @@ pub mod error;
 pub mod finding;
 pub mod gzip;
 pub mod keys;
+pub mod layout;
 pub mod loghash;
 pub mod mirror;
 pub mod options;

@@ -7,6 +7,7 @@ use crate::chain::{self, Chain, Standing};
 use crate::digest::ExpectedHash;
 use crate::finding::{Finding, FindingCode};
 use crate::gzip::{GzipError, LogHasher, StoredHash};
+use crate::layout::{Location, LogKey, Service, area_of};
 use crate::mirror::{self, FileKind, Inventory};
 use crate::options::TimeRange;
 use crate::progress::{Phase, Progress};
@@ -605,9 +606,6 @@ fn unverified(
     .in_chain(chain)
 }
 
-/// Where logs of a chain land: bucket, key prefix, organization, account, region.
-type Location = (String, String, Option<String>, String, String);
-
 /// One merged stretch of covered time and the chain it came from.
 type Window = (Timestamp, Timestamp, usize);
 
@@ -634,13 +632,7 @@ impl Coverage {
                 let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
                     continue;
                 };
-                let location = (
-                    record.bucket.clone(),
-                    layout.prefix.clone(),
-                    layout.organization.clone(),
-                    layout.account.clone(),
-                    layout.region.clone(),
-                );
+                let location = Location::of(&record.bucket, layout);
                 let window = (digest.start_time, digest.end_time, c);
                 if record.is_authentic() {
                     authentic.entry(location.clone()).or_default().push(window);
@@ -719,54 +711,8 @@ impl Coverage {
 /// Location and delivery time of a log file from its full key, if the key
 /// has the CloudTrail layout and its name's date matches its date folders.
 fn log_location(bucket: &str, key: &str) -> Option<(Location, Timestamp)> {
-    let layout = mirror::parse_layout(key, "CloudTrail")?;
-    let time = mirror::parse_log_time(&layout.file_name)?;
-    let folders: Vec<&str> = key.rsplit('/').skip(1).take(3).collect();
-    let date = time.strftime("%Y/%m/%d").to_string();
-    let folder_date = format!(
-        "{}/{}/{}",
-        folders.get(2)?,
-        folders.get(1)?,
-        folders.first()?
-    );
-    if folder_date != date {
-        return None;
-    }
-    let location = (
-        bucket.to_owned(),
-        layout.prefix,
-        layout.organization,
-        layout.account,
-        layout.region,
-    );
-    Some((location, time))
-}
-
-/// Which CloudTrail folder a key lies in (below `AWSLogs/`), where only
-/// CloudTrail's own objects belong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Area {
-    /// A `CloudTrail` folder: log files.
-    Logs,
-    /// A `CloudTrail-Digest` folder: digests and their metadata sidecars.
-    Digests,
-}
-
-fn area_of(key: &str) -> Option<Area> {
-    let mut after_aws_logs = false;
-    let mut parts = key.split('/').peekable();
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            break; // the file name itself
-        }
-        after_aws_logs |= part == "AWSLogs";
-        match part {
-            "CloudTrail" if after_aws_logs => return Some(Area::Logs),
-            "CloudTrail-Digest" if after_aws_logs => return Some(Area::Digests),
-            _ => {}
-        }
-    }
-    None
+    let log = LogKey::parse(key)?;
+    Some((Location::of(bucket, &log.layout), log.delivered))
 }
 
 /// A file of the mirror that no trusted digest lists, with the finding
@@ -807,7 +753,7 @@ fn find_unreferenced(
         let name = key.rsplit('/').next().unwrap_or_default();
         let path = inventory.path_of(file);
         if mirror::parse_log_time(name).is_none() {
-            if area == Area::Digests && name.ends_with(".json.gz") {
+            if area == Service::Digests && name.ends_with(".json.gz") {
                 continue; // read as a digest
             }
             unlisted.push(Unlisted {
@@ -820,8 +766,8 @@ fn find_unreferenced(
                     &url,
                     format!(
                         "This file lies in a CloudTrail {} folder, but its name is not the name of a CloudTrail {}; no digest lists it.",
-                        if area == Area::Logs { "log" } else { "digest" },
-                        if area == Area::Logs { "log file" } else { "digest or its metadata" },
+                        if area == Service::Logs { "log" } else { "digest" },
+                        if area == Service::Logs { "log file" } else { "digest or its metadata" },
                     ),
                 )
                 .at(Some(path)),
@@ -957,20 +903,6 @@ fn merge_windows(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn areas_are_cloudtrail_folders_below_awslogs() {
-        let log = "p/AWSLogs/1/CloudTrail/r/2026/03/01/x.json.gz";
-        assert_eq!(area_of(log), Some(Area::Logs));
-        assert_eq!(
-            area_of("AWSLogs/o-1/1/CloudTrail-Digest/r/2026/03/01/.DS_Store"),
-            Some(Area::Digests)
-        );
-        // Other services share AWSLogs/; a folder named CloudTrail above it is not the area.
-        assert_eq!(area_of("AWSLogs/1/elasticloadbalancing/r/x"), None);
-        assert_eq!(area_of("CloudTrail/AWSLogs/1/x"), None);
-        assert_eq!(area_of("AWSLogs/1/CloudTrail"), None);
-    }
 
     #[test]
     fn windows_merge_when_they_touch() {

@@ -10,22 +10,13 @@
 //! ([`Inventory::locate_roots`]).
 
 use crate::error::Error;
-use jiff::Timestamp;
+use crate::layout::classify;
+pub use crate::layout::{
+    DigestName, FileKind, KeyLayout, SIDECAR_SUFFIX, digest_file_time, is_safe_key,
+    parse_digest_name, parse_layout, parse_log_time, s3_url,
+};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-
-/// Which kind of CloudTrail object a file is, from its key alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// A `*.json.gz` file under a `CloudTrail-Digest/` folder.
-    Digest,
-    /// A CloudTrail log file (`A_CloudTrail_R_YYYYMMDDTHHmmZ_X.json.gz` under `CloudTrail/`).
-    Log,
-    /// Anything else: sidecars, Insights files, unrelated objects.
-    Other,
-    /// Not a regular file (symbolic link, FIFO, socket, device): never opened.
-    NotRegular,
-}
 
 /// One entry of the mirror.
 #[derive(Debug, Clone)]
@@ -38,35 +29,6 @@ pub struct MirrorFile {
     pub size: u64,
     /// Classification by key layout.
     pub kind: FileKind,
-}
-
-/// What the S3 key of a file says about it (SPEC §5), parsed from the end of the key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyLayout {
-    /// Key part before `AWSLogs/` (empty, or ending with `/`).
-    pub prefix: String,
-    /// Organization id (`o-…`) of an organization trail.
-    pub organization: Option<String>,
-    /// Account id folder.
-    pub account: String,
-    /// Region folder (the delivering region).
-    pub region: String,
-    /// The file name.
-    pub file_name: String,
-}
-
-/// The parts of a digest file name
-/// `A_CloudTrail-Digest_R_<trail>_<home>_YYYYMMDDTHHMMSSZ[_backfill].json.gz`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DigestName {
-    /// Trail name (may contain `_`).
-    pub trail: String,
-    /// The trail's home region.
-    pub home_region: String,
-    /// The timestamp in the name (the digest's end time).
-    pub time: Timestamp,
-    /// Whether this is a `_backfill` digest.
-    pub backfill: bool,
 }
 
 /// One mirror root and the S3 location it stands for.
@@ -115,9 +77,6 @@ pub struct InvalidName {
     /// Whether it is a folder (its content was not examined).
     pub folder: bool,
 }
-
-/// Suffix of the sidecar that holds a digest's S3 metadata.
-pub const SIDECAR_SUFFIX: &str = ".metadata.json";
 
 /// The sidecar path of a digest file.
 #[must_use]
@@ -324,149 +283,6 @@ pub fn escape_path(path: &Path) -> String {
         }
     }
     out
-}
-
-fn classify(rel: &str) -> FileKind {
-    let mut parts = rel.rsplit('/');
-    let name = parts.next().unwrap_or_default();
-    if !name.ends_with(".json.gz") {
-        return FileKind::Other;
-    }
-    let folders: Vec<&str> = parts.collect();
-    // folders[0..3] = DD, MM, YYYY; folders[3] = region; folders[4] = CloudTrail[-Digest]
-    if folders.contains(&"CloudTrail-Digest") {
-        return FileKind::Digest;
-    }
-    if folders.get(4) == Some(&"CloudTrail") && parse_log_time(name).is_some() {
-        return FileKind::Log;
-    }
-    FileKind::Other
-}
-
-/// Parses the CloudTrail layout from a key (or relative path), anchored at
-/// its end: `[P/]AWSLogs/[O/]A/<service>/R/YYYY/MM/DD/<file>`, where
-/// `service` is `CloudTrail` or `CloudTrail-Digest`.
-#[must_use]
-pub fn parse_layout(key: &str, service: &str) -> Option<KeyLayout> {
-    let parts: Vec<&str> = key.split('/').collect();
-    let n = parts.len();
-    if n < 8 {
-        return None;
-    }
-    let file_name = *parts.get(n - 1)?;
-    let [year, month, day] = [parts.get(n - 4)?, parts.get(n - 3)?, parts.get(n - 2)?];
-    let all_digits = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
-    if !(all_digits(year, 4) && all_digits(month, 2) && all_digits(day, 2)) {
-        return None;
-    }
-    let region = *parts.get(n - 5)?;
-    if *parts.get(n - 6)? != service || region.is_empty() {
-        return None;
-    }
-    let account = *parts.get(n - 7)?;
-    let (organization, aws_logs_at) = match parts.get(n - 8) {
-        Some(&"AWSLogs") => (None, n - 8),
-        Some(org) if org.starts_with("o-") && n >= 9 && parts.get(n - 9) == Some(&"AWSLogs") => {
-            (Some((*org).to_owned()), n - 9)
-        }
-        _ => return None,
-    };
-    // Every component before AWSLogs is followed by '/', even an empty one
-    // (a key starting with "/AWSLogs/" has the prefix "/").
-    let mut prefix = parts.get(..aws_logs_at)?.join("/");
-    if aws_logs_at > 0 {
-        prefix.push('/');
-    }
-    Some(KeyLayout {
-        prefix,
-        organization,
-        account: account.to_owned(),
-        region: region.to_owned(),
-        file_name: file_name.to_owned(),
-    })
-}
-
-/// Parses a digest file name for its account and region (from the layout)
-/// and returns trail, home region, time and backfill flag. Trail names may
-/// contain `_`; the home region never does, so the name is split from the end.
-#[must_use]
-pub fn parse_digest_name(layout: &KeyLayout) -> Option<DigestName> {
-    let stem = layout.file_name.strip_suffix(".json.gz")?;
-    let (stem, backfill) = match stem.strip_suffix("_backfill") {
-        Some(s) => (s, true),
-        None => (stem, false),
-    };
-    let head = format!("{}_CloudTrail-Digest_{}_", layout.account, layout.region);
-    let rest = stem.strip_prefix(&head)?;
-    let (rest, time) = rest.rsplit_once('_')?;
-    let time = parse_compact_time(time, true)?;
-    let (trail, home_region) = rest.rsplit_once('_')?;
-    if trail.is_empty() || home_region.is_empty() {
-        return None;
-    }
-    Some(DigestName {
-        trail: trail.to_owned(),
-        home_region: home_region.to_owned(),
-        time,
-        backfill,
-    })
-}
-
-/// The time and backfill flag in a digest file name alone
-/// (`…_YYYYMMDDTHHMMSSZ[_backfill].json.gz`), for filtering before the
-/// mirror's layout is known.
-#[must_use]
-pub fn digest_file_time(file_name: &str) -> Option<(Timestamp, bool)> {
-    let stem = file_name.strip_suffix(".json.gz")?;
-    let (stem, backfill) = match stem.strip_suffix("_backfill") {
-        Some(s) => (s, true),
-        None => (stem, false),
-    };
-    let (_, time) = stem.rsplit_once('_')?;
-    Some((parse_compact_time(time, true)?, backfill))
-}
-
-/// The delivery time in a log file name `A_CloudTrail_R_YYYYMMDDTHHmmZ_X.json.gz` (to the minute).
-#[must_use]
-pub fn parse_log_time(file_name: &str) -> Option<Timestamp> {
-    let stem = file_name.strip_suffix(".json.gz")?;
-    let mut fields = stem.split('_');
-    let (_account, service, _region, time) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
-    if service != "CloudTrail" || fields.next().is_none() {
-        return None;
-    }
-    parse_compact_time(time, false)
-}
-
-/// Parses `YYYYMMDDTHHMMSSZ` (with seconds) or `YYYYMMDDTHHmmZ` (without).
-fn parse_compact_time(text: &str, with_seconds: bool) -> Option<Timestamp> {
-    let expected_len = if with_seconds { 16 } else { 14 };
-    if text.len() != expected_len || !text.is_ascii() || !text.ends_with('Z') {
-        return None;
-    }
-    let digits = |range: std::ops::Range<usize>| -> Option<&str> {
-        let s = text.get(range)?;
-        s.bytes().all(|b| b.is_ascii_digit()).then_some(s)
-    };
-    if text.get(8..9) != Some("T") {
-        return None;
-    }
-    let seconds = if with_seconds { digits(13..15)? } else { "00" };
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        digits(0..4)?,
-        digits(4..6)?,
-        digits(6..8)?,
-        digits(9..11)?,
-        digits(11..13)?,
-        seconds
-    );
-    iso.parse().ok()
 }
 
 impl Inventory {
@@ -750,24 +566,6 @@ fn most_common<'a, K: 'a>(counts: impl Iterator<Item = (&'a K, &'a usize)>) -> O
     best.map(|(k, _)| k)
 }
 
-/// `s3://bucket/key`.
-#[must_use]
-pub fn s3_url(bucket: &str, key: &str) -> String {
-    format!("s3://{bucket}/{key}")
-}
-
-/// Whether a key from a digest can be looked up as a plain relative path:
-/// not empty, not absolute, no empty, `.` or `..` segment, no NUL, no backslash.
-#[must_use]
-pub fn is_safe_key(key: &str) -> bool {
-    !key.is_empty()
-        && !key.contains('\0')
-        && !key.contains('\\')
-        && key
-            .split('/')
-            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
-}
-
 /// Opens a mirror file for reading without following a final symbolic link,
 /// without blocking on FIFOs and, where the kernel permits, without updating
 /// its access time (`O_NOATIME`). Refuses anything but a regular file.
@@ -814,54 +612,4 @@ fn open_read_only(path: &Path) -> std::io::Result<File> {
 #[cfg(not(unix))]
 fn open_read_only(path: &Path) -> std::io::Result<File> {
     File::open(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn layouts() {
-        let key = "team/audit/AWSLogs/o-abc123defg/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_my_trail.v2_us-west-2_20150817T150131Z_backfill.json.gz";
-        let layout = parse_layout(key, "CloudTrail-Digest").unwrap();
-        assert_eq!(layout.prefix, "team/audit/");
-        assert_eq!(layout.organization.as_deref(), Some("o-abc123defg"));
-        assert_eq!(layout.account, "111122223333");
-        assert_eq!(layout.region, "us-east-2");
-        let name = parse_digest_name(&layout).unwrap();
-        assert_eq!(name.trail, "my_trail.v2");
-        assert_eq!(name.home_region, "us-west-2");
-        assert!(name.backfill);
-        assert_eq!(name.time.to_string(), "2015-08-17T15:01:31Z");
-
-        let plain = "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/17/111122223333_CloudTrail_us-east-2_20150817T1445Z_9nYN7gp2eWAJHIfT.json.gz";
-        let layout = parse_layout(plain, "CloudTrail").unwrap();
-        assert_eq!(layout.prefix, "");
-        assert_eq!(layout.organization, None);
-        assert_eq!(
-            parse_log_time(&layout.file_name).unwrap().to_string(),
-            "2015-08-17T14:45:00Z"
-        );
-        assert_eq!(classify(plain), FileKind::Log);
-        assert_eq!(classify(key), FileKind::Digest);
-        assert_eq!(
-            classify("AWSLogs/1/CloudTrail-Digest/x.json"),
-            FileKind::Other
-        );
-    }
-
-    #[test]
-    fn unsafe_keys() {
-        for key in ["", "/abs", "a/../b", "a/./b", "a//b", "a\\b", "a\0b", ".."] {
-            assert!(!is_safe_key(key), "{key:?}");
-        }
-        assert!(is_safe_key("AWSLogs/1/CloudTrail/x.json.gz"));
-    }
-
-    #[test]
-    fn bad_names_are_rejected() {
-        assert!(parse_log_time("1_CloudTrail_r_20150817T14Z_x.json.gz").is_none());
-        assert!(parse_log_time("1_CloudTrail_r_2015081XT1445Z_x.json.gz").is_none());
-        assert!(parse_compact_time("20151317T150131Z", true).is_none());
-    }
 }
