@@ -1082,3 +1082,170 @@ proptest! {
         check(&case, &tamper.truth, range)?;
     }
 }
+
+// ---- Every name, and the bugs found ----------------------------------------------------------
+
+/// Whether the human report must spell `c` out (as `escape_control` does).
+fn must_escape(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Every name the operations can give a file, with every control sequence,
+/// on one mirror: the ground truth holds, and the human report (library and
+/// binary) shows none of the control characters raw. Fails until the human
+/// renderer escapes finding objects (work in progress on main).
+#[test]
+fn human_report_never_prints_control_characters_from_names() {
+    let case = Case::new(spec(7));
+    let mut tamper = Tamper::new(&case);
+    let mut plan = Vec::new();
+    for control in 0..CONTROLS.len() {
+        for area in [Area::Logs, Area::Digests] {
+            for pattern in 0..STRAY_PATTERNS {
+                let stray = Stray {
+                    area,
+                    pattern,
+                    control,
+                };
+                plan.push((Op::Stray(stray), control % 2, 0));
+            }
+        }
+        let misdated = Misdated {
+            days: 1,
+            minute: control as i64,
+            control,
+        };
+        plan.push((Op::Misdated(misdated), 0, 0));
+        plan.push((Op::Log(LogOp::InjectNamed(control)), 1, control % HOURS));
+    }
+    for bytes in 0..BAD_BYTES.len() {
+        plan.push((
+            Op::BadName(BadName {
+                place: BadPlace::LogFile,
+                bytes,
+            }),
+            0,
+            0,
+        ));
+    }
+    tamper.apply(&plan);
+    for control in 0..CONTROLS.len() {
+        // Region 0, hour 3 is untouched by the plan.
+        tamper.write_digest_copy(control, 0, 3);
+    }
+    check(&case, &tamper.truth, Range::default()).unwrap();
+    // The file names with something to escape (alone, "\n" would match any line end).
+    let names: Vec<&str> = tamper
+        .truth
+        .errors
+        .iter()
+        .chain(&tamper.truth.warnings)
+        .map(|(_, (_, object))| name_of(object))
+        .filter(|n| n.chars().any(must_escape) || (n.contains('\n') && n.len() > 1))
+        .collect();
+    assert!(names.len() > 2 * CONTROLS.len(), "{names:?}");
+
+    let report = run(&case, Range::default()).unwrap();
+    let mut text = Vec::new();
+    report
+        .write(trailproof::report::ReportFormat::Human, &mut text)
+        .unwrap();
+    let binary = case.run(["--format", "human"]);
+    for (what, text) in [
+        ("Report::write(Human)", String::from_utf8(text).unwrap()),
+        (
+            "trailproof --format human (stdout)",
+            String::from_utf8(binary.stdout).unwrap(),
+        ),
+        (
+            "trailproof --format human (stderr)",
+            String::from_utf8(binary.stderr).unwrap(),
+        ),
+    ] {
+        let raw: BTreeSet<String> = text
+            .chars()
+            .filter(|c| must_escape(*c))
+            .map(|c| format!("U+{:04X}", u32::from(c)))
+            .collect();
+        assert!(raw.is_empty(), "{what} prints raw {raw:?}:\n{text}");
+        for name in &names {
+            assert!(
+                !text.contains(name),
+                "{what} prints the name {name:?} raw (a newline in a name must be escaped too: raw, it forges report lines)"
+            );
+        }
+    }
+}
+
+/// A mirror with a backfill digest at hour 3 of us-east-1 (metadata saved).
+fn backfill_case(seed: u64) -> Case {
+    let mut spec = spec(seed);
+    spec.backfill_hours = vec![3];
+    Case::new(spec)
+}
+
+/// The regular log files of the hour of a deleted standard digest cannot be
+/// verified (`log.not_covered`, as without a backfill digest): a backfill
+/// digest lists only the late log files of its hour, it does not vouch that
+/// no other log file exists.
+#[test]
+#[ignore = "bug: a backfill digest's window counts as covered time: the logs of a deleted standard digest of that hour become log.unreferenced"]
+fn backfill_window_does_not_make_the_logs_of_a_deleted_digest_unreferenced() {
+    let case = backfill_case(5);
+    let victim = case.chain("us-east-1")[3];
+    case.mirror.delete(&victim.key);
+    let at = Subject::Digest(victim.end_time);
+    let mut truth = Truth::default();
+    truth
+        .errors
+        .push((at, f("digest.missing", &victim.bucket, &victim.key)));
+    for finding in case.not_covered(&[&victim.key]) {
+        truth.warnings.push((at, finding));
+    }
+    check(&case, &truth, Range::default()).unwrap();
+}
+
+/// The same with the standard digest rewritten: its log files are unverified
+/// (as without a backfill digest), not unreferenced.
+#[test]
+#[ignore = "bug: a backfill digest's window counts as covered time: the logs of a modified standard digest of that hour become log.unreferenced"]
+fn backfill_window_does_not_make_the_logs_of_a_modified_digest_unreferenced() {
+    let case = backfill_case(5);
+    let victim = case.chain("us-east-1")[3];
+    let mut json = case.mirror.read_digest_json(&victim.key);
+    json["awsAccountId"] = "000000000000".into();
+    case.mirror.write_digest(&victim.key, &json, None);
+    let at = Subject::Digest(victim.end_time);
+    let mut truth = Truth::default();
+    for code in ["digest.modified", "digest.signature_invalid"] {
+        truth
+            .errors
+            .push((at, f(code, &victim.bucket, &victim.key)));
+    }
+    for finding in case.unverified_logs(&victim.key) {
+        truth.warnings.push((at, finding));
+    }
+    check(&case, &truth, Range::default()).unwrap();
+}
+
+/// A file named `*.metadata.json` whose stem names no CloudTrail object, in
+/// a log or a digest folder, is a stray file like any other.
+#[test]
+#[ignore = "bug: files named *.metadata.json in log and digest folders are never reported, whatever their stem"]
+fn stray_files_named_like_metadata_are_reported() {
+    let case = Case::new(spec(9));
+    let digest = case.chain("us-east-1")[2];
+    let strays = [
+        format!("{}/notes.metadata.json", folder_of(&digest.log_keys[0])),
+        format!("{}/Thumbs.metadata.json", folder_of(&digest.key)),
+    ];
+    let mut truth = Truth::default();
+    for key in &strays {
+        std::fs::write(case.mirror.root.join(key), b"{}").unwrap();
+        truth
+            .warnings
+            .push((Subject::Always, f("mirror.stray_file", &digest.bucket, key)));
+    }
+    check(&case, &truth, Range::default()).unwrap();
+}
