@@ -624,7 +624,9 @@ impl Coverage {
         let mut all: HashMap<Location, Vec<Window>> = HashMap::new();
         let mut authentic: HashMap<Location, Vec<Window>> = HashMap::new();
         let mut blind: HashMap<Location, Vec<Window>> = HashMap::new();
-        for (c, chain) in chains.iter().enumerate() {
+        // A backfill digest vouches only for the late files it lists, never
+        // that its hour holds no other file: its window covers nothing.
+        for (c, chain) in chains.iter().enumerate().filter(|(_, c)| !c.key.backfill) {
             for &m in &chain.members {
                 let Some(record) = records.get(m) else {
                     continue;
@@ -737,14 +739,15 @@ fn find_unreferenced(
 ) -> Vec<Unlisted> {
     let mut unlisted = Vec::new();
     for (index, file) in inventory.files.iter().enumerate() {
-        if !matches!(file.kind, FileKind::Log | FileKind::Other)
-            || file.rel.ends_with(mirror::SIDECAR_SUFFIX)
-        {
+        if !matches!(file.kind, FileKind::Log | FileKind::Other) {
             continue;
         }
         let bucket = inventory.bucket_of(file).to_owned();
         let key = inventory.key_of(file);
         let Some(area) = area_of(&key) else { continue };
+        if area == Service::Digests && is_digest_sidecar(&key) {
+            continue; // read with its digest (or reported as its digest's leftover)
+        }
         let listing = listings.get(&bucket, &key);
         if listing.is_some_and(|l| l.is_vouched() || l.by_unsigned_backfill) {
             continue; // vouched for and hashed, or reported as log.unverified
@@ -804,6 +807,14 @@ fn find_unreferenced(
         results.findings.push(finding);
     }
     unlisted
+}
+
+/// Whether a key is a digest's metadata sidecar: `<digest key>.metadata.json`.
+fn is_digest_sidecar(key: &str) -> bool {
+    key.strip_suffix(mirror::SIDECAR_SUFFIX)
+        .and_then(|digest| digest.rsplit('/').next())
+        .and_then(mirror::digest_file_time)
+        .is_some()
 }
 
 /// The judgement about one unlisted file with a log file's name.
