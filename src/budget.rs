@@ -19,7 +19,7 @@ pub const DEFAULT_MEMORY_BUDGET: u64 = 2 << 30;
 /// listing entry, its place in the index of listings, its outcome, its
 /// manifest entry and, for a digest that cannot be verified, its
 /// `log.unverified` finding.
-const PER_LOG_FILE: u64 = 600;
+pub(crate) const PER_LOG_FILE: u64 = 600;
 
 /// What the listing of `digest` costs to hold.
 #[must_use]

@@ -241,7 +241,7 @@ fn inflate_file(
     path: &std::path::Path,
     limit: u64,
 ) -> (Result<Vec<u8>, DigestError>, Option<StoredHash>) {
-    match crate::mirror::open_evidence(path) {
+    match crate::evidence::open_evidence(path) {
         Ok(file) => {
             let (inflated, stored) =
                 gzip::inflate_bounded_stored(BufReader::with_capacity(64 << 10, file), limit);

@@ -24,6 +24,7 @@ pub mod budget;
 pub mod chain;
 pub mod digest;
 pub mod error;
+pub mod evidence;
 pub mod finding;
 pub mod gzip;
 pub mod keys;
@@ -39,6 +40,7 @@ pub mod signature;
 pub mod text;
 pub mod timearg;
 pub mod verify;
+mod window;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -4,13 +4,13 @@
 //! reported.
 
 use crate::chain::{self, Chain, Standing};
-use crate::digest::ExpectedHash;
+use crate::digest::{ExpectedHash, LogFileRef};
 use crate::finding::{Finding, FindingCode};
 use crate::gzip::{GzipError, LogHasher, StoredHash};
 use crate::layout::{Location, LogKey, Service, area_of};
 use crate::mirror::{self, FileKind, Inventory};
 use crate::options::TimeRange;
-use crate::progress::{Phase, Progress};
+use crate::progress::Progress;
 use crate::record::DigestRecord;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
@@ -134,16 +134,19 @@ struct Listings<'a> {
 }
 
 impl<'a> Listings<'a> {
-    fn new(records: &'a [DigestRecord]) -> Self {
+    /// The listings of a window: for each lister record, the entries it
+    /// lists there.
+    fn new(records: &[DigestRecord], lists: &'a [(usize, Vec<LogFileRef>)]) -> Self {
         let mut flat: Vec<((&str, &str), usize, Option<&ExpectedHash>)> = Vec::new();
-        let unsigned_backfill: Vec<bool> = records
-            .iter()
-            .map(|r| r.is_backfill() && Standing::of(r) == Standing::Unproven)
-            .collect();
-        for (index, record) in records.iter().enumerate() {
-            let Ok(digest) = &record.parsed else { continue };
-            let authentic = record.is_authentic();
-            for log in &digest.log_files {
+        let unsigned_backfill = |index: usize| {
+            records
+                .get(index)
+                .is_some_and(|r| r.is_backfill() && Standing::of(r) == Standing::Unproven)
+        };
+        for (index, files) in lists {
+            let index = *index;
+            let authentic = records.get(index).is_some_and(DigestRecord::is_authentic);
+            for log in files {
                 flat.push((
                     (&*log.bucket, &*log.object),
                     index,
@@ -154,7 +157,7 @@ impl<'a> Listings<'a> {
         flat.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut entries: Vec<((&str, &str), Listing<'_>)> = Vec::new();
         for (key, index, hash) in flat {
-            let backfill = unsigned_backfill.get(index).copied().unwrap_or(false);
+            let backfill = unsigned_backfill(index);
             match entries.last_mut() {
                 Some((last, listing)) if *last == key => {
                     if !listing.listers.iter().any(|(r, _)| *r == index) {
@@ -184,17 +187,41 @@ impl<'a> Listings<'a> {
     }
 }
 
-/// Checks every listed log file and looks for unreferenced ones.
+/// What a window's log files are checked against: the digests, their
+/// chains and the time those cover.
+pub struct LogContext<'a> {
+    /// Every digest record of the run.
+    pub records: &'a [DigestRecord],
+    /// The chains (in range).
+    pub chains: &'a [Chain],
+    /// Which chain each record is in.
+    pub membership: &'a chain::Membership<'a>,
+    /// The time the chains cover.
+    pub coverage: &'a Coverage,
+    /// The run's time range.
+    pub range: &'a TimeRange,
+    /// Whether to hash the stored bytes for the manifest.
+    pub hash_stored: bool,
+}
+
+/// Checks every log file a window's digests list (`lists`: per record,
+/// its entries in the window) against the window's files (`inventory`),
+/// and looks for files no digest lists.
 #[must_use]
 pub fn verify_logs(
-    records: &[DigestRecord],
-    chains: &[Chain],
+    context: &LogContext<'_>,
     inventory: &Inventory,
-    range: &TimeRange,
-    hash_stored: bool,
+    lists: &[(usize, Vec<LogFileRef>)],
     progress: &dyn Progress,
 ) -> LogResults {
-    let membership = chain::Membership::new(chains, records.len());
+    let LogContext {
+        records,
+        chains,
+        membership,
+        coverage,
+        range,
+        hash_stored,
+    } = *context;
     let chain_id = |record: Option<usize>| record.and_then(|r| membership.id(r));
     let lister_url = |record: Option<usize>| {
         record
@@ -202,9 +229,7 @@ pub fn verify_logs(
             .map(DigestRecord::url)
             .unwrap_or_default()
     };
-    let listings = Listings::new(records);
-
-    let coverage = Coverage::new(records, chains);
+    let listings = Listings::new(records, lists);
     let mut results = LogResults::default();
     // (slot, inventory file, compressed size)
     let mut jobs: Vec<(usize, usize, u64)> = Vec::new();
@@ -330,11 +355,6 @@ pub fn verify_logs(
 
     // Largest first, so one huge file does not leave a core idle at the end.
     jobs.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-    progress.start(
-        Phase::Logs,
-        jobs.len() as u64,
-        jobs.iter().map(|j| j.2).sum(),
-    );
     // Each worker compares the hash itself and returns only what is needed:
     // the byte count, and a finding when something is wrong.
     let check = |hasher: &mut LogHasher, (slot, index, size): (usize, usize, u64)| {
@@ -343,14 +363,15 @@ pub fn verify_logs(
             .get(index)
             .map(|f| inventory.path_of(f))
             .unwrap_or_default();
-        let (result, stored) = crate::error::contain_panic(|| match mirror::open_evidence(&path) {
-            Ok(f) => {
-                let hashed = hasher.hash_file(f, size);
-                (hashed.content, hashed.stored)
-            }
-            Err(e) => (Err(GzipError::Io(e)), None),
-        })
-        .unwrap_or_else(|panic| (Err(GzipError::Internal(panic)), None));
+        let (result, stored) =
+            crate::error::contain_panic(|| match crate::evidence::open_evidence(&path) {
+                Ok(f) => {
+                    let hashed = hasher.hash_file(f, size);
+                    (hashed.content, hashed.stored)
+                }
+                Err(e) => (Err(GzipError::Io(e)), None),
+            })
+            .unwrap_or_else(|panic| (Err(GzipError::Internal(panic)), None));
         progress.advance(size);
         let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
             return (slot, 0, None, None);
@@ -451,7 +472,7 @@ pub fn verify_logs(
     let unlisted = find_unreferenced(
         inventory,
         range,
-        &coverage,
+        coverage,
         chains,
         &listings,
         records,
@@ -560,7 +581,7 @@ fn hash_unlisted(
                     .get(candidate.file)
                     .map(|f| (inventory.path_of(f), f.size))
                     .and_then(|(path, size)| {
-                        let file = mirror::open_evidence(&path).ok()?;
+                        let file = crate::evidence::open_evidence(&path).ok()?;
                         if !inflate {
                             return Some((None, StoredHash::of_reader(file).ok()));
                         }
@@ -611,7 +632,7 @@ type Window = (Timestamp, Timestamp, usize);
 
 /// The time the chains cover, per location: the union of their digests'
 /// windows, and separately of the windows of authentic digests.
-struct Coverage {
+pub struct Coverage {
     all: HashMap<Location, Vec<Window>>,
     authentic: HashMap<Location, Vec<Window>>,
     /// Windows of digests whose listing was dropped (memory budget): files
@@ -620,7 +641,9 @@ struct Coverage {
 }
 
 impl Coverage {
-    fn new(records: &[DigestRecord], chains: &[Chain]) -> Self {
+    /// The coverage of `chains`.
+    #[must_use]
+    pub fn new(records: &[DigestRecord], chains: &[Chain]) -> Self {
         let mut all: HashMap<Location, Vec<Window>> = HashMap::new();
         let mut authentic: HashMap<Location, Vec<Window>> = HashMap::new();
         let mut blind: HashMap<Location, Vec<Window>> = HashMap::new();

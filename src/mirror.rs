@@ -10,12 +10,12 @@
 //! ([`Inventory::locate_roots`]).
 
 use crate::error::Error;
+use crate::evidence::{EntryKind, FolderEntry, read_folder};
 use crate::layout::classify;
 pub use crate::layout::{
     DigestName, FileKind, KeyLayout, SIDECAR_SUFFIX, digest_file_time, is_safe_key,
     parse_digest_name, parse_layout, parse_log_time, s3_url,
 };
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// One entry of the mirror.
@@ -54,6 +54,54 @@ pub struct Inventory {
     /// Files and folders whose name is not UTF-8: no S3 key can be, so they
     /// cannot be objects of the bucket (folders are not entered).
     pub invalid_names: Vec<InvalidName>,
+    /// The day folders of log files (`…/CloudTrail/R/YYYY/MM/DD`), sorted by
+    /// (root, path): not listed by the scan, but one window at a time, so
+    /// that memory does not grow with the number of log files.
+    pub day_folders: Vec<DayFolder>,
+}
+
+/// A folder of one day's log files of one account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayFolder {
+    /// Index of the root.
+    pub root: usize,
+    /// Path relative to the root, `/`-separated, without a final `/`.
+    pub rel: Box<str>,
+    /// The date its name gives.
+    pub date: jiff::civil::Date,
+}
+
+/// The date of a log day folder `…/CloudTrail/R/YYYY/MM/DD` (its key
+/// relative to a root, anchored at the end).
+#[must_use]
+pub fn day_folder_date(rel: &str) -> Option<jiff::civil::Date> {
+    let mut parts = rel.rsplit('/');
+    let (day, month, year, _region, service) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i16>().ok())
+            .flatten()
+    };
+    if service != "CloudTrail" {
+        return None;
+    }
+    let (y, m, d) = (number(year, 4)?, number(month, 2)?, number(day, 2)?);
+    jiff::civil::Date::new(y, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()
+}
+
+/// Whether a file at `rel` can be a CloudTrail object (it lies below a
+/// `CloudTrail` or `CloudTrail-Digest` folder); others are not kept.
+fn in_cloudtrail_folder(rel: &str) -> bool {
+    rel.split('/')
+        .rev()
+        .skip(1)
+        .any(|part| part == "CloudTrail" || part == "CloudTrail-Digest")
 }
 
 /// A place inside a mirror root that could not be read.
@@ -76,14 +124,6 @@ pub struct InvalidName {
     pub path: PathBuf,
     /// Whether it is a folder (its content was not examined).
     pub folder: bool,
-}
-
-/// The sidecar path of a digest file.
-#[must_use]
-pub fn sidecar_path(digest: &Path) -> PathBuf {
-    let mut name = digest.as_os_str().to_owned();
-    name.push(SIDECAR_SUFFIX);
-    PathBuf::from(name)
 }
 
 /// Walks every root once and classifies what it finds. Links are reported
@@ -124,6 +164,9 @@ pub fn scan(roots: &[PathBuf]) -> Result<Inventory, Error> {
     inventory
         .invalid_names
         .sort_by(|a, b| (a.root, &a.path).cmp(&(b.root, &b.path)));
+    inventory
+        .day_folders
+        .sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
     Ok(inventory)
 }
 
@@ -155,6 +198,15 @@ fn walk_root(inventory: &mut Inventory, index: usize, root: &Path) -> Result<(),
                 format!("{rel}/{name}")
             };
             match entry.kind {
+                EntryKind::Folder if day_folder_date(&key).is_some() => {
+                    if let Some(date) = day_folder_date(&key) {
+                        inventory.day_folders.push(DayFolder {
+                            root: index,
+                            rel: key.into_boxed_str(),
+                            date,
+                        });
+                    }
+                }
                 EntryKind::Folder => match read_folder(&path, false) {
                     Ok(children) => pending.push((path, key, children)),
                     Err(e) => inventory.unreadable.push(Unreadable {
@@ -163,6 +215,7 @@ fn walk_root(inventory: &mut Inventory, index: usize, root: &Path) -> Result<(),
                         reason: e.to_string(),
                     }),
                 },
+                EntryKind::File(_) if !in_cloudtrail_folder(&key) => {}
                 EntryKind::File(size) => inventory.files.push(MirrorFile {
                     root: index,
                     kind: classify(&key),
@@ -184,63 +237,6 @@ fn walk_root(inventory: &mut Inventory, index: usize, root: &Path) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// What a folder entry is, from `lstat` (links are never followed).
-#[derive(Debug, PartialEq, Eq)]
-enum EntryKind {
-    Folder,
-    /// A regular file and its size.
-    File(u64),
-    /// A link, FIFO, socket or device.
-    Other,
-    /// `lstat` failed.
-    Unknown(String),
-}
-
-struct FolderEntry {
-    name: std::ffi::OsString,
-    kind: EntryKind,
-}
-
-/// Reads one folder's entries (without `.` and `..`), opening it with
-/// `O_DIRECTORY`, `O_NOFOLLOW` (unless it is a root given on the command
-/// line, which may be a link) and, where permitted, `O_NOATIME`.
-fn read_folder(path: &Path, is_root: bool) -> std::io::Result<Vec<FolderEntry>> {
-    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-    use std::os::unix::ffi::OsStrExt as _;
-    let mut base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    if !is_root {
-        base |= OFlags::NOFOLLOW;
-    }
-    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
-        // O_NOATIME is only allowed to the folder's owner (or with CAP_FOWNER).
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty()),
-        other => other,
-    }
-    .map_err(std::io::Error::from)?;
-    let mut dir = rustix::fs::Dir::read_from(&fd).map_err(std::io::Error::from)?;
-    let mut out = Vec::new();
-    while let Some(entry) = dir.read() {
-        let entry = entry.map_err(std::io::Error::from)?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        let kind = match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
-                FileType::Directory => EntryKind::Folder,
-                FileType::RegularFile => EntryKind::File(u64::try_from(stat.st_size).unwrap_or(0)),
-                _ => EntryKind::Other,
-            },
-            Err(e) => EntryKind::Unknown(std::io::Error::from(e).to_string()),
-        };
-        out.push(FolderEntry {
-            name: std::ffi::OsStr::from_bytes(name).to_owned(),
-            kind,
-        });
-    }
-    Ok(out)
 }
 
 /// Refuses roots that are the same directory or inside one another (the
@@ -516,14 +512,25 @@ impl Inventory {
         } else {
             return false; // disjoint prefixes
         };
+        let outer_has_day = |rel: &str| {
+            self.day_folders
+                .binary_search_by(|d| (d.root, &*d.rel).cmp(&(outer, rel)))
+                .is_ok()
+        };
         self.files
             .iter()
             .filter(|f| f.root == inner)
             .any(|f| self.find(outer, &format!("{rest}{}", f.rel)).is_some())
+            || self
+                .day_folders
+                .iter()
+                .filter(|d| d.root == inner)
+                .any(|d| outer_has_day(&format!("{rest}{}", d.rel)))
     }
 
     /// Roots that no digest located: for each, the claims its log files
-    /// make, found by matching the keys digests list against its files.
+    /// make, found by looking for the keys digests list (a sample of them)
+    /// under it.
     #[must_use]
     pub fn log_claims<'a>(
         &self,
@@ -532,14 +539,19 @@ impl Inventory {
     ) -> Vec<(usize, String, String, String)> {
         let mut claims = Vec::new();
         for (bucket, key) in listed {
+            if !is_safe_key(key) {
+                continue;
+            }
             for &root in unlocated {
                 // Try every suffix of the key at a '/' boundary.
                 let mut rest = key;
                 loop {
-                    if self
+                    let present = self
                         .find(root, rest)
                         .is_some_and(|f| f.kind != FileKind::NotRegular)
-                    {
+                        || std::fs::symlink_metadata(self.local_path(root, rest))
+                            .is_ok_and(|m| m.is_file());
+                    if present {
                         claims.push((root, rest.to_owned(), bucket.to_owned(), key.to_owned()));
                         break;
                     }
@@ -564,52 +576,4 @@ fn most_common<'a, K: 'a>(counts: impl Iterator<Item = (&'a K, &'a usize)>) -> O
         }
     }
     best.map(|(k, _)| k)
-}
-
-/// Opens a mirror file for reading without following a final symbolic link,
-/// without blocking on FIFOs and, where the kernel permits, without updating
-/// its access time (`O_NOATIME`). Refuses anything but a regular file.
-///
-/// # Errors
-/// The I/O error, or `InvalidInput` when the path is not a regular file.
-pub fn open_evidence(path: &Path) -> std::io::Result<File> {
-    let file = open_read_only(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    Ok(file)
-}
-
-#[cfg(target_os = "linux")]
-fn open_read_only(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    let open = |flags| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags)
-            .open(path)
-    };
-    match open(base | libc::O_NOATIME) {
-        // O_NOATIME is only allowed to the file's owner (or with CAP_FOWNER).
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
-        other => other,
-    }
-}
-
-#[cfg(all(unix, not(target_os = "linux")))]
-fn open_read_only(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_read_only(path: &Path) -> std::io::Result<File> {
-    File::open(path)
 }

@@ -51,6 +51,35 @@ pub struct DigestRecord {
     /// How many log files its listing named when the listing did not fit
     /// the run's memory budget and was dropped: they were not examined.
     pub dropped_listing: Option<usize>,
+    /// Where the log files it lists lie, by (location, day): the windows
+    /// that read its listing again. Listings are not held between windows.
+    pub routes: Vec<Route>,
+    /// How many log files it lists.
+    pub listed: usize,
+}
+
+/// Where a digest's listed log files lie: the log folder of a location on
+/// one day, or (`Misc`) anywhere else (unsafe or misplaced keys).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    /// `…/CloudTrail/R/YYYY/MM/DD/` of a location.
+    Day(crate::layout::Location, jiff::civil::Date),
+    /// Keys that are not log file keys at their place.
+    Misc,
+}
+
+impl Route {
+    /// Where a listed key lies.
+    #[must_use]
+    pub fn of(bucket: &str, key: &str) -> Route {
+        match crate::layout::LogKey::parse(key) {
+            Some(log) => Route::Day(
+                crate::layout::Location::of(bucket, &log.layout),
+                jiff::tz::TimeZone::UTC.to_datetime(log.delivered).date(),
+            ),
+            None => Route::Misc,
+        }
+    }
 }
 
 impl DigestRecord {

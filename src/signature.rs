@@ -118,7 +118,7 @@ fn read_sidecar(
     path: &std::path::Path,
 ) -> (Result<StoredMetadata, SidecarError>, Option<StoredHash>) {
     let mut bytes = Vec::new();
-    if let Err(e) = crate::mirror::open_evidence(path)
+    if let Err(e) = crate::evidence::open_evidence(path)
         .and_then(|f| f.take(MAX_SIDECAR_BYTES + 1).read_to_end(&mut bytes))
     {
         return (Err(SidecarError::Unreadable(e.to_string())), None);

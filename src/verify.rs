@@ -1,18 +1,22 @@
 //! The verification pipeline: mirror → digests → signatures → chains → logs → report.
 
-use crate::budget::{ListingBudget, listing_cost};
 use crate::chain;
+use crate::chain::Chain;
 use crate::digest::{self, DigestError};
 use crate::error::Error;
 use crate::finding::{Finding, FindingCode};
+use crate::gzip::StoredHash;
 use crate::keys::KeyRing;
 use crate::loghash;
+use crate::loghash::LogResults;
 use crate::mirror::{self, FileKind, Inventory};
 use crate::options::{Options, TimeRange};
 use crate::progress::{Phase, Progress};
-use crate::record::DigestRecord;
+use crate::record::{DigestRecord, Route};
 use crate::report::Report;
+use crate::report::manifest::{EvidenceKind, Manifest};
 use crate::signature::{self, SignatureProblem};
+use crate::window;
 use jiff::Timestamp;
 use rayon::prelude::*;
 
@@ -76,28 +80,222 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
         // The range limits what is reported, not which evidence was used.
         findings.retain(|f| reportable(f, &range));
         let chains = chain::in_range(&chains, &records);
-        let mut logs = loghash::verify_logs(
+        let mut manifest = Manifest::new(
+            inventory.roots.clone(),
+            chains.iter().map(|c| c.key.id()).collect(),
+        );
+        let mut logs = check_logs(
+            &inventory,
             &records,
             &chains,
-            &inventory,
+            options,
             &range,
-            options.manifest_hashes,
             progress,
+            &mut manifest,
         );
         findings.append(&mut logs.findings);
         findings.extend(leftovers(&inventory, &range, &findings));
         drop_moot_warnings(&mut findings);
-        // The listings were what held most memory (about 0.7 KB per listed
-        // log); the report needs none of them.
-        for record in &mut records {
-            if let Ok(digest) = &mut record.parsed {
-                digest.log_files = Vec::new();
-            }
-        }
         Ok(Report::new(
-            options, started, inventory, &keys, &records, &chains, &logs, findings,
+            options, started, &inventory, &keys, &records, &chains, &logs, findings, manifest,
         ))
     })
+}
+
+/// How many windows are checked at once: enough to keep every core busy
+/// while one window lists its folders or reads its digests.
+const WINDOWS_AT_ONCE: usize = 8;
+
+/// Checks the log files window by window (see [`window`]), adding what
+/// each read to the manifest; memory holds a few windows at a time.
+fn check_logs(
+    inventory: &Inventory,
+    records: &[DigestRecord],
+    chains: &[Chain],
+    options: &Options,
+    range: &TimeRange,
+    progress: &dyn Progress,
+    manifest: &mut Manifest,
+) -> LogResults {
+    let membership = chain::Membership::new(chains, records.len());
+    let coverage = loghash::Coverage::new(records, chains);
+    let context = loghash::LogContext {
+        records,
+        chains,
+        membership: &membership,
+        coverage: &coverage,
+        range,
+        hash_stored: options.manifest_hashes,
+    };
+    let in_range = records.iter().filter(|r| r.in_range);
+    progress.start(Phase::Logs, in_range.map(|r| r.listed as u64).sum(), 0);
+    let windows = window::plan(inventory, records);
+    let mut all = LogResults::default();
+    for chunk in windows.chunks(WINDOWS_AT_ONCE) {
+        let done: Vec<WindowDone> = chunk
+            .par_iter()
+            .map(|w| run_window(w, &context, inventory, options, progress))
+            .collect();
+        for window in done {
+            absorb(&mut all, window, &membership, records, manifest);
+        }
+    }
+    all
+}
+
+/// What one window produced.
+struct WindowDone {
+    results: LogResults,
+    /// `(root, rel, size)` of each file read, in `results.read` order.
+    read: Vec<(usize, Box<str>, u64)>,
+    not_examined: Vec<(usize, usize)>,
+    /// Findings about the window's folders themselves.
+    findings: Vec<Finding>,
+}
+
+/// Lists one window, reads its digests' listings again and checks it.
+fn run_window(
+    w: &window::Window,
+    context: &loghash::LogContext<'_>,
+    global: &Inventory,
+    options: &Options,
+    progress: &dyn Progress,
+) -> WindowDone {
+    let local;
+    let files = if w.route == Route::Misc {
+        global
+    } else {
+        local = window::inventory(w, global);
+        &local
+    };
+    let listings = window::listings(
+        w,
+        context.records,
+        options.max_digest_bytes,
+        options.memory_budget,
+    );
+    let results = loghash::verify_logs(context, files, &listings.lists, progress);
+    let findings = if w.route == Route::Misc {
+        Vec::new()
+    } else {
+        window_findings(files, global, &results.findings)
+    };
+    let read = results
+        .read
+        .iter()
+        .map(|r| {
+            files
+                .files
+                .get(r.file as usize)
+                .map_or((0, Box::from(""), 0), |f| (f.root, f.rel.clone(), f.size))
+        })
+        .collect();
+    WindowDone {
+        results,
+        read,
+        not_examined: listings.not_examined,
+        findings,
+    }
+}
+
+/// Findings about a window's own folders: unreadable places, names that
+/// are not UTF-8, and links or special files (those the scan found are
+/// reported once, not per window; a listed one is `log.unsafe_path`).
+fn window_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> Vec<Finding> {
+    let own = Inventory {
+        roots: local.roots.clone(),
+        files: Vec::new(),
+        unreadable: local
+            .unreadable
+            .iter()
+            .skip(global.unreadable.len())
+            .cloned()
+            .collect(),
+        invalid_names: local.invalid_names.clone(),
+        day_folders: Vec::new(),
+    };
+    let mut findings = unreadable_findings(&own);
+    let reported: std::collections::HashSet<&str> = found
+        .iter()
+        .filter(|f| f.severity == crate::finding::Severity::Error)
+        .map(|f| f.object.as_str())
+        .collect();
+    for file in local
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::NotRegular)
+    {
+        if global.find(file.root, &file.rel).is_some()
+            || reported.contains(local.url_of(file).as_str())
+        {
+            continue;
+        }
+        findings.push(
+            Finding::new(
+                FindingCode::MirrorNotRegular,
+                local.url_of(file),
+                "A symbolic link or special file lies where the bucket mirror should hold a CloudTrail object (or folder); it was not followed, so whatever it points to was not verified.",
+            )
+            .at(Some(local.path_of(file))),
+        );
+    }
+    findings
+}
+
+/// Adds one window's results to the run's, and what it read to the manifest.
+fn absorb(
+    all: &mut LogResults,
+    window: WindowDone,
+    membership: &chain::Membership<'_>,
+    records: &[DigestRecord],
+    manifest: &mut Manifest,
+) {
+    let WindowDone {
+        mut results,
+        read,
+        not_examined,
+        findings,
+    } = window;
+    for (entry, (root, rel, size)) in results.read.iter().zip(read) {
+        let chain = entry.listed_by.and_then(|r| membership.index(r as usize));
+        let (stored, hashed) = match entry.stored {
+            Some(stored) => (stored, true),
+            None => (
+                StoredHash {
+                    sha256: [0; 32],
+                    len: size,
+                },
+                false,
+            ),
+        };
+        manifest.add_mirror_file(EvidenceKind::Log, root, rel, chain, stored, hashed);
+    }
+    all.outcomes.append(&mut results.outcomes);
+    all.unreferenced.append(&mut results.unreferenced);
+    all.not_covered.append(&mut results.not_covered);
+    all.findings.append(&mut results.findings);
+    all.findings.extend(findings);
+    for (index, listed) in not_examined {
+        if let Some(record) = records.get(index) {
+            let chain = membership.id(index);
+            all.findings
+                .push(not_examined_finding(record, listed).in_chain(chain));
+        }
+    }
+}
+
+/// `digest.not_examined`: the log files a digest lists in a window did not
+/// fit the memory budget (or the digest no longer reads as it did).
+fn not_examined_finding(record: &DigestRecord, listed: usize) -> Finding {
+    Finding::new(
+        FindingCode::DigestNotExamined,
+        record.url(),
+        format!(
+            "{listed} log file(s) this digest lists were not examined, nor the files in the mirror inside its time: the listings of all digests exceed the run's memory budget (or the digest changed while the run was reading it)."
+        ),
+    )
+    .at(Some(record.path.clone()))
+    .values("listings within the memory budget", format!("{listed} more log file(s)"))
 }
 
 /// One event, one primary finding: a digest that is shown to be wrong (an
@@ -273,17 +471,44 @@ fn unreadable_findings(inventory: &Inventory) -> Vec<Finding> {
     unreadable.chain(invalid).collect()
 }
 
-/// Reads every digest file (in parallel, whatever the time range), then works out each
-/// root's bucket and prefix from them, parses each digest's key layout from
-/// its full key, and marks moved digests.
+/// One digest file as read, before the mirror roots are located. Its
+/// listing is not kept: only where its log files lie ([`Route`]), how many
+/// there are, and a few keys to locate roots by.
+struct ReadDigest {
+    index: usize,
+    path: std::path::PathBuf,
+    contents: digest::DigestFile,
+    metadata: signature::StoredMetadata,
+    routes: Vec<Route>,
+    listed: usize,
+    sample: Vec<(String, String)>,
+}
+
+/// Listed keys kept per digest to locate a root no digest lies in.
+const SAMPLE_KEYS: usize = 4;
+
+/// Reads every digest file (in parallel, whatever the time range: the range
+/// limits what is reported, never which evidence is used), then works out
+/// each root's bucket and prefix from them, and builds their records.
 fn read_digests(
     inventory: &mut Inventory,
     range: &TimeRange,
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Vec<DigestRecord>, Error> {
-    // Every digest is read, whatever the time range: the range limits what
-    // is reported, never which evidence is used.
+    let read = read_all(inventory, options, progress);
+    if read.is_empty() {
+        return Ok(Vec::new());
+    }
+    locate(inventory, &read, options)?;
+    Ok(read
+        .into_iter()
+        .filter_map(|r| build_record(inventory, range, r))
+        .collect())
+}
+
+/// Reads and parses every digest file in parallel.
+fn read_all(inventory: &Inventory, options: &Options, progress: &dyn Progress) -> Vec<ReadDigest> {
     let candidates: Vec<usize> = inventory
         .of_kind(FileKind::Digest)
         .map(|(index, _)| index)
@@ -294,63 +519,69 @@ fn read_digests(
         .map(|f| f.size)
         .sum();
     progress.start(Phase::Digests, candidates.len() as u64, candidate_bytes);
-    let budget = ListingBudget::new(options.memory_budget);
-    let mut read: Vec<_> = candidates
+    candidates
         .into_par_iter()
         .map(|index| {
             let file = inventory.files.get(index);
             let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
             let mut contents = read_digest_file(&path, options.max_digest_bytes);
-            if let Ok(digest) = &mut contents.parsed
-                && !range.admits_digest(digest.end_time)
-            {
-                // Outside the range: read as evidence, its log files not examined.
-                digest.log_files = Vec::new();
-            }
-            let cost = contents.parsed.as_ref().map_or(0, listing_cost);
-            let dropped = (!budget.admit(cost)).then(|| drop_listing(&mut contents));
+            let (routes, listed, sample) = summarize_listing(&mut contents);
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();
             progress.advance(file.map_or(0, |f| f.size));
-            (index, path, contents, metadata, (cost, dropped))
+            ReadDigest {
+                index,
+                path,
+                contents,
+                metadata,
+                routes,
+                listed,
+                sample,
+            }
+        })
+        .collect()
+}
+
+/// Where a digest's listed log files lie, how many it lists and a few of
+/// their keys; the listing itself is freed (windows read it again).
+fn summarize_listing(
+    contents: &mut digest::DigestFile,
+) -> (Vec<Route>, usize, Vec<(String, String)>) {
+    let Ok(digest) = &mut contents.parsed else {
+        return (Vec::new(), 0, Vec::new());
+    };
+    let files = std::mem::take(&mut digest.log_files);
+    let mut routes: Vec<Route> = files
+        .iter()
+        .map(|f| Route::of(&f.bucket, &f.object))
+        .collect();
+    routes.sort_unstable();
+    routes.dedup();
+    let sample = files
+        .iter()
+        .take(SAMPLE_KEYS)
+        .map(|f| (f.bucket.to_string(), f.object.to_string()))
+        .collect();
+    (routes, files.len(), sample)
+}
+
+/// Works out each root's bucket and prefix from the digests (and, for a
+/// root no digest lies in, from the log files they list).
+fn locate(inventory: &mut Inventory, read: &[ReadDigest], options: &Options) -> Result<(), Error> {
+    let mut claims: Vec<(usize, String, String, String)> = read
+        .iter()
+        .filter_map(|r| {
+            let file = inventory.files.get(r.index)?;
+            let d = r.contents.parsed.as_ref().ok()?;
+            Some((
+                file.root,
+                file.rel.to_string(),
+                d.bucket.clone(),
+                d.object.clone(),
+            ))
         })
         .collect();
-    if read.is_empty() {
-        return Ok(Vec::new());
-    }
-    if read.iter().any(|r| r.4.1.is_some()) {
-        // Which listings are kept must not depend on which reader finished
-        // first: choose again, in the mirror's order, and re-read the
-        // digests chosen whose listing was dropped.
-        let costs: Vec<u64> = read.iter().map(|r| r.4.0).collect();
-        let keep = crate::budget::choose(&costs, budget.limit());
-        for ((_, path, contents, _, (_, dropped)), keep) in read.iter_mut().zip(keep) {
-            match (keep, dropped.is_some()) {
-                (true, true) => {
-                    let again = read_digest_file(path, options.max_digest_bytes);
-                    if again.inflated_sha256 == contents.inflated_sha256 {
-                        *contents = again;
-                        *dropped = None;
-                    }
-                }
-                (false, false) => *dropped = Some(drop_listing(contents)),
-                _ => {}
-            }
-        }
-    }
-
-    let digest_claims = read.iter().filter_map(|(index, _, contents, _, _)| {
-        let file = inventory.files.get(*index)?;
-        let d = contents.parsed.as_ref().ok()?;
-        Some((
-            file.root,
-            file.rel.to_string(),
-            d.bucket.clone(),
-            d.object.clone(),
-        ))
-    });
-    let mut claims: Vec<(usize, String, String, String)> = digest_claims.collect();
     // Roots no digest of their own locates (only moved ones, or none in
     // range): the log files the digests list may.
     let unlocated: Vec<usize> = (0..inventory.roots.len())
@@ -366,8 +597,7 @@ fn read_digests(
     if !unlocated.is_empty() {
         let listed = read
             .iter()
-            .filter_map(|(_, _, contents, _, _)| contents.parsed.as_ref().ok())
-            .flat_map(|d| d.log_files.iter().map(|l| (&*l.bucket, &*l.object)));
+            .flat_map(|r| r.sample.iter().map(|(b, k)| (b.as_str(), k.as_str())));
         claims.extend(inventory.log_claims(&unlocated, listed));
     }
     inventory.locate_roots(
@@ -380,57 +610,58 @@ fn read_digests(
     if options.bucket.is_some() || options.prefix.is_some() {
         check_overrides(inventory, &claims)?;
     }
+    Ok(())
+}
 
-    Ok(read
-        .into_iter()
-        .filter_map(|(index, path, contents, metadata, (_, dropped))| {
-            let file = inventory.files.get(index)?;
-            let bucket = inventory.bucket_of(file).to_owned();
-            let key = inventory.key_of(file);
-            let layout = mirror::parse_layout(&key, "CloudTrail-Digest");
-            let name = layout.as_ref().and_then(mirror::parse_digest_name);
-            let moved = contents
-                .parsed
-                .as_ref()
-                .is_ok_and(|d| d.bucket != bucket || d.object != key);
-            let mut parsed = contents.parsed;
-            let time = parsed
-                .as_ref()
-                .ok()
-                .map(|d| d.end_time)
-                .or_else(|| name.as_ref().map(|n| n.time));
-            let in_range = time.is_none_or(|t| range.admits_digest(t));
-            let claimed_metadata = parsed
-                .as_ref()
-                .ok()
-                .filter(|_| moved)
-                .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())
-                .filter(|f| f.kind == FileKind::Digest)
-                .map(|f| signature::read_metadata(inventory, f));
-            if !in_range && let Ok(digest) = &mut parsed {
-                // Its log files are not examined: do not hold their listing.
-                digest.log_files = Vec::new();
-            }
-            Some(DigestRecord {
-                file: index,
-                bucket,
-                key,
-                path,
-                layout,
-                name,
-                inflated_sha256: contents.inflated_sha256,
-                parsed,
-                stored: contents.stored,
-                metadata,
-                claimed_metadata,
-                moved,
-                auth: None,
-                contradicted: false,
-                in_range,
-                dropped_listing: dropped,
-            })
-        })
-        .collect())
+/// The record of one digest read, now that its root is located.
+fn build_record(
+    inventory: &Inventory,
+    range: &TimeRange,
+    read: ReadDigest,
+) -> Option<DigestRecord> {
+    let file = inventory.files.get(read.index)?;
+    let bucket = inventory.bucket_of(file).to_owned();
+    let key = inventory.key_of(file);
+    let layout = mirror::parse_layout(&key, "CloudTrail-Digest");
+    let name = layout.as_ref().and_then(mirror::parse_digest_name);
+    let parsed = read.contents.parsed;
+    let moved = parsed
+        .as_ref()
+        .is_ok_and(|d| d.bucket != bucket || d.object != key);
+    let time = parsed
+        .as_ref()
+        .ok()
+        .map(|d| d.end_time)
+        .or_else(|| name.as_ref().map(|n| n.time));
+    let in_range = time.is_none_or(|t| range.admits_digest(t));
+    let claimed_metadata = parsed
+        .as_ref()
+        .ok()
+        .filter(|_| moved)
+        .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())
+        .filter(|f| f.kind == FileKind::Digest)
+        .map(|f| signature::read_metadata(inventory, f));
+    Some(DigestRecord {
+        file: read.index,
+        bucket,
+        key,
+        path: read.path,
+        layout,
+        name,
+        inflated_sha256: read.contents.inflated_sha256,
+        parsed,
+        stored: read.contents.stored,
+        metadata: read.metadata,
+        claimed_metadata,
+        moved,
+        auth: None,
+        contradicted: false,
+        in_range,
+        dropped_listing: None,
+        // A digest outside the range is read as evidence; its log files are not examined.
+        routes: if in_range { read.routes } else { Vec::new() },
+        listed: read.listed,
+    })
 }
 
 /// Reads one digest file; a panic while reading it (a bug) is an error on it.
@@ -442,14 +673,6 @@ fn read_digest_file(path: &std::path::Path, max_inflated: u64) -> digest::Digest
             stored: None,
         }
     })
-}
-
-/// Frees a digest's listing; how many log files it named.
-fn drop_listing(contents: &mut digest::DigestFile) -> usize {
-    match &mut contents.parsed {
-        Ok(digest) => std::mem::take(&mut digest.log_files).len(),
-        Err(_) => 0,
-    }
 }
 
 /// `--bucket`/`--prefix` that place a root where not one of the objects
@@ -555,20 +778,7 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
                 &url,
                 format!("The digest's metadata sidecar cannot be read by this user ({reason}); the signature it holds was not checked."),
             )
-            .at(Some(crate::mirror::sidecar_path(&record.path))),
-        );
-    }
-    if let Some(listed) = record.dropped_listing {
-        out.push(
-            Finding::new(
-                FindingCode::DigestNotExamined,
-                &url,
-                format!(
-                    "The {listed} log file(s) this digest lists were not examined, nor the files in the mirror inside its time: the listings of all digests exceed the run's memory budget."
-                ),
-            )
-            .at(at())
-            .values("listings within the memory budget", format!("{listed} more log file(s)")),
+            .at(Some(crate::evidence::sidecar_path(&record.path))),
         );
     }
     let d = match &record.parsed {

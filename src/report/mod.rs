@@ -330,12 +330,13 @@ impl Report {
     pub fn new(
         options: &Options,
         started: Timestamp,
-        mut inventory: Inventory,
+        inventory: &Inventory,
         keys: &KeyRing,
         records: &[DigestRecord],
         chains: &[Chain],
         logs: &LogResults,
         mut findings: Vec<Finding>,
+        manifest: Manifest,
     ) -> Report {
         findings
             .sort_by(|a, b| (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message)));
@@ -354,14 +355,7 @@ impl Report {
             .enumerate()
             .map(|(index, (chain, counts))| chain_report(index, chain, counts, records, &evidence))
             .collect();
-        let manifest = build_manifest(
-            &mut inventory,
-            keys,
-            records,
-            &membership,
-            logs,
-            &chain_reports,
-        );
+        let manifest = build_manifest(manifest, inventory, keys, records, &membership);
         let finding_counts = FindingCounts {
             errors: findings
                 .iter()
@@ -512,20 +506,15 @@ fn chain_report(
     }
 }
 
-/// Every file the run read: digests and their sidecars, the log files it
-/// hashed and the key files. Relative paths are moved out of `inventory`.
+/// Every file the run read: the log files (added while they were checked),
+/// digests and their sidecars, and the key files.
 fn build_manifest(
-    inventory: &mut Inventory,
+    mut manifest: Manifest,
+    inventory: &Inventory,
     keys: &KeyRing,
     records: &[DigestRecord],
     membership: &crate::chain::Membership<'_>,
-    logs: &LogResults,
-    chains: &[ChainReport],
 ) -> Manifest {
-    let mut manifest = Manifest::new(
-        inventory.roots.clone(),
-        chains.iter().map(|c| c.id.clone()).collect(),
-    );
     let sidecar_rel = |rel: &str| format!("{rel}{}", crate::mirror::SIDECAR_SUFFIX);
     for (index, record) in records.iter().enumerate() {
         let chain = membership.index(index);
@@ -547,24 +536,6 @@ fn build_manifest(
             let rel = file.rel.clone();
             manifest.add_mirror_file(EvidenceKind::Digest, root, rel, chain, stored, true);
         }
-    }
-    for read in &logs.read {
-        let chain = read.listed_by.and_then(|r| membership.index(r as usize));
-        let Some(file) = inventory.files.get_mut(read.file as usize) else {
-            continue;
-        };
-        let (stored, hashed) = match read.stored {
-            Some(stored) => (stored, true),
-            None => (
-                crate::gzip::StoredHash {
-                    sha256: [0; 32],
-                    len: file.size,
-                },
-                false,
-            ),
-        };
-        let rel = std::mem::take(&mut file.rel);
-        manifest.add_mirror_file(EvidenceKind::Log, file.root, rel, chain, stored, hashed);
     }
     for key_file in keys.files() {
         let stored = crate::gzip::StoredHash {

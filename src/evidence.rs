@@ -1,0 +1,208 @@
+//! The only code that touches the file system: folders listed and files
+//! opened read-only, never following a link, never blocking on a FIFO, and
+//! where the kernel permits it without changing an access time.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The sidecar path of a digest file.
+#[must_use]
+pub fn sidecar_path(digest: &Path) -> PathBuf {
+    let mut name = digest.as_os_str().to_owned();
+    name.push(crate::layout::SIDECAR_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// What a folder entry is, from `lstat` (links are never followed).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    Folder,
+    /// A regular file and its size.
+    File(u64),
+    /// A link, FIFO, socket or device.
+    Other,
+    /// `lstat` failed.
+    Unknown(String),
+}
+
+pub(crate) struct FolderEntry {
+    /// The entry's name.
+    pub name: std::ffi::OsString,
+    /// What it is.
+    pub kind: EntryKind,
+}
+
+/// Reads one folder's entries (without `.` and `..`), opening it with
+/// `O_DIRECTORY`, `O_NOFOLLOW` (unless it is a root given on the command
+/// line, which may be a link) and, where permitted, `O_NOATIME`.
+pub(crate) fn read_folder(path: &Path, is_root: bool) -> std::io::Result<Vec<FolderEntry>> {
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if !is_root {
+        base |= OFlags::NOFOLLOW;
+    }
+    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
+        // O_NOATIME is only allowed to the folder's owner (or with CAP_FOWNER).
+        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty()),
+        other => other,
+    }
+    .map_err(std::io::Error::from)?;
+    let mut dir = rustix::fs::Dir::read_from(&fd).map_err(std::io::Error::from)?;
+    let mut out = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(std::io::Error::from)?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                FileType::Directory => EntryKind::Folder,
+                FileType::RegularFile => EntryKind::File(u64::try_from(stat.st_size).unwrap_or(0)),
+                _ => EntryKind::Other,
+            },
+            Err(e) => EntryKind::Unknown(std::io::Error::from(e).to_string()),
+        };
+        out.push(FolderEntry {
+            name: std::ffi::OsStr::from_bytes(name).to_owned(),
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Opens a mirror file for reading without following a final symbolic link,
+/// without blocking on FIFOs and, where the kernel permits, without updating
+/// its access time (`O_NOATIME`). Refuses anything but a regular file.
+///
+/// # Errors
+/// The I/O error, or `InvalidInput` when the path is not a regular file.
+pub fn open_evidence(path: &Path) -> std::io::Result<File> {
+    let file = open_read_only(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+#[cfg(target_os = "linux")]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let open = |flags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+    };
+    match open(base | libc::O_NOATIME) {
+        // O_NOATIME is only allowed to the file's owner (or with CAP_FOWNER).
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(base),
+        other => other,
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_read_only(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+#[allow(dead_code)] // used by the window listing (next step)
+/// What a folder entry is by the type the folder listing gives (no `stat`
+/// per entry; `lstat` only where the file system does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A folder.
+    Folder,
+    /// A regular file.
+    File,
+    /// A link, FIFO, socket or device: never opened.
+    Other,
+}
+
+#[allow(dead_code)] // used by the window listing (next step)
+/// An open folder: its entries by name and kind, and a handle to open
+/// them relative to it (no path lookup per file).
+#[derive(Debug)]
+pub(crate) struct OpenFolder {
+    fd: rustix::fd::OwnedFd,
+    /// Entries (without `.` and `..`), in the order the file system gave.
+    pub entries: Vec<(std::ffi::OsString, Kind)>,
+}
+
+#[allow(dead_code)] // used by the window listing (next step)
+impl OpenFolder {
+    /// Opens and lists a folder inside a mirror (never through a final link).
+    ///
+    /// # Errors
+    /// The I/O error of opening or reading it.
+    pub(crate) fn open(path: &Path) -> std::io::Result<OpenFolder> {
+        use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+        use std::os::unix::ffi::OsStrExt as _;
+        let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty()),
+            other => other,
+        }
+        .map_err(std::io::Error::from)?;
+        let mut dir = rustix::fs::Dir::read_from(&fd).map_err(std::io::Error::from)?;
+        let mut entries = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry.map_err(std::io::Error::from)?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let file_type = match entry.file_type() {
+                FileType::Unknown => {
+                    rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+                        .map_or(FileType::Unknown, |s| FileType::from_raw_mode(s.st_mode))
+                }
+                known => known,
+            };
+            let kind = match file_type {
+                FileType::Directory => Kind::Folder,
+                FileType::RegularFile => Kind::File,
+                _ => Kind::Other,
+            };
+            entries.push((std::ffi::OsStr::from_bytes(name).to_owned(), kind));
+        }
+        Ok(OpenFolder { fd, entries })
+    }
+
+    /// Opens the entry `name` for reading like [`open_evidence`], relative
+    /// to this folder.
+    ///
+    /// # Errors
+    /// The I/O error, or `InvalidInput` when it is not a regular file.
+    pub(crate) fn open_file(&self, name: &std::ffi::OsStr) -> std::io::Result<File> {
+        use rustix::fs::{Mode, OFlags};
+        let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd = match rustix::fs::openat(&self.fd, name, base | OFlags::NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => rustix::fs::openat(&self.fd, name, base, Mode::empty()),
+            other => other,
+        }
+        .map_err(std::io::Error::from)?;
+        let file = File::from(fd);
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        Ok(file)
+    }
+}

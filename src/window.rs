@@ -1,0 +1,228 @@
+//! Windows: the unit of work for log files, so that memory depends on the
+//! largest window, not on the archive.
+//!
+//! A window is one day's log folder of one location (bucket, prefix,
+//! organization, account, region: a partition of the archive), with every
+//! digest that lists a file in it. The scan does not list log folders; a
+//! window lists its folders and reads its digests' listings again (keeping
+//! only the entries that lie in it) when its turn comes, and frees both
+//! when done. Listed keys that lie in no day folder of their location
+//! (unsafe or misplaced keys) form one last window, checked against what
+//! the scan found.
+
+use crate::budget::ListingBudget;
+use crate::digest::LogFileRef;
+use crate::evidence::{EntryKind, read_folder};
+use crate::layout::{Location, Service};
+use crate::mirror::{DayFolder, FileKind, InvalidName, Inventory, MirrorFile, Unreadable};
+use crate::record::{DigestRecord, Route};
+use std::collections::BTreeMap;
+
+/// One window: its place, its day folders and the digests that list files in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    /// The location and day (or [`Route::Misc`] for the last window).
+    pub route: Route,
+    /// Indexes into [`Inventory::day_folders`].
+    pub folders: Vec<usize>,
+    /// Indexes of the (in-range) digest records that list a file in it.
+    pub listers: Vec<usize>,
+}
+
+/// The windows of a run, in the order of their places (the misc window last).
+pub(crate) fn plan(inventory: &Inventory, records: &[DigestRecord]) -> Vec<Window> {
+    let mut windows: BTreeMap<Route, Window> = BTreeMap::new();
+    let window = |route: Route| Window {
+        route,
+        folders: Vec::new(),
+        listers: Vec::new(),
+    };
+    for (index, folder) in inventory.day_folders.iter().enumerate() {
+        if let Some(route) = route_of_folder(inventory, folder) {
+            windows
+                .entry(route.clone())
+                .or_insert_with(|| window(route))
+                .folders
+                .push(index);
+        }
+    }
+    for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
+        for route in &record.routes {
+            windows
+                .entry(route.clone())
+                .or_insert_with(|| window(route.clone()))
+                .listers
+                .push(index);
+        }
+    }
+    // The misc window always runs: it judges the files the scan found
+    // outside day folders.
+    windows
+        .entry(Route::Misc)
+        .or_insert_with(|| window(Route::Misc));
+    windows.into_values().collect()
+}
+
+/// The place of a day folder, once its root is located.
+fn route_of_folder(inventory: &Inventory, folder: &DayFolder) -> Option<Route> {
+    let root = inventory.roots.get(folder.root)?;
+    let bucket = root.bucket.as_deref()?;
+    let key = format!("{}{}/x", root.prefix, folder.rel);
+    let layout = crate::layout::parse_layout(&key, Service::Logs.folder())?;
+    Some(Route::Day(Location::of(bucket, &layout), folder.date))
+}
+
+/// The entries each lister lists in the window, read again from its file.
+/// Listings past `budget` are not kept: their digests are returned with
+/// the number of entries not examined.
+pub(crate) struct Listings {
+    /// `(record, entries)`, in lister order.
+    pub lists: Vec<(usize, Vec<LogFileRef>)>,
+    /// `(record, entries not examined)`.
+    pub not_examined: Vec<(usize, usize)>,
+}
+
+/// Reads the listings of a window's digests again, keeping what lies in it.
+pub(crate) fn listings(
+    window: &Window,
+    records: &[DigestRecord],
+    max_digest_bytes: u64,
+    memory_budget: u64,
+) -> Listings {
+    use rayon::prelude::*;
+    let read: Vec<(usize, Option<Vec<LogFileRef>>)> = window
+        .listers
+        .par_iter()
+        .map(|&index| {
+            let entries = records
+                .get(index)
+                .and_then(|r| read_entries(r, &window.route, max_digest_bytes));
+            (index, entries)
+        })
+        .collect();
+    let budget = ListingBudget::new(memory_budget);
+    let mut out = Listings {
+        lists: Vec::new(),
+        not_examined: Vec::new(),
+    };
+    for (index, entries) in read {
+        match entries {
+            Some(entries) if budget.admit(entries_cost(&entries)) => {
+                out.lists.push((index, entries))
+            }
+            Some(entries) => out.not_examined.push((index, entries.len())),
+            None => {
+                let listed = records.get(index).map_or(0, |r| r.listed);
+                out.not_examined.push((index, listed));
+            }
+        }
+    }
+    out
+}
+
+/// A digest's entries that lie in `route`, from its file read again;
+/// `None` when it no longer reads the same (it changed during the run).
+fn read_entries(record: &DigestRecord, route: &Route, max_bytes: u64) -> Option<Vec<LogFileRef>> {
+    let again =
+        crate::error::contain_panic(|| crate::digest::read(&record.path, max_bytes)).ok()?;
+    if again.inflated_sha256 != record.inflated_sha256 {
+        return None;
+    }
+    let digest = again.parsed.ok()?;
+    Some(
+        digest
+            .log_files
+            .into_iter()
+            .filter(|f| Route::of(&f.bucket, &f.object) == *route)
+            .collect(),
+    )
+}
+
+fn entries_cost(entries: &[LogFileRef]) -> u64 {
+    entries
+        .iter()
+        .map(|f| crate::budget::PER_LOG_FILE + 2 * f.object.len() as u64)
+        .sum()
+}
+
+/// The files of a window as an inventory of their own: what its day
+/// folders hold (sub-folders too), with the scan's links and unreadable
+/// places (keys through them are not followed). Unreadable folders and
+/// names that are not UTF-8 found here are returned as well.
+pub(crate) fn inventory(window: &Window, global: &Inventory) -> Inventory {
+    let mut inventory = Inventory {
+        roots: global.roots.clone(),
+        files: global
+            .files
+            .iter()
+            .filter(|f| f.kind == FileKind::NotRegular)
+            .cloned()
+            .collect(),
+        unreadable: global.unreadable.clone(),
+        invalid_names: Vec::new(),
+        day_folders: Vec::new(),
+    };
+    for folder in window
+        .folders
+        .iter()
+        .filter_map(|&i| global.day_folders.get(i))
+    {
+        list_tree(&mut inventory, folder.root, &folder.rel);
+    }
+    inventory
+        .files
+        .sort_unstable_by(|a, b| (a.root, &*a.rel).cmp(&(b.root, &*b.rel)));
+    inventory
+}
+
+/// Lists a day folder and what lies below it into `inventory`.
+fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
+    let mut pending = vec![rel.to_owned()];
+    while let Some(folder_rel) = pending.pop() {
+        let path = inventory.local_path(root, &folder_rel);
+        let entries = match read_folder(&path, false) {
+            Ok(entries) => entries,
+            Err(e) => {
+                inventory.unreadable.push(Unreadable {
+                    root,
+                    path,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        for entry in entries {
+            let Some(name) = entry.name.to_str() else {
+                inventory.invalid_names.push(InvalidName {
+                    root,
+                    path: path.join(&entry.name),
+                    folder: entry.kind == EntryKind::Folder,
+                });
+                continue;
+            };
+            let key = format!("{folder_rel}/{name}");
+            let (kind, size) = match entry.kind {
+                EntryKind::Folder => {
+                    pending.push(key);
+                    continue;
+                }
+                EntryKind::File(size) => (crate::layout::classify(&key), size),
+                EntryKind::Other => (FileKind::NotRegular, 0),
+                EntryKind::Unknown(reason) => {
+                    inventory.unreadable.push(Unreadable {
+                        root,
+                        path: path.join(&entry.name),
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            inventory.files.push(MirrorFile {
+                root,
+                rel: key.into_boxed_str(),
+                size,
+                kind,
+            });
+        }
+    }
+}
