@@ -13,6 +13,7 @@ use crate::mirror::{self, FileKind, Inventory};
 use crate::options::{Options, TimeRange};
 use crate::progress::{Phase, Progress};
 use crate::record::{DigestRecord, Route};
+use crate::report::LogTally;
 use crate::report::Report;
 use crate::report::manifest::{EvidenceKind, Manifest};
 use crate::signature::{self, SignatureProblem};
@@ -84,7 +85,7 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
             inventory.roots.clone(),
             chains.iter().map(|c| c.key.id()).collect(),
         );
-        let mut logs = check_logs(
+        let (logs, mut log_findings) = check_logs(
             &inventory,
             &records,
             &chains,
@@ -93,7 +94,7 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
             progress,
             &mut manifest,
         );
-        findings.append(&mut logs.findings);
+        findings.append(&mut log_findings);
         findings.extend(leftovers(&inventory, &range, &findings));
         drop_moot_warnings(&mut findings);
         Ok(Report::new(
@@ -116,7 +117,7 @@ fn check_logs(
     range: &TimeRange,
     progress: &dyn Progress,
     manifest: &mut Manifest,
-) -> LogResults {
+) -> (LogTally, Vec<Finding>) {
     let membership = chain::Membership::new(chains, records.len());
     let coverage = loghash::Coverage::new(records, chains);
     let context = loghash::LogContext {
@@ -130,17 +131,25 @@ fn check_logs(
     let in_range = records.iter().filter(|r| r.in_range);
     progress.start(Phase::Logs, in_range.map(|r| r.listed as u64).sum(), 0);
     let windows = window::plan(inventory, records);
-    let mut all = LogResults::default();
+    let mut tally = LogTally::new(chains.len());
+    let mut findings = Vec::new();
     for chunk in windows.chunks(WINDOWS_AT_ONCE) {
         let done: Vec<WindowDone> = chunk
             .par_iter()
             .map(|w| run_window(w, &context, inventory, options, progress))
             .collect();
         for window in done {
-            absorb(&mut all, window, &membership, records, manifest);
+            absorb(
+                &mut tally,
+                &mut findings,
+                window,
+                &membership,
+                records,
+                manifest,
+            );
         }
     }
-    all
+    (tally, findings)
 }
 
 /// What one window produced.
@@ -244,7 +253,8 @@ fn window_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> 
 
 /// Adds one window's results to the run's, and what it read to the manifest.
 fn absorb(
-    all: &mut LogResults,
+    tally: &mut LogTally,
+    all_findings: &mut Vec<Finding>,
     window: WindowDone,
     membership: &chain::Membership<'_>,
     records: &[DigestRecord],
@@ -270,16 +280,13 @@ fn absorb(
         };
         manifest.add_mirror_file(EvidenceKind::Log, root, rel, chain, stored, hashed);
     }
-    all.outcomes.append(&mut results.outcomes);
-    all.unreferenced.append(&mut results.unreferenced);
-    all.not_covered.append(&mut results.not_covered);
-    all.findings.append(&mut results.findings);
-    all.findings.extend(findings);
+    tally.add(&mut results, records, membership);
+    all_findings.append(&mut results.findings);
+    all_findings.extend(findings);
     for (index, listed) in not_examined {
         if let Some(record) = records.get(index) {
             let chain = membership.id(index);
-            all.findings
-                .push(not_examined_finding(record, listed).in_chain(chain));
+            all_findings.push(not_examined_finding(record, listed).in_chain(chain));
         }
     }
 }

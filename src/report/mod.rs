@@ -9,13 +9,12 @@ pub mod junit;
 pub mod manifest;
 pub mod markdown;
 pub mod sarif;
-mod tally;
+pub mod tally;
 pub mod timeline;
 
 use crate::chain::Chain;
 use crate::finding::{Finding, Severity};
 use crate::keys::{KeyFileSummary, KeyRing};
-use crate::loghash::{LogResults, LogStatus};
 use crate::mirror::Inventory;
 use crate::options::Options;
 use crate::record::DigestRecord;
@@ -23,6 +22,7 @@ use jiff::Timestamp;
 use manifest::{EvidenceKind, Manifest};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+pub use tally::LogTally;
 use timeline::{CoverageStatus, Segment};
 
 /// Version of the JSON report's schema; bumped only with a documented reason.
@@ -334,7 +334,7 @@ impl Report {
         keys: &KeyRing,
         records: &[DigestRecord],
         chains: &[Chain],
-        logs: &LogResults,
+        logs: &LogTally,
         mut findings: Vec<Finding>,
         manifest: Manifest,
     ) -> Report {
@@ -563,25 +563,11 @@ struct TimelineEvidence<'a> {
 impl<'a> TimelineEvidence<'a> {
     fn new(
         records: &'a [DigestRecord],
-        logs: &LogResults,
+        logs: &LogTally,
         findings: &'a [Finding],
         errors_by_object: &'a BTreeSet<&'a str>,
     ) -> Self {
-        let with_bad_logs = logs
-            .outcomes
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o.status,
-                    LogStatus::Missing
-                        | LogStatus::Moved
-                        | LogStatus::Modified
-                        | LogStatus::Malformed
-                        | LogStatus::UnsafePath
-                )
-            })
-            .flat_map(|o| o.listed_by.iter().map(|&r| r as usize))
-            .collect();
+        let with_bad_logs = logs.bad_listers.clone();
         let mut missing: BTreeMap<&str, Vec<Timestamp>> = BTreeMap::new();
         for finding in findings {
             if finding.code == crate::finding::FindingCode::DigestMissing

@@ -47,19 +47,100 @@ pub(crate) struct Tally {
     pub total: Counts,
 }
 
+/// The log files' part of the counts, added window by window while the run
+/// goes (every listed log file is counted once, in one chain), and what the
+/// timelines need to know of them.
+#[derive(Debug, Clone, Default)]
+pub struct LogTally {
+    /// Per chain, in the order of the chains.
+    pub chains: Vec<LogCounts>,
+    /// Log files that belong to no chain.
+    pub outside: LogCounts,
+    /// Digest records that list a log file that is missing, moved,
+    /// modified, malformed or at an unsafe path.
+    pub bad_listers: BTreeSet<usize>,
+    /// Unreferenced log files (`log.unreferenced`).
+    pub unreferenced: Vec<crate::loghash::Unreferenced>,
+    /// Log files in time no digest covers (`log.not_covered`).
+    pub not_covered: Vec<crate::loghash::Unreferenced>,
+}
+
+impl LogTally {
+    /// An empty tally for `chains` chains.
+    #[must_use]
+    pub fn new(chains: usize) -> Self {
+        LogTally {
+            chains: vec![LogCounts::default(); chains],
+            ..LogTally::default()
+        }
+    }
+
+    /// Counts one window's results.
+    pub fn add(
+        &mut self,
+        logs: &mut LogResults,
+        records: &[DigestRecord],
+        membership: &Membership<'_>,
+    ) {
+        for outcome in &logs.outcomes {
+            let chain = log_chain(outcome, records, membership);
+            count_log(self.slot(chain), outcome);
+            if matches!(
+                outcome.status,
+                LogStatus::Missing
+                    | LogStatus::Moved
+                    | LogStatus::Modified
+                    | LogStatus::Malformed
+                    | LogStatus::UnsafePath
+            ) {
+                self.bad_listers
+                    .extend(outcome.listed_by.iter().map(|&r| r as usize));
+            }
+        }
+        for unreferenced in &logs.unreferenced {
+            self.slot(unreferenced.chain).unreferenced += 1;
+        }
+        for not_covered in &logs.not_covered {
+            self.slot(not_covered.chain).not_covered += 1;
+        }
+        self.unreferenced.append(&mut logs.unreferenced);
+        self.not_covered.append(&mut logs.not_covered);
+    }
+
+    fn slot(&mut self, chain: Option<usize>) -> &mut LogCounts {
+        match chain.and_then(|c| self.chains.get_mut(c)) {
+            Some(counts) => counts,
+            None => &mut self.outside,
+        }
+    }
+}
+
 /// Counts every in-range digest (members and moved digests of each chain,
-/// and those of no chain), every missing digest, and every log file once.
+/// and those of no chain) and every missing digest, with the log files'
+/// counts the windows added.
 pub(crate) fn tally(
     records: &[DigestRecord],
     chains: &[Chain],
-    logs: &LogResults,
+    logs: &LogTally,
     findings: &[Finding],
 ) -> Tally {
     let membership = Membership::new(chains, records.len());
     let mut tally = Tally {
-        chains: vec![Counts::default(); chains.len()],
+        chains: logs
+            .chains
+            .iter()
+            .map(|&logs| Counts {
+                digests: DigestCounts::default(),
+                logs,
+            })
+            .collect(),
+        outside: Counts {
+            digests: DigestCounts::default(),
+            logs: logs.outside,
+        },
         ..Tally::default()
     };
+    tally.chains.resize(chains.len(), Counts::default());
     let errors: BTreeSet<&str> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
@@ -91,16 +172,6 @@ pub(crate) fn tally(
             .and_then(|c| chain_index.get(c))
             .copied();
         slot(&mut tally, chain).digests.missing += 1;
-    }
-    for outcome in &logs.outcomes {
-        let chain = log_chain(outcome, records, &membership);
-        count_log(&mut slot(&mut tally, chain).logs, outcome);
-    }
-    for unreferenced in &logs.unreferenced {
-        slot(&mut tally, unreferenced.chain).logs.unreferenced += 1;
-    }
-    for not_covered in &logs.not_covered {
-        slot(&mut tally, not_covered.chain).logs.not_covered += 1;
     }
     let mut total = tally.outside;
     for counts in &tally.chains {
