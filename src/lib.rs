@@ -49,4 +49,4 @@ pub use error::Error;
 pub use finding::{Finding, FindingCode, Severity};
 pub use options::Options;
 pub use report::{Report, Verdict};
-pub use verify::{verify, verify_with_progress};
+pub use verify::{verify, verify_into, verify_with_progress};

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use trailproof::output::{self, ReportTarget};
+use trailproof::output;
 use trailproof::report::{ReportFormat, human};
 use trailproof::text::escape_control;
 use trailproof::{Options, Report};
@@ -299,60 +299,97 @@ fn options(args: &VerifyArgs) -> Options {
 /// stop the others.
 fn run(args: VerifyArgs) -> Result<u8, Vec<CannotRun>> {
     let options = options(&args);
-    let requests: Vec<(&'static str, &std::path::Path)> = args
-        .reports
-        .iter()
-        .map(|(format, path)| (format.name(), path.as_path()))
-        .chain(
-            args.output
-                .iter()
-                .map(|p| (args.format.name(), p.as_path())),
-        )
+    let mut opened = open_targets(&args, &options)?;
+    let mut stdout = std::io::stdout();
+    let to_stdout_too = args.output.is_none() && args.format != ReportFormat::Human;
+    let mut outputs: Vec<(ReportFormat, &mut (dyn std::io::Write + Send))> = opened
+        .iter_mut()
+        .map(|(format, open)| (*format, open as &mut (dyn std::io::Write + Send)))
         .collect();
-    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys);
-    let mut targets = output::check_all(&requests, &inputs)
-        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?
-        .into_iter();
-    let reports: Vec<(ReportFormat, ReportTarget)> = args
-        .reports
-        .iter()
-        .map(|(format, _)| *format)
-        .zip(targets.by_ref())
-        .collect();
-    let output_target = targets.next();
+    if to_stdout_too {
+        outputs.push((args.format, &mut stdout));
+    }
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(Bar::new);
-    let result = match &bar {
-        Some(bar) => trailproof::verify_with_progress(&options, bar),
-        None => trailproof::verify(&options),
+    let silent = trailproof::progress::Silent;
+    let progress: &dyn trailproof::progress::Progress = match &bar {
+        Some(bar) => bar,
+        None => &silent,
     };
+    let result = trailproof::verify_into(&options, progress, outputs);
     if let Some(bar) = &bar {
         bar.bar.finish_and_clear();
     }
-    let report = result.map_err(|error| vec![CannotRun::from(error)])?;
+    let (report, errors) = result.map_err(|error| vec![CannotRun::from(error)])?;
     let mut failures = Vec::new();
-    for (format, target) in &reports {
-        if let Err(error) = target.write(|out| report.write(*format, out)) {
+    let mut failed = vec![false; opened.len() + 1];
+    for (index, error) in errors {
+        if let Some(flag) = failed.get_mut(index) {
+            *flag = true;
+        }
+        match opened.get(index) {
+            Some((_, open)) => failures.push(CannotRun::from(open.failed(error))),
+            // stdout: a closed pipe (`| head`) is not a failure of the verification.
+            None if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+            None => failures.push(stdout_failure(&error)),
+        }
+    }
+    for ((_, open), failed) in opened.into_iter().zip(failed) {
+        if !failed && let Err(error) = open.commit() {
             failures.push(CannotRun::from(error));
         }
     }
-    let written = match (&output_target, args.format) {
-        (Some(target), ReportFormat::Human) => target
-            .write(|out| out.write_all(render_human(&report, false).as_bytes()))
-            .map_err(CannotRun::from),
-        (Some(target), format) => target
-            .write(|out| report.write(format, out))
-            .map_err(CannotRun::from),
-        (None, ReportFormat::Human) => {
-            let color = std::io::stdout().is_terminal() && color_allowed();
+    if args.output.is_none() && args.format == ReportFormat::Human {
+        let color = std::io::stdout().is_terminal() && color_allowed();
+        if let Err(failure) =
             to_stdout(|out| out.write_all(render_human(&report, color).as_bytes()))
+        {
+            failures.push(failure);
         }
-        (None, format) => to_stdout(|out| report.write(format, out)),
-    };
-    failures.extend(written.err());
+    }
     if !failures.is_empty() {
         return Err(failures);
     }
     Ok(report.exit_status())
+}
+
+/// Checks every report target before anything is read, and opens them.
+fn open_targets(
+    args: &VerifyArgs,
+    options: &Options,
+) -> Result<Vec<(ReportFormat, output::OpenReport)>, Vec<CannotRun>> {
+    let requests: Vec<(ReportFormat, &std::path::Path)> = args
+        .reports
+        .iter()
+        .map(|(format, path)| (*format, path.as_path()))
+        .chain(args.output.iter().map(|p| (args.format, p.as_path())))
+        .collect();
+    let named: Vec<(&'static str, &std::path::Path)> = requests
+        .iter()
+        .map(|(format, path)| (format.name(), *path))
+        .collect();
+    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys);
+    let targets = output::check_all(&named, &inputs)
+        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
+    let mut opened = Vec::with_capacity(targets.len());
+    let mut failures = Vec::new();
+    for ((format, _), target) in requests.iter().zip(&targets) {
+        match target.open() {
+            Ok(open) => opened.push((*format, open)),
+            Err(error) => failures.push(CannotRun::from(error)),
+        }
+    }
+    if failures.is_empty() {
+        Ok(opened)
+    } else {
+        Err(failures)
+    }
+}
+
+fn stdout_failure(error: &std::io::Error) -> CannotRun {
+    CannotRun {
+        message: format!("cannot write the report to stdout: {error}"),
+        help: "Check where stdout goes (a full disk, a closed terminal), or use --output FILE.",
+    }
 }
 
 /// The human report, coloured or not.
@@ -373,10 +410,7 @@ fn to_stdout(
     let mut stdout = std::io::stdout().lock();
     match fill(&mut stdout).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CannotRun {
-            message: format!("cannot write the report to stdout: {e}"),
-            help: "Check where stdout goes (a full disk, a closed terminal), or use --output FILE.",
-        }),
+        Err(e) => Err(stdout_failure(&e)),
         Ok(()) => Ok(()),
     }
 }

@@ -226,16 +226,148 @@ impl ReportTarget {
         &self,
         fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), Error> {
-        let result = match &self.how {
-            How::InPlace => write_in_place(&self.given, &self.identity, fill),
-            How::Replace { path, mode } => write_replacing(path, *mode, fill),
+        let mut open = self.open()?;
+        fill(&mut open).map_err(|source| self.failed(source))?;
+        open.commit()
+    }
+
+    /// Opens the target for a report written while the run goes: a device
+    /// or FIFO itself, or a new file beside the target that
+    /// [`OpenReport::commit`] renames over it (dropped uncommitted, it is
+    /// removed and the target left as it was).
+    ///
+    /// # Errors
+    /// [`Error::ReportWrite`] naming the path as given.
+    pub fn open(&self) -> Result<OpenReport, Error> {
+        let opened = match &self.how {
+            How::InPlace => open_in_place(&self.given, &self.identity).map(|file| Sink::InPlace {
+                out: std::io::BufWriter::with_capacity(64 << 10, file),
+            }),
+            How::Replace { path, mode } => Temporary::create(folder_of(path)).and_then(|t| {
+                let file = t.file.try_clone()?;
+                Ok(Sink::Replace {
+                    out: std::io::BufWriter::with_capacity(64 << 10, file),
+                    temporary: t,
+                    path: path.clone(),
+                    mode: *mode,
+                })
+            }),
         };
-        result.map_err(|source| Error::ReportWrite {
+        let sink = opened.map_err(|source| self.failed(source))?;
+        Ok(OpenReport {
+            given: self.given.clone(),
+            format: self.format,
+            sink,
+        })
+    }
+
+    fn failed(&self, source: std::io::Error) -> Error {
+        Error::ReportWrite {
             format: self.format,
             path: self.given.clone(),
             source,
+        }
+    }
+}
+
+/// A report being written (see [`ReportTarget::open`]).
+#[derive(Debug)]
+pub struct OpenReport {
+    given: PathBuf,
+    format: &'static str,
+    sink: Sink,
+}
+
+#[derive(Debug)]
+enum Sink {
+    InPlace {
+        out: std::io::BufWriter<File>,
+    },
+    Replace {
+        out: std::io::BufWriter<File>,
+        temporary: Temporary,
+        path: PathBuf,
+        mode: Option<u32>,
+    },
+}
+
+impl std::io::Write for OpenReport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.sink {
+            Sink::InPlace { out } | Sink::Replace { out, .. } => out.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::InPlace { out } | Sink::Replace { out, .. } => out.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.sink {
+            Sink::InPlace { out } | Sink::Replace { out, .. } => out.flush(),
+        }
+    }
+}
+
+impl OpenReport {
+    /// The error of writing this report, naming the path as given.
+    #[must_use]
+    pub fn failed(&self, source: std::io::Error) -> Error {
+        Error::ReportWrite {
+            format: self.format,
+            path: self.given.clone(),
+            source,
+        }
+    }
+
+    /// Finishes the report: flushed, and a new file (flushed to disk)
+    /// renamed over the target.
+    ///
+    /// # Errors
+    /// [`Error::ReportWrite`] naming the path as given.
+    pub fn commit(self) -> Result<(), Error> {
+        let OpenReport {
+            given,
+            format,
+            sink,
+        } = self;
+        let result = match sink {
+            Sink::InPlace { mut out } => out.flush(),
+            Sink::Replace {
+                out,
+                mut temporary,
+                path,
+                mode,
+            } => finish_replacing(out, &mut temporary, &path, mode),
+        };
+        result.map_err(|source| Error::ReportWrite {
+            format,
+            path: given,
+            source,
         })
     }
+}
+
+/// Flushes a new report file, gives it its mode, syncs it and renames it
+/// over `path`.
+fn finish_replacing(
+    out: std::io::BufWriter<File>,
+    temporary: &mut Temporary,
+    path: &Path,
+    mode: Option<u32>,
+) -> std::io::Result<()> {
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    if let Some(mode) = mode {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&temporary.path, path)?;
+    temporary.keep = true;
+    Ok(())
 }
 
 /// The folder a path names its file in (`.` for a bare name).
@@ -349,13 +481,9 @@ fn writable(path: &Path) -> std::io::Result<()> {
     rustix::fs::access(path, rustix::fs::Access::WRITE_OK).map_err(std::io::Error::from)
 }
 
-/// Writes into an existing device or FIFO, after making sure the file
-/// opened is still the one checked and still not a regular file.
-fn write_in_place(
-    path: &Path,
-    identity: &Identity,
-    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+/// Opens an existing device or FIFO for writing, after making sure the
+/// file opened is still the one checked and still not a regular file.
+fn open_in_place(path: &Path, identity: &Identity) -> std::io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NOCTTY)
@@ -366,12 +494,11 @@ fn write_in_place(
             "it was replaced by another file after it was checked",
         ));
     }
-    let mut out = std::io::BufWriter::new(&file);
-    fill(&mut out)?;
-    out.flush()
+    Ok(file)
 }
 
 /// A new file beside the target, removed unless renamed over it.
+#[derive(Debug)]
 struct Temporary {
     path: PathBuf,
     file: File,
@@ -420,29 +547,6 @@ impl Drop for Temporary {
             let _ = std::fs::remove_file(&self.path);
         }
     }
-}
-
-/// Writes a new file beside `path` and renames it over `path`.
-fn write_replacing(
-    path: &Path,
-    mode: Option<u32>,
-    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let mut temporary = Temporary::create(folder_of(path))?;
-    {
-        let mut out = std::io::BufWriter::new(&temporary.file);
-        fill(&mut out)?;
-        out.flush()?;
-    }
-    if let Some(mode) = mode {
-        temporary
-            .file
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    temporary.file.sync_all()?;
-    std::fs::rename(&temporary.path, path)?;
-    temporary.keep = true;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use crate::options::{Options, TimeRange};
 use crate::progress::{Phase, Progress};
 use crate::record::{DigestRecord, Route};
 use crate::report::LogTally;
-use crate::report::Report;
 use crate::report::manifest::{EvidenceKind, Manifest};
+use crate::report::stream::{Head, ReportStream};
+use crate::report::{Inputs, Report, ReportFormat, Tool};
 use crate::signature::{self, SignatureProblem};
 use crate::window;
 use jiff::Timestamp;
@@ -35,6 +36,22 @@ pub fn verify(options: &Options) -> Result<Report, Error> {
 /// # Errors
 /// As [`verify`].
 pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Result<Report, Error> {
+    verify_into(options, progress, Vec::new()).map(|(report, _)| report)
+}
+
+/// [`verify`], writing every report in `outputs` (format, where to) while
+/// the run goes; the reports that grow with the archive (JSON, manifest,
+/// JUnit) are written file by file, never held whole. Returns the report
+/// and the outputs that failed (their index in `outputs` and the error):
+/// one failing output does not stop the others.
+///
+/// # Errors
+/// As [`verify`]; nothing is written to `outputs` then.
+pub fn verify_into(
+    options: &Options,
+    progress: &dyn Progress,
+    outputs: Vec<(ReportFormat, &mut (dyn std::io::Write + Send))>,
+) -> Result<(Report, Vec<(usize, std::io::Error)>), Error> {
     let started = Timestamp::now();
     let range = TimeRange {
         start: options.start_time,
@@ -56,51 +73,155 @@ pub fn verify_with_progress(options: &Options, progress: &dyn Progress) -> Resul
     progress.start(Phase::Scanning, 0, 0);
     let mut inventory = mirror::scan(&options.mirrors)?;
     pool.install(|| {
-        let mut records = read_digests(&mut inventory, &range, options, progress)?;
-        check_digests_found(&records, &inventory, options, &range)?;
-        let mut findings = unreadable_findings(&inventory);
-        let chains = chain::build(&records);
-        authenticate_all(&mut records, &keys);
-        check_keys_match(&records, &keys)?;
-        let membership = chain::Membership::new(&chains, records.len());
-        for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
-            let chain = membership.id(index);
-            findings.extend(
-                digest_findings(record)
-                    .into_iter()
-                    .map(|f| f.in_chain(chain.clone())),
-            );
-        }
-        let links = chain::check_links(&chains, &records, &inventory);
-        for &index in &links.contradicted {
-            if let Some(record) = records.get_mut(index) {
-                record.contradicted = true;
-            }
-        }
-        findings.extend(links.findings);
-        // The range limits what is reported, not which evidence was used.
-        findings.retain(|f| reportable(f, &range));
-        let chains = chain::in_range(&chains, &records);
-        let mut manifest = Manifest::new(
-            inventory.roots.clone(),
-            chains.iter().map(|c| c.key.id()).collect(),
-        );
-        let (logs, mut log_findings) = check_logs(
-            &inventory,
-            &records,
-            &chains,
+        let CheckedDigests {
+            records,
+            chains,
+            findings,
+        } = check_digests(&mut inventory, &keys, options, &range, progress)?;
+        let mut stream = ReportStream::new(outputs);
+        stream.begin(&Head {
+            schema_version: crate::report::SCHEMA_VERSION,
+            tool: &Tool::THIS,
+            generated_at: started,
+            inputs: &Inputs::new(options, &inventory, &keys),
+        });
+        let run = Run {
+            inventory: &inventory,
+            records: &records,
+            chains: &chains,
             options,
-            &range,
-            progress,
-            &mut manifest,
+            range: &range,
+        };
+        let (logs, findings, emitted) = run.check_logs(findings, &keys, progress, &mut stream);
+        let report = Report::new(
+            options, started, &inventory, &keys, &records, &chains, &logs, findings,
         );
-        findings.append(&mut log_findings);
-        findings.extend(leftovers(&inventory, &range, &findings));
-        drop_moot_warnings(&mut findings);
-        Ok(Report::new(
-            options, started, &inventory, &keys, &records, &chains, &logs, findings, manifest,
-        ))
+        let last_cases = run.last_junit_cases(&report, &emitted);
+        let errors = stream.finish(&report, &last_cases);
+        Ok((report, errors))
     })
+}
+
+/// Every digest read and checked.
+struct CheckedDigests {
+    records: Vec<DigestRecord>,
+    /// The chains, with their in-range members.
+    chains: Vec<Chain>,
+    /// The findings so far.
+    findings: Vec<Finding>,
+}
+
+/// Reads and checks every digest: signatures, keys, links and chains.
+fn check_digests(
+    inventory: &mut Inventory,
+    keys: &KeyRing,
+    options: &Options,
+    range: &TimeRange,
+    progress: &dyn Progress,
+) -> Result<CheckedDigests, Error> {
+    let mut records = read_digests(inventory, range, options, progress)?;
+    check_digests_found(&records, inventory, options, range)?;
+    let mut findings = unreadable_findings(inventory);
+    let chains = chain::build(&records);
+    authenticate_all(&mut records, keys);
+    check_keys_match(&records, keys)?;
+    let membership = chain::Membership::new(&chains, records.len());
+    for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
+        let chain = membership.id(index);
+        findings.extend(
+            digest_findings(record)
+                .into_iter()
+                .map(|f| f.in_chain(chain.clone())),
+        );
+    }
+    let links = chain::check_links(&chains, &records, inventory);
+    for &index in &links.contradicted {
+        if let Some(record) = records.get_mut(index) {
+            record.contradicted = true;
+        }
+    }
+    findings.extend(links.findings);
+    // The range limits what is reported, not which evidence was used.
+    findings.retain(|f| reportable(f, range));
+    let chains = chain::in_range(&chains, &records);
+    Ok(CheckedDigests {
+        records,
+        chains,
+        findings,
+    })
+}
+
+/// What the log stage of a run reads from.
+struct Run<'a> {
+    inventory: &'a Inventory,
+    records: &'a [DigestRecord],
+    chains: &'a [Chain],
+    options: &'a Options,
+    range: &'a TimeRange,
+}
+
+impl Run<'_> {
+    /// The manifest of the files of one batch, named by the run's roots and chains.
+    fn manifest(&self) -> Manifest {
+        Manifest::new(
+            self.inventory.roots.clone(),
+            self.chains.iter().map(|c| c.key.id()).collect(),
+        )
+    }
+
+    /// Streams the digests' manifest entries, checks the log files window
+    /// by window (streaming what each read), then the key files; returns
+    /// the log tally, every finding, and the objects whose findings JUnit
+    /// already has.
+    fn check_logs(
+        &self,
+        mut findings: Vec<Finding>,
+        keys: &KeyRing,
+        progress: &dyn Progress,
+        stream: &mut ReportStream<'_>,
+    ) -> (LogTally, Vec<Finding>, std::collections::HashSet<String>) {
+        let membership = chain::Membership::new(self.chains, self.records.len());
+        let mut manifest = self.manifest();
+        crate::report::digest_entries(&mut manifest, self.inventory, self.records, &membership);
+        stream.manifest(&mut manifest);
+        let (logs, mut log_findings, emitted) = check_logs(self, progress, stream, &mut manifest);
+        crate::report::key_entries(&mut manifest, keys);
+        stream.manifest(&mut manifest);
+        findings.append(&mut log_findings);
+        findings.extend(leftovers(self.inventory, self.range, &findings));
+        drop_moot_warnings(&mut findings);
+        (logs, findings, emitted)
+    }
+
+    /// The JUnit cases left for the end: every digest read, and the
+    /// findings no window gave JUnit.
+    fn last_junit_cases<'r>(
+        &self,
+        report: &'r Report,
+        emitted: &std::collections::HashSet<String>,
+    ) -> crate::report::junit::Cases<'r> {
+        let membership = chain::Membership::new(self.chains, self.records.len());
+        let files = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.stored.is_some())
+            .map(|(index, r)| crate::report::junit::FileCase {
+                object: r.url(),
+                kind: "digest",
+                chain: membership.id(index),
+                path: crate::mirror::escape_path(&r.path),
+            })
+            .collect();
+        crate::report::junit::Cases {
+            files,
+            findings: report
+                .findings
+                .iter()
+                .filter(|f| !emitted.contains(&f.object))
+                .collect(),
+        }
+    }
 }
 
 /// How many windows are checked at once: enough to keep every core busy
@@ -110,14 +231,18 @@ const WINDOWS_AT_ONCE: usize = 8;
 /// Checks the log files window by window (see [`window`]), adding what
 /// each read to the manifest; memory holds a few windows at a time.
 fn check_logs(
-    inventory: &Inventory,
-    records: &[DigestRecord],
-    chains: &[Chain],
-    options: &Options,
-    range: &TimeRange,
+    run: &Run<'_>,
     progress: &dyn Progress,
+    stream: &mut ReportStream<'_>,
     manifest: &mut Manifest,
-) -> (LogTally, Vec<Finding>) {
+) -> (LogTally, Vec<Finding>, std::collections::HashSet<String>) {
+    let Run {
+        inventory,
+        records,
+        chains,
+        options,
+        range,
+    } = *run;
     let membership = chain::Membership::new(chains, records.len());
     let coverage = loghash::Coverage::new(records, chains);
     let context = loghash::LogContext {
@@ -133,12 +258,14 @@ fn check_logs(
     let windows = window::plan(inventory, records);
     let mut tally = LogTally::new(chains.len());
     let mut findings = Vec::new();
+    let mut emitted = std::collections::HashSet::new();
     for chunk in windows.chunks(WINDOWS_AT_ONCE) {
         let done: Vec<WindowDone> = chunk
             .par_iter()
             .map(|w| run_window(w, &context, inventory, options, progress))
             .collect();
         for window in done {
+            let first = findings.len();
             absorb(
                 &mut tally,
                 &mut findings,
@@ -147,9 +274,33 @@ fn check_logs(
                 records,
                 manifest,
             );
+            manifest.sort();
+            let files = junit_files(manifest);
+            stream.manifest(manifest);
+            let new = findings.get(first..).unwrap_or_default();
+            emitted.extend(new.iter().map(|f| f.object.clone()));
+            stream.junit(&crate::report::junit::Cases {
+                files,
+                findings: new.iter().collect(),
+            });
         }
     }
-    (tally, findings)
+    (tally, findings, emitted)
+}
+
+/// JUnit cases for the log files a window read.
+fn junit_files(manifest: &Manifest) -> Vec<crate::report::junit::FileCase> {
+    manifest
+        .iter()
+        .filter_map(|entry| {
+            Some(crate::report::junit::FileCase {
+                object: entry.object?,
+                kind: "log",
+                chain: entry.chain,
+                path: entry.path,
+            })
+        })
+        .collect()
 }
 
 /// What one window produced.

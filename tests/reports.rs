@@ -299,7 +299,14 @@ fn junit_parses_with_a_suite_per_chain_and_a_case_per_digest_and_log() {
     assert!(failure.text.contains("expected:"), "{}", failure.text);
     assert!(failure.text.contains("what to do:"), "{}", failure.text);
     let total: u64 = suites.suites.iter().map(|s| s.tests).sum();
-    assert_eq!(total as usize, cases.len());
+    let mut seen = std::collections::BTreeMap::new();
+    for suite in &suites.suites {
+        for case in &suite.cases {
+            *seen.entry(case.original_name.clone()).or_insert(0) += 1;
+        }
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(total as usize, cases.len(), "{twice:#?}");
 }
 
 #[test]

@@ -3,17 +3,17 @@
 //! cleanly to PDF. It is rendered with minijinja from a view of the report,
 //! and names the SHA-256 of the JSON report it was rendered from.
 
+use super::stream::Streamed;
 use super::timeline::{CoverageStatus, Segment};
-use super::{Report, Verdict, json};
+use super::{Report, Verdict};
 use jiff::{SignedDuration, Timestamp};
 use minijinja::Environment;
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 use std::io;
 
 /// Manifest rows shown in the HTML report; the complete manifest is in the
 /// JSON report and `--report manifest=FILE`.
-pub const MANIFEST_ROWS: usize = 5_000;
+pub const MANIFEST_ROWS: usize = super::stream::HTML_MANIFEST_ROWS;
 
 /// Width of one hour in the timeline grid, in SVG user units.
 const CELL: i64 = 30;
@@ -28,7 +28,7 @@ const TEMPLATE: &str = include_str!("templates/report.html");
 ///
 /// # Errors
 /// When writing fails, or (a bug) when the template does not render.
-pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+pub fn write(report: &Report, streamed: &Streamed, out: &mut dyn io::Write) -> io::Result<()> {
     let mut env = Environment::new();
     // Evidence text with control and bidi characters spelt out before HTML
     // escaping, so a name cannot reorder what a reader sees.
@@ -43,7 +43,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     env.add_template("report.html", TEMPLATE)
         .map_err(io::Error::other)?;
     let template = env.get_template("report.html").map_err(io::Error::other)?;
-    let view = View::new(report)?;
+    let view = View::new(report, streamed)?;
     template
         .render_captured_to(minijinja::value::Serde(&view), out)
         .map_err(io::Error::other)?;
@@ -59,10 +59,10 @@ struct View<'a> {
     verdict: &'static str,
     headline: String,
     command_line: String,
-    json_sha256: String,
-    manifest_sha256: String,
+    json_sha256: &'a str,
+    manifest_sha256: &'a str,
     manifest_total: usize,
-    manifest: Vec<super::manifest::ManifestEntry>,
+    manifest: &'a [super::manifest::ManifestEntry],
     chains: Vec<ChainView<'a>>,
     legend: Vec<LegendItem>,
 }
@@ -134,13 +134,7 @@ struct SegmentView {
 }
 
 impl<'a> View<'a> {
-    fn new(report: &'a Report) -> io::Result<Self> {
-        let mut hasher = HashWriter(Sha256::new());
-        json::write(report, &mut hasher)?;
-        let json_sha256 = hex::encode(hasher.0.finalize());
-        let mut hasher = HashWriter(Sha256::new());
-        report.manifest.write_sha256sum(&mut hasher)?;
-        let manifest_sha256 = hex::encode(hasher.0.finalize());
+    fn new(report: &'a Report, streamed: &'a Streamed) -> io::Result<Self> {
         Ok(View {
             report: ReportView {
                 schema_version: report.schema_version,
@@ -159,10 +153,10 @@ impl<'a> View<'a> {
             headline: report.headline(),
             command_line: shlex::try_join(report.run.command_line.iter().map(String::as_str))
                 .unwrap_or_else(|_| report.run.command_line.join(" ")),
-            json_sha256,
-            manifest_sha256,
-            manifest_total: report.manifest.len(),
-            manifest: report.manifest.iter().take(MANIFEST_ROWS).collect(),
+            json_sha256: &streamed.json_sha256,
+            manifest_sha256: &streamed.manifest_sha256,
+            manifest_total: streamed.manifest_total,
+            manifest: &streamed.manifest_rows,
             chains: report
                 .chains
                 .iter()
@@ -346,20 +340,6 @@ fn folded_row(
             start: start.to_string(),
             end: end.to_string(),
         }],
-    }
-}
-
-/// An `io::Write` that only hashes.
-struct HashWriter(Sha256);
-
-impl io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

@@ -1,125 +1,181 @@
-//! JUnit XML for CI systems: one test suite per chain, one test case per
-//! digest and per log file. Error findings are failures, warnings skip the
-//! case (it could not be proven), everything else passes.
+//! JUnit XML for CI systems, written while the run goes: for each window,
+//! one test suite per chain with a test case per log file read and per
+//! object a finding names; at the end, one suite per chain with its
+//! digests, and one (`mirror`) for findings outside every chain. A chain's
+//! cases may thus come in several suites of the same name. Error findings
+//! are failures, warnings skip the case (it could not be proven),
+//! everything else passes.
 
-use super::Report;
-use super::manifest::EvidenceKind;
 use crate::finding::{Finding, Severity};
-use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
-use std::io;
+use std::fmt::Write as _;
 
 /// Suite of findings that belong to no chain (e.g. unreadable folders).
 pub const MIRROR_SUITE: &str = "mirror";
 
-/// Writes the report as JUnit XML.
-///
-/// # Errors
-/// Only when writing to `out` fails.
-pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
-    build(report).serialize(out).map_err(io::Error::other)
+/// One file read: its object, kind (`digest`, `log`), chain and local path.
+#[derive(Debug, Clone)]
+pub struct FileCase {
+    /// `s3://` URL.
+    pub object: String,
+    /// `digest` or `log`.
+    pub kind: &'static str,
+    /// Chain identifier, when known.
+    pub chain: Option<String>,
+    /// Local path.
+    pub path: String,
 }
 
-/// One test case in the making: its suite, kind and findings.
+/// The test cases of one batch: the files read and the findings made.
+#[derive(Debug, Default)]
+pub struct Cases<'a> {
+    /// Files read.
+    pub files: Vec<FileCase>,
+    /// Findings (each on its object's case; an object not read gets a case).
+    pub findings: Vec<&'a Finding>,
+}
+
+/// The JUnit document being written.
+#[derive(Debug, Default)]
+pub struct Stream;
+
+impl Stream {
+    /// The XML declaration and the opening `<testsuites>`.
+    #[must_use]
+    pub fn header(&self, tool: &super::Tool) -> Vec<u8> {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\">\n",
+            escape(&format!("{} {} verify", tool.name, tool.version))
+        )
+        .into_bytes()
+    }
+
+    /// One suite per chain for a batch of cases.
+    #[must_use]
+    pub fn suites(&mut self, cases: &Cases<'_>) -> Vec<u8> {
+        // Each object once: in its finding's chain when the file itself has none.
+        let mut objects: BTreeMap<&str, (Option<String>, Case<'_>)> = BTreeMap::new();
+        for file in &cases.files {
+            objects.insert(
+                &file.object,
+                (
+                    file.chain.clone(),
+                    Case {
+                        kind: file.kind,
+                        path: Some(file.path.clone()),
+                        findings: Vec::new(),
+                    },
+                ),
+            );
+        }
+        for &finding in &cases.findings {
+            let (chain, case) = objects.entry(&finding.object).or_insert_with(|| {
+                (
+                    None,
+                    Case {
+                        kind: finding.code.as_str().split('.').next().unwrap_or("mirror"),
+                        path: finding.path.as_ref().map(|p| crate::mirror::escape_path(p)),
+                        findings: Vec::new(),
+                    },
+                )
+            });
+            if chain.is_none() {
+                chain.clone_from(&finding.chain);
+            }
+            case.findings.push(finding);
+        }
+        let mut suites: BTreeMap<String, BTreeMap<&str, Case<'_>>> = BTreeMap::new();
+        for (object, (chain, case)) in objects {
+            let suite = chain.unwrap_or_else(|| MIRROR_SUITE.to_owned());
+            suites.entry(suite).or_default().insert(object, case);
+        }
+        let mut xml = String::new();
+        for (name, cases) in &suites {
+            write_suite(&mut xml, name, cases);
+        }
+        xml.into_bytes()
+    }
+
+    /// The last suites and the closing `</testsuites>`.
+    #[must_use]
+    pub fn finish(&mut self, cases: &Cases<'_>) -> Vec<u8> {
+        let mut xml = self.suites(cases);
+        xml.extend_from_slice(b"</testsuites>\n");
+        xml
+    }
+}
+
+/// One test case in the making.
 struct Case<'a> {
-    suite: String,
     kind: &'static str,
     path: Option<String>,
     findings: Vec<&'a Finding>,
 }
 
-fn build(report: &Report) -> quick_junit::Report {
-    // Every object examined, by S3 URL: the files read (from the manifest)
-    // and the objects only findings name (missing, unverified, injected…).
-    let mut cases: BTreeMap<String, Case<'_>> = BTreeMap::new();
-    for entry in report.manifest.iter() {
-        let kind = match entry.kind {
-            EvidenceKind::Digest => "digest",
-            EvidenceKind::Log => "log",
-            EvidenceKind::Metadata | EvidenceKind::PublicKey => continue,
-        };
-        let Some(object) = entry.object else { continue };
-        cases.insert(
-            object,
-            Case {
-                suite: entry.chain.unwrap_or_else(|| MIRROR_SUITE.to_owned()),
-                kind,
-                path: Some(entry.path),
-                findings: Vec::new(),
-            },
-        );
-    }
-    for finding in &report.findings {
-        let case = cases.entry(finding.object.clone()).or_insert_with(|| Case {
-            suite: finding
-                .chain
-                .clone()
-                .unwrap_or_else(|| MIRROR_SUITE.to_owned()),
-            kind: finding.code.as_str().split('.').next().unwrap_or("mirror"),
-            path: finding
-                .path
-                .as_ref()
-                .map(|p| p.to_string_lossy().into_owned()),
-            findings: Vec::new(),
-        });
-        case.findings.push(finding);
-    }
-
-    let mut suites: BTreeMap<String, Vec<TestCase>> = report
-        .chains
-        .iter()
-        .map(|c| (c.id.clone(), Vec::new()))
-        .collect();
+fn write_suite(xml: &mut String, name: &str, cases: &BTreeMap<&str, Case<'_>>) {
+    let failures = cases
+        .values()
+        .filter(|c| c.findings.iter().any(|f| f.severity == Severity::Error))
+        .count();
+    let skipped = cases
+        .values()
+        .filter(|c| {
+            !c.findings.is_empty() && c.findings.iter().all(|f| f.severity != Severity::Error)
+        })
+        .count();
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        escape(name),
+        cases.len()
+    );
     for (object, case) in cases {
-        suites
-            .entry(case.suite.clone())
-            .or_default()
-            .push(test_case(object, &case));
+        write_case(xml, name, object, case);
     }
-    let mut junit = quick_junit::Report::new(format!(
-        "{} {} verify",
-        report.tool.name, report.tool.version
-    ));
-    for (name, cases) in suites {
-        let mut suite = TestSuite::new(name);
-        suite.add_test_cases(cases);
-        junit.add_test_suite(suite);
-    }
-    junit
+    xml.push_str("  </testsuite>\n");
 }
 
-fn test_case(object: String, case: &Case<'_>) -> TestCase {
-    let errors: Vec<&&Finding> = case
+fn write_case(xml: &mut String, suite: &str, object: &str, case: &Case<'_>) {
+    let _ = write!(
+        xml,
+        "    <testcase name=\"{}\" classname=\"{}\">",
+        escape(object),
+        escape(&format!("{suite}.{}", case.kind))
+    );
+    let errors: Vec<&Finding> = case
         .findings
         .iter()
+        .copied()
         .filter(|f| f.severity == Severity::Error)
         .collect();
-    let status = if let Some(first) = errors.first() {
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        status
-            .set_type(first.code.as_str())
-            .set_message(first.message.clone())
-            .set_description(describe(&errors));
-        status
+    if let Some(first) = errors.first() {
+        let _ = write!(
+            xml,
+            "<failure type=\"{}\" message=\"{}\">{}</failure>",
+            escape(first.code.as_str()),
+            escape(&first.message),
+            escape(&describe(&errors))
+        );
     } else if let Some(first) = case.findings.first() {
-        let mut status = TestCaseStatus::skipped();
-        status
-            .set_type(first.code.as_str())
-            .set_message(first.message.clone());
-        status
-    } else {
-        TestCaseStatus::success()
-    };
-    let mut test = TestCase::new(object, status);
-    test.set_classname(format!("{}.{}", case.suite, case.kind));
-    if let Some(path) = &case.path {
-        test.set_system_out(format!("local path: {path}"));
+        let _ = write!(
+            xml,
+            "<skipped type=\"{}\" message=\"{}\"/>",
+            escape(first.code.as_str()),
+            escape(&first.message)
+        );
     }
-    test
+    if let Some(path) = &case.path {
+        let _ = write!(
+            xml,
+            "<system-out>{}</system-out>",
+            escape(&format!("local path: {path}"))
+        );
+    }
+    xml.push_str("</testcase>\n");
 }
 
 /// Every error finding of one object, with expected, found and what to do.
-fn describe(findings: &[&&Finding]) -> String {
+fn describe(findings: &[&Finding]) -> String {
     findings
         .iter()
         .map(|f| {
@@ -132,4 +188,24 @@ fn describe(findings: &[&&Finding]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// Text for XML attributes and content: markup characters escaped, and
+/// characters XML 1.0 cannot hold (control characters but tab, newline and
+/// carriage return) left out.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') => {}
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -9,7 +9,6 @@
 use crate::gzip::StoredHash;
 use crate::mirror::{self, MirrorRoot};
 use serde::Serialize;
-use serde::ser::SerializeSeq as _;
 use std::io::Write as _;
 
 /// What a manifest entry is.
@@ -147,54 +146,46 @@ impl Manifest {
         self.entries.iter().map(|e| self.spell(e))
     }
 
-    /// Writes the manifest in `sha256sum` format (`HASH  PATH` lines), which
-    /// `sha256sum -c` checks; entries without a hash are left out. Paths
-    /// holding a backslash, newline or carriage return are escaped the way
-    /// GNU `sha256sum` does (the line then starts with `\`).
-    ///
-    /// # Errors
-    /// When writing to `out` fails.
-    pub fn write_sha256sum(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    /// Takes every entry out, in order, spelt out and as its `sha256sum`
+    /// line (none for an entry without a hash).
+    pub fn drain(&mut self) -> impl Iterator<Item = Drained> + '_ {
+        let entries = std::mem::take(&mut self.entries);
+        entries.into_iter().map(|entry| Drained {
+            sha256sum_line: entry.hashed.then(|| self.sha256sum_line(&entry)),
+            spelt: self.spell(&entry),
+        })
+    }
+
+    /// `HASH  PATH\n` for `sha256sum -c`: the path's own bytes (a mirror root
+    /// need not be UTF-8), absolute; a path holding a backslash, newline or
+    /// carriage return is escaped the way GNU `sha256sum` does (the line
+    /// then starts with `\`).
+    fn sha256sum_line(&self, entry: &Entry) -> Vec<u8> {
         use std::os::unix::ffi::OsStrExt as _;
-        let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
-        // GNU sha256sum -c skips lines that start with '#'.
-        let base = std::env::current_dir()
-            .map(|d| crate::mirror::escape_path(&d))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "# trailproof evidence manifest: the SHA-256 of the stored bytes of every file the run read."
-        )?;
-        writeln!(
-            out,
-            "# Paths are absolute (relative ones were resolved against {}), so `sha256sum -c` works from any folder.",
-            crate::text::escape_control(&base)
-        )?;
-        for entry in self.entries.iter().filter(|e| e.hashed) {
-            let hash = hex::encode(entry.stored.sha256);
-            // The path's own bytes (a mirror root need not be UTF-8), absolute.
-            let path = self.local_path(&entry.place);
-            let path = std::path::absolute(&path).unwrap_or(path);
-            let bytes = path.as_os_str().as_bytes();
-            if bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
-                let mut escaped = Vec::with_capacity(bytes.len() + 8);
-                for &b in bytes {
-                    match b {
-                        b'\\' => escaped.extend_from_slice(b"\\\\"),
-                        b'\n' => escaped.extend_from_slice(b"\\n"),
-                        b'\r' => escaped.extend_from_slice(b"\\r"),
-                        b => escaped.push(b),
-                    }
+        let hash = hex::encode(entry.stored.sha256);
+        let path = self.local_path(&entry.place);
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let bytes = path.as_os_str().as_bytes();
+        let mut line = Vec::with_capacity(bytes.len() + 70);
+        if bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
+            line.push(b'\\');
+            line.extend_from_slice(hash.as_bytes());
+            line.extend_from_slice(b"  ");
+            for &b in bytes {
+                match b {
+                    b'\\' => line.extend_from_slice(b"\\\\"),
+                    b'\n' => line.extend_from_slice(b"\\n"),
+                    b'\r' => line.extend_from_slice(b"\\r"),
+                    b => line.push(b),
                 }
-                write!(out, "\\{hash}  ")?;
-                out.write_all(&escaped)?;
-            } else {
-                write!(out, "{hash}  ")?;
-                out.write_all(bytes)?;
             }
-            out.write_all(b"\n")?;
+        } else {
+            line.extend_from_slice(hash.as_bytes());
+            line.extend_from_slice(b"  ");
+            line.extend_from_slice(bytes);
         }
-        out.flush()
+        line.push(b'\n');
+        line
     }
 
     fn spell(&self, entry: &Entry) -> ManifestEntry {
@@ -245,14 +236,30 @@ impl Manifest {
     }
 }
 
-impl Serialize for Manifest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.entries.len()))?;
-        for entry in self.iter() {
-            seq.serialize_element(&entry)?;
-        }
-        seq.end()
-    }
+/// One entry taken out of a [`Manifest`].
+#[derive(Debug)]
+pub struct Drained {
+    /// The entry, spelt out.
+    pub spelt: ManifestEntry,
+    /// Its `sha256sum` line, when it has a hash.
+    pub sha256sum_line: Option<Vec<u8>>,
+}
+
+/// The comment lines a `sha256sum` manifest begins with (GNU `sha256sum -c`
+/// skips lines that start with `#`).
+pub fn write_sha256sum_header(out: &mut Vec<u8>) {
+    let base = std::env::current_dir()
+        .map(|d| crate::mirror::escape_path(&d))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# trailproof evidence manifest: the SHA-256 of the stored bytes of every file the run read."
+    );
+    let _ = writeln!(
+        out,
+        "# Paths are absolute (relative ones were resolved against {}), so `sha256sum -c` works from any folder.",
+        crate::text::escape_control(&base)
+    );
 }
 
 #[cfg(test)]
@@ -295,20 +302,20 @@ mod tests {
         );
         manifest.sort();
         let hash = hex::encode(stored.sha256);
+        let drained: Vec<Drained> = manifest.drain().collect();
+        let text: Vec<u8> = drained
+            .iter()
+            .filter_map(|d| d.sha256sum_line.clone())
+            .flatten()
+            .collect();
         assert_eq!(
-            {
-                let mut text = Vec::new();
-                manifest.write_sha256sum(&mut text).unwrap();
-                String::from_utf8(text)
-                    .unwrap()
-                    .lines()
-                    .filter(|l| !l.starts_with('#'))
-                    .map(|l| format!("{l}\n"))
-                    .collect::<String>()
-            },
+            String::from_utf8(text).unwrap(),
             format!("\\{hash}  /m/a/new\\nline\n{hash}  /m/a/plain.gz\n")
         );
-        let first = manifest.iter().nth(1).unwrap();
-        assert_eq!(first.object.as_deref(), Some("s3://b/a/plain.gz"));
+        assert_eq!(
+            drained[1].spelt.object.as_deref(),
+            Some("s3://b/a/plain.gz")
+        );
+        assert!(manifest.is_empty());
     }
 }

@@ -9,6 +9,7 @@ pub mod junit;
 pub mod manifest;
 pub mod markdown;
 pub mod sarif;
+pub mod stream;
 pub mod tally;
 pub mod timeline;
 
@@ -77,21 +78,27 @@ impl ReportFormat {
 }
 
 impl Report {
-    /// Writes the report in `format` to `out`.
+    /// Writes the report in `format` to `out`: the formats rendered from
+    /// the end state alone (human, SARIF, Markdown). The JSON report, the
+    /// manifest, JUnit and HTML hold what was read file by file and are
+    /// written while the run goes ([`stream::ReportStream`]).
     ///
     /// # Errors
-    /// When writing to `out` fails.
+    /// When writing to `out` fails, or (`Unsupported`) for a streamed format.
     pub fn write(&self, format: ReportFormat, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         match format {
             ReportFormat::Human => {
                 out.write_all(human::render(self, human::Style::default()).as_bytes())
             }
-            ReportFormat::Json => json::write(self, out),
-            ReportFormat::Html => html::write(self, out),
             ReportFormat::Sarif => sarif::write(self, out),
-            ReportFormat::Junit => junit::write(self, out),
             ReportFormat::Markdown => markdown::write(self, out),
-            ReportFormat::Manifest => self.manifest.write_sha256sum(out),
+            ReportFormat::Json
+            | ReportFormat::Html
+            | ReportFormat::Junit
+            | ReportFormat::Manifest => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!("the {} report is written while the run goes", format.name()),
+            )),
         }
     }
 }
@@ -144,6 +151,35 @@ pub struct Tool {
     pub name: &'static str,
     /// Crate version.
     pub version: &'static str,
+}
+
+impl Tool {
+    /// This build of trailproof.
+    pub const THIS: Tool = Tool {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+    };
+}
+
+impl Inputs {
+    /// What a run was asked to verify, with the roots as located.
+    #[must_use]
+    pub fn new(options: &Options, inventory: &Inventory, keys: &KeyRing) -> Inputs {
+        Inputs {
+            mirrors: inventory
+                .roots
+                .iter()
+                .map(|r| MirrorInput {
+                    path: r.path.to_string_lossy().into_owned(),
+                    bucket: r.bucket.clone(),
+                    prefix: r.prefix.clone(),
+                })
+                .collect(),
+            public_keys: keys.files().to_vec(),
+            start_time: options.start_time,
+            end_time: options.end_time,
+        }
+    }
 }
 
 /// Who ran what, where and when: the case header of an evidence report.
@@ -319,8 +355,6 @@ pub struct Report {
     pub chains: Vec<ChainReport>,
     /// Every finding, sorted by object, code and message.
     pub findings: Vec<Finding>,
-    /// Every file the run read, with size and SHA-256 as stored.
-    pub manifest: Manifest,
 }
 
 impl Report {
@@ -336,7 +370,6 @@ impl Report {
         chains: &[Chain],
         logs: &LogTally,
         mut findings: Vec<Finding>,
-        manifest: Manifest,
     ) -> Report {
         findings
             .sort_by(|a, b| (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message)));
@@ -347,7 +380,6 @@ impl Report {
             .map(|f| f.object.as_str())
             .collect();
         let tally = tally::tally(records, chains, logs, &findings);
-        let membership = crate::chain::Membership::new(chains, records.len());
         let evidence = TimelineEvidence::new(records, logs, &findings, &errors_by_object);
         let chain_reports: Vec<ChainReport> = chains
             .iter()
@@ -355,7 +387,6 @@ impl Report {
             .enumerate()
             .map(|(index, (chain, counts))| chain_report(index, chain, counts, records, &evidence))
             .collect();
-        let manifest = build_manifest(manifest, inventory, keys, records, &membership);
         let finding_counts = FindingCounts {
             errors: findings
                 .iter()
@@ -375,10 +406,7 @@ impl Report {
         };
         Report {
             schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME"),
-                version: env!("CARGO_PKG_VERSION"),
-            },
+            tool: Tool::THIS,
             generated_at: started,
             run: Run {
                 command_line: options.invocation.clone(),
@@ -389,20 +417,7 @@ impl Report {
             },
             verdict,
             gate: Gate::new(verdict, finding_counts.warnings, options.fail_on),
-            inputs: Inputs {
-                mirrors: inventory
-                    .roots
-                    .iter()
-                    .map(|r| MirrorInput {
-                        path: r.path.to_string_lossy().into_owned(),
-                        bucket: r.bucket.clone(),
-                        prefix: r.prefix.clone(),
-                    })
-                    .collect(),
-                public_keys: keys.files().to_vec(),
-                start_time: options.start_time,
-                end_time: options.end_time,
-            },
+            inputs: Inputs::new(options, inventory, keys),
             summary: Summary {
                 digests: tally.total.digests,
                 logs: tally.total.logs,
@@ -414,7 +429,6 @@ impl Report {
             },
             chains: chain_reports,
             findings,
-            manifest,
         }
     }
 
@@ -506,15 +520,13 @@ fn chain_report(
     }
 }
 
-/// Every file the run read: the log files (added while they were checked),
-/// digests and their sidecars, and the key files.
-fn build_manifest(
-    mut manifest: Manifest,
+/// The digests and their sidecars, for the manifest, in path order.
+pub(crate) fn digest_entries(
+    manifest: &mut Manifest,
     inventory: &Inventory,
-    keys: &KeyRing,
     records: &[DigestRecord],
     membership: &crate::chain::Membership<'_>,
-) -> Manifest {
+) {
     let sidecar_rel = |rel: &str| format!("{rel}{}", crate::mirror::SIDECAR_SUFFIX);
     for (index, record) in records.iter().enumerate() {
         let chain = membership.index(index);
@@ -537,6 +549,11 @@ fn build_manifest(
             manifest.add_mirror_file(EvidenceKind::Digest, root, rel, chain, stored, true);
         }
     }
+    manifest.sort();
+}
+
+/// The key files, for the manifest.
+pub(crate) fn key_entries(manifest: &mut Manifest, keys: &KeyRing) {
     for key_file in keys.files() {
         let stored = crate::gzip::StoredHash {
             sha256: key_file.sha256,
@@ -544,8 +561,6 @@ fn build_manifest(
         };
         manifest.add_external(EvidenceKind::PublicKey, &key_file.path, stored);
     }
-    manifest.sort();
-    manifest
 }
 
 /// What the timelines are drawn from, gathered once for all chains.

@@ -1,0 +1,226 @@
+//! Reports written while the run goes, so that no report holds the whole
+//! archive in memory.
+//!
+//! The evidence manifest (every file read) and the JUnit cases (one per
+//! file) grow with the archive; they are written window by window as the
+//! files are checked. The JSON report therefore begins with what is known
+//! before any log file is read (schema, tool, inputs), then the manifest,
+//! then what is known at the end (run, verdict, gate, summary, chains,
+//! findings). The HTML report gets the manifest's first rows and the
+//! SHA-256 of the manifest file and of the JSON report, computed as they
+//! are written. The other formats are rendered at the end from the
+//! [`Report`], which holds no per-file data.
+
+use super::manifest::{Manifest, ManifestEntry};
+use super::{Report, ReportFormat};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use std::io::{self, Write};
+
+/// How many manifest rows the HTML report shows.
+pub const HTML_MANIFEST_ROWS: usize = 5000;
+
+/// One output and the error that stopped it, if any.
+struct Output<'w> {
+    format: ReportFormat,
+    out: &'w mut (dyn Write + Send),
+    error: Option<io::Error>,
+}
+
+/// What the HTML report needs of the streamed parts.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    /// The manifest's first entries.
+    pub manifest_rows: Vec<ManifestEntry>,
+    /// How many entries the manifest has.
+    pub manifest_total: usize,
+    /// SHA-256 (hex) of the manifest in `sha256sum` format.
+    pub manifest_sha256: String,
+    /// SHA-256 (hex) of the JSON report.
+    pub json_sha256: String,
+}
+
+/// The reports of a run, being written.
+pub struct ReportStream<'w> {
+    outputs: Vec<Output<'w>>,
+    json: Sha256,
+    sums: Sha256,
+    rows: Vec<ManifestEntry>,
+    total: usize,
+    junit: super::junit::Stream,
+}
+
+/// What the JSON report begins with: everything known before log files
+/// are read.
+#[derive(Serialize)]
+pub struct Head<'a> {
+    /// [`super::SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The tool.
+    pub tool: &'a super::Tool,
+    /// When the run started.
+    pub generated_at: jiff::Timestamp,
+    /// What was verified.
+    pub inputs: &'a super::Inputs,
+}
+
+impl<'w> ReportStream<'w> {
+    /// Reports in `outputs` (format, where to); none is written yet.
+    #[must_use]
+    pub fn new(outputs: Vec<(ReportFormat, &'w mut (dyn Write + Send))>) -> Self {
+        ReportStream {
+            outputs: outputs
+                .into_iter()
+                .map(|(format, out)| Output {
+                    format,
+                    out,
+                    error: None,
+                })
+                .collect(),
+            json: Sha256::new(),
+            sums: Sha256::new(),
+            rows: Vec::new(),
+            total: 0,
+            junit: super::junit::Stream,
+        }
+    }
+
+    /// Writes `bytes` to every output of `format` (and to `hash`).
+    fn emit(&mut self, format: ReportFormat, bytes: &[u8]) {
+        for output in self
+            .outputs
+            .iter_mut()
+            .filter(|o| o.format == format && o.error.is_none())
+        {
+            if let Err(e) = output.out.write_all(bytes) {
+                output.error = Some(e);
+            }
+        }
+    }
+
+    fn emit_json(&mut self, bytes: &[u8]) {
+        self.json.update(bytes);
+        self.emit(ReportFormat::Json, bytes);
+    }
+
+    fn emit_sums(&mut self, bytes: &[u8]) {
+        self.sums.update(bytes);
+        self.emit(ReportFormat::Manifest, bytes);
+    }
+
+    /// Starts every streamed report.
+    pub fn begin(&mut self, head: &Head<'_>) {
+        let mut json = b"{\n".to_vec();
+        field(&mut json, "schema_version", &head.schema_version);
+        field(&mut json, "tool", head.tool);
+        field(&mut json, "generated_at", &head.generated_at);
+        field(&mut json, "inputs", head.inputs);
+        json.extend_from_slice(b"  \"manifest\": [");
+        self.emit_json(&json);
+        let mut sums = Vec::new();
+        super::manifest::write_sha256sum_header(&mut sums);
+        self.emit_sums(&sums);
+        let header = self.junit.header(head.tool);
+        self.emit(ReportFormat::Junit, &header);
+    }
+
+    /// Adds files read to the manifest (in `manifest`'s order) and empties it.
+    pub fn manifest(&mut self, manifest: &mut Manifest) {
+        let mut json = Vec::with_capacity(manifest.len() * 256);
+        let mut sums = Vec::with_capacity(manifest.len() * 160);
+        for entry in manifest.drain() {
+            json.extend_from_slice(if self.total == 0 {
+                b"\n    "
+            } else {
+                b",\n    "
+            });
+            // A ManifestEntry always serializes.
+            let _ = serde_json::to_writer(&mut json, &entry.spelt);
+            if let Some(line) = &entry.sha256sum_line {
+                sums.extend_from_slice(line);
+            }
+            if self.rows.len() < HTML_MANIFEST_ROWS {
+                self.rows.push(entry.spelt);
+            }
+            self.total += 1;
+        }
+        self.emit_json(&json);
+        self.emit_sums(&sums);
+    }
+
+    /// Adds JUnit test cases for the objects of one window.
+    pub fn junit(&mut self, cases: &super::junit::Cases<'_>) {
+        let xml = self.junit.suites(cases);
+        self.emit(ReportFormat::Junit, &xml);
+    }
+
+    /// Finishes every report from the run's end state; the errors of the
+    /// outputs that failed, by index in the order given to [`Self::new`].
+    pub fn finish(
+        mut self,
+        report: &Report,
+        last_cases: &super::junit::Cases<'_>,
+    ) -> Vec<(usize, io::Error)> {
+        let mut json = if self.total == 0 {
+            b"]".to_vec()
+        } else {
+            b"\n  ]".to_vec()
+        };
+        json.extend_from_slice(b",\n");
+        field(&mut json, "run", &report.run);
+        field(&mut json, "verdict", &report.verdict);
+        field(&mut json, "gate", &report.gate);
+        field(&mut json, "summary", &report.summary);
+        field(&mut json, "chains", &report.chains);
+        last_field(&mut json, "findings", &report.findings);
+        json.extend_from_slice(b"}\n");
+        self.emit_json(&json);
+        let xml = self.junit.finish(last_cases);
+        self.emit(ReportFormat::Junit, &xml);
+        let streamed = Streamed {
+            manifest_rows: std::mem::take(&mut self.rows),
+            manifest_total: self.total,
+            manifest_sha256: hex::encode(std::mem::take(&mut self.sums).finalize()),
+            json_sha256: hex::encode(std::mem::take(&mut self.json).finalize()),
+        };
+        for output in self.outputs.iter_mut().filter(|o| o.error.is_none()) {
+            let result = match output.format {
+                ReportFormat::Json | ReportFormat::Manifest | ReportFormat::Junit => Ok(()),
+                ReportFormat::Html => super::html::write(report, &streamed, output.out),
+                other => report.write(other, output.out),
+            };
+            if let Err(e) = result.and_then(|()| output.out.flush()) {
+                output.error = Some(e);
+            }
+        }
+        self.outputs
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, o)| o.error.map(|e| (i, e)))
+            .collect()
+    }
+}
+
+/// `  "name": <pretty JSON, indented one level>,\n`.
+fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+    write_field(out, name, value);
+    out.extend_from_slice(b",\n");
+}
+
+fn last_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+    write_field(out, name, value);
+    out.push(b'\n');
+}
+
+fn write_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+    let mut text = Vec::new();
+    // Serializing the report's own types cannot fail.
+    let _ = serde_json::to_writer_pretty(&mut text, value);
+    let _ = write!(out, "  \"{name}\": ");
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\n  ");
+        }
+        out.extend_from_slice(line);
+    }
+}
