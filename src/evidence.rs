@@ -120,7 +120,6 @@ fn open_read_only(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
-#[allow(dead_code)] // used by the window listing (next step)
 /// What a folder entry is by the type the folder listing gives (no `stat`
 /// per entry; `lstat` only where the file system does not say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +132,6 @@ pub(crate) enum Kind {
     Other,
 }
 
-#[allow(dead_code)] // used by the window listing (next step)
 /// An open folder: its entries by name and kind, and a handle to open
 /// them relative to it (no path lookup per file).
 #[derive(Debug)]
@@ -143,7 +141,6 @@ pub(crate) struct OpenFolder {
     pub entries: Vec<(std::ffi::OsString, Kind)>,
 }
 
-#[allow(dead_code)] // used by the window listing (next step)
 impl OpenFolder {
     /// Opens and lists a folder inside a mirror (never through a final link).
     ///
@@ -204,5 +201,10 @@ impl OpenFolder {
             ));
         }
         Ok(file)
+    }
+
+    /// Takes the entries out (the folder stays open).
+    pub(crate) fn take_entries(&mut self) -> Vec<(std::ffi::OsString, Kind)> {
+        std::mem::take(&mut self.entries)
     }
 }

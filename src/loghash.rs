@@ -75,6 +75,8 @@ pub struct ReadLog {
     pub listed_by: Option<u32>,
     /// SHA-256 and size of its stored bytes, when asked for and read whole.
     pub stored: Option<StoredHash>,
+    /// Its size when it was opened.
+    pub size: u64,
 }
 
 /// All log results of a run.
@@ -357,21 +359,19 @@ pub fn verify_logs(
     jobs.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     // Each worker compares the hash itself and returns only what is needed:
     // the byte count, and a finding when something is wrong.
-    let check = |hasher: &mut LogHasher, (slot, index, size): (usize, usize, u64)| {
-        let path = inventory
-            .files
-            .get(index)
-            .map(|f| inventory.path_of(f))
-            .unwrap_or_default();
-        let (result, stored) =
-            crate::error::contain_panic(|| match crate::evidence::open_evidence(&path) {
-                Ok(f) => {
+    let check = |hasher: &mut LogHasher, (slot, index, _): (usize, usize, u64)| {
+        let file = inventory.files.get(index);
+        let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
+        let (result, stored, size) =
+            crate::error::contain_panic(|| match file.map(|f| inventory.open_file(f)) {
+                Some(Ok((f, size))) => {
                     let hashed = hasher.hash_file(f, size);
-                    (hashed.content, hashed.stored)
+                    (hashed.content, hashed.stored, size)
                 }
-                Err(e) => (Err(GzipError::Io(e)), None),
+                Some(Err(e)) => (Err(GzipError::Io(e)), None, 0),
+                None => (Err(GzipError::Internal("no such file".to_owned())), None, 0),
             })
-            .unwrap_or_else(|panic| (Err(GzipError::Internal(panic)), None));
+            .unwrap_or_else(|panic| (Err(GzipError::Internal(panic)), None, 0));
         progress.advance(size);
         let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
             return (slot, 0, None, None);
@@ -383,6 +383,7 @@ pub fn verify_logs(
                 .next()
                 .and_then(|(r, _)| u32::try_from(r).ok()),
             stored,
+            size,
         };
         let chain = || chain_id(listing.authentic().next().map(|(r, _)| r));
         match result {
@@ -504,10 +505,19 @@ fn match_moved(
     let hashed = hash_unlisted(inventory, unlisted, hash_stored, !missing.is_empty());
     for (candidate, _, stored) in &hashed {
         // Every file the run reads is in the evidence manifest.
+        let size = stored.map_or_else(
+            || {
+                inventory.files.get(candidate.file).map_or(0, |f| {
+                    std::fs::symlink_metadata(inventory.path_of(f)).map_or(f.size, |m| m.len())
+                })
+            },
+            |s| s.len,
+        );
         results.read.push(ReadLog {
             file: u32::try_from(candidate.file).unwrap_or(u32::MAX),
             listed_by: None,
             stored: *stored,
+            size,
         });
     }
     let mut wanted: HashMap<[u8; 32], Vec<(usize, usize)>> = HashMap::new();
@@ -579,9 +589,8 @@ fn hash_unlisted(
                 let (content, stored) = inventory
                     .files
                     .get(candidate.file)
-                    .map(|f| (inventory.path_of(f), f.size))
-                    .and_then(|(path, size)| {
-                        let file = crate::evidence::open_evidence(&path).ok()?;
+                    .and_then(|f| {
+                        let (file, size) = inventory.open_file(f).ok()?;
                         if !inflate {
                             return Some((None, StoredHash::of_reader(file).ok()));
                         }

@@ -58,6 +58,9 @@ pub struct Inventory {
     /// (root, path): not listed by the scan, but one window at a time, so
     /// that memory does not grow with the number of log files.
     pub day_folders: Vec<DayFolder>,
+    /// Folders a window keeps open, sorted by (root, path): their files
+    /// are opened relative to them (no path lookup per file).
+    pub(crate) open_folders: Vec<(usize, Box<str>, crate::evidence::OpenFolder)>,
 }
 
 /// A folder of one day's log files of one account and region.
@@ -305,6 +308,29 @@ impl Inventory {
             .binary_search_by(|f| (f.root, &*f.rel).cmp(&(root, rel)))
             .ok()
             .and_then(|i| self.files.get(i))
+    }
+
+    /// Opens an entry for reading (relative to its folder when the window
+    /// keeps that open) and says its size.
+    ///
+    /// # Errors
+    /// As [`crate::evidence::open_evidence`].
+    pub fn open_file(&self, file: &MirrorFile) -> std::io::Result<(std::fs::File, u64)> {
+        let opened = match file.rel.rsplit_once('/') {
+            Some((folder, name)) => self
+                .open_folders
+                .binary_search_by(|(r, f, _)| (*r, &**f).cmp(&(file.root, folder)))
+                .ok()
+                .and_then(|i| self.open_folders.get(i))
+                .map(|(_, _, open)| open.open_file(std::ffi::OsStr::new(name))),
+            None => None,
+        };
+        let opened = match opened {
+            Some(opened) => opened?,
+            None => crate::evidence::open_evidence(&self.path_of(file))?,
+        };
+        let size = opened.metadata()?.len();
+        Ok((opened, size))
     }
 
     /// Local path of an entry.

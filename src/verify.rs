@@ -275,7 +275,11 @@ fn check_logs(
                 manifest,
             );
             manifest.sort();
-            let files = junit_files(manifest);
+            let files = if stream.wants_junit() {
+                junit_files(manifest)
+            } else {
+                Vec::new()
+            };
             stream.manifest(manifest);
             let new = findings.get(first..).unwrap_or_default();
             emitted.extend(new.iter().map(|f| f.object.clone()));
@@ -347,7 +351,7 @@ fn run_window(
             files
                 .files
                 .get(r.file as usize)
-                .map_or((0, Box::from(""), 0), |f| (f.root, f.rel.clone(), f.size))
+                .map_or((0, Box::from(""), 0), |f| (f.root, f.rel.clone(), r.size))
         })
         .collect();
     WindowDone {
@@ -372,7 +376,7 @@ fn window_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> 
             .cloned()
             .collect(),
         invalid_names: local.invalid_names.clone(),
-        day_folders: Vec::new(),
+        ..Inventory::default()
     };
     let mut findings = unreadable_findings(&own);
     let reported: std::collections::HashSet<&str> = found

@@ -12,7 +12,7 @@
 
 use crate::budget::ListingBudget;
 use crate::digest::LogFileRef;
-use crate::evidence::{EntryKind, read_folder};
+use crate::evidence::{Kind, OpenFolder};
 use crate::layout::{Location, Service};
 use crate::mirror::{DayFolder, FileKind, InvalidName, Inventory, MirrorFile, Unreadable};
 use crate::record::{DigestRecord, Route};
@@ -159,8 +159,7 @@ pub(crate) fn inventory(window: &Window, global: &Inventory) -> Inventory {
             .cloned()
             .collect(),
         unreadable: global.unreadable.clone(),
-        invalid_names: Vec::new(),
-        day_folders: Vec::new(),
+        ..Inventory::default()
     };
     for folder in window
         .folders
@@ -170,18 +169,23 @@ pub(crate) fn inventory(window: &Window, global: &Inventory) -> Inventory {
         list_tree(&mut inventory, folder.root, &folder.rel);
     }
     inventory
+        .open_folders
+        .sort_unstable_by(|a, b| (a.0, &*a.1).cmp(&(b.0, &*b.1)));
+    inventory
         .files
         .sort_unstable_by(|a, b| (a.root, &*a.rel).cmp(&(b.root, &*b.rel)));
     inventory
 }
 
-/// Lists a day folder and what lies below it into `inventory`.
+/// Lists a day folder and what lies below it into `inventory`, keeping
+/// each folder open (files are opened relative to it). Sizes are not
+/// read here: each file's size comes with opening it.
 fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
     let mut pending = vec![rel.to_owned()];
     while let Some(folder_rel) = pending.pop() {
         let path = inventory.local_path(root, &folder_rel);
-        let entries = match read_folder(&path, false) {
-            Ok(entries) => entries,
+        let mut folder = match OpenFolder::open(&path) {
+            Ok(folder) => folder,
             Err(e) => {
                 inventory.unreadable.push(Unreadable {
                     root,
@@ -191,38 +195,33 @@ fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
                 continue;
             }
         };
-        for entry in entries {
-            let Some(name) = entry.name.to_str() else {
+        for (name, kind) in folder.take_entries() {
+            let Some(text) = name.to_str() else {
                 inventory.invalid_names.push(InvalidName {
                     root,
-                    path: path.join(&entry.name),
-                    folder: entry.kind == EntryKind::Folder,
+                    path: path.join(&name),
+                    folder: kind == Kind::Folder,
                 });
                 continue;
             };
-            let key = format!("{folder_rel}/{name}");
-            let (kind, size) = match entry.kind {
-                EntryKind::Folder => {
+            let key = format!("{folder_rel}/{text}");
+            let kind = match kind {
+                Kind::Folder => {
                     pending.push(key);
                     continue;
                 }
-                EntryKind::File(size) => (crate::layout::classify(&key), size),
-                EntryKind::Other => (FileKind::NotRegular, 0),
-                EntryKind::Unknown(reason) => {
-                    inventory.unreadable.push(Unreadable {
-                        root,
-                        path: path.join(&entry.name),
-                        reason,
-                    });
-                    continue;
-                }
+                Kind::File => crate::layout::classify(&key),
+                Kind::Other => FileKind::NotRegular,
             };
             inventory.files.push(MirrorFile {
                 root,
                 rel: key.into_boxed_str(),
-                size,
+                size: 0,
                 kind,
             });
         }
+        inventory
+            .open_folders
+            .push((root, folder_rel.into_boxed_str(), folder));
     }
 }

@@ -129,6 +129,11 @@ impl Manifest {
         self.entries.sort_by(|a, b| key(a).cmp(&key(b)));
     }
 
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// Number of entries.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -124,8 +124,29 @@ impl<'w> ReportStream<'w> {
         self.emit(ReportFormat::Junit, &header);
     }
 
+    /// Whether some output holds the manifest (JSON, `sha256sum`, HTML).
+    #[must_use]
+    pub fn wants_manifest(&self) -> bool {
+        self.outputs.iter().any(|o| {
+            matches!(
+                o.format,
+                ReportFormat::Json | ReportFormat::Manifest | ReportFormat::Html
+            )
+        })
+    }
+
+    /// Whether some output is JUnit.
+    #[must_use]
+    pub fn wants_junit(&self) -> bool {
+        self.outputs.iter().any(|o| o.format == ReportFormat::Junit)
+    }
+
     /// Adds files read to the manifest (in `manifest`'s order) and empties it.
     pub fn manifest(&mut self, manifest: &mut Manifest) {
+        if !self.wants_manifest() {
+            manifest.clear();
+            return;
+        }
         let mut json = Vec::with_capacity(manifest.len() * 256);
         let mut sums = Vec::with_capacity(manifest.len() * 160);
         for entry in manifest.drain() {
@@ -150,6 +171,9 @@ impl<'w> ReportStream<'w> {
 
     /// Adds JUnit test cases for the objects of one window.
     pub fn junit(&mut self, cases: &super::junit::Cases<'_>) {
+        if !self.wants_junit() {
+            return;
+        }
         let xml = self.junit.suites(cases);
         self.emit(ReportFormat::Junit, &xml);
     }
