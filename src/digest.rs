@@ -137,11 +137,9 @@ impl ExpectedHash {
             && text
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        match hex::decode(text) {
-            Ok(bytes) if lower_hex => match <[u8; 32]>::try_from(bytes) {
-                Ok(array) => ExpectedHash::Sha256(array),
-                Err(_) => ExpectedHash::Text(text.into()),
-            },
+        let mut bytes = [0u8; 32];
+        match hex::decode_to_slice(text, &mut bytes) {
+            Ok(()) if lower_hex => ExpectedHash::Sha256(bytes),
             _ => ExpectedHash::Text(text.into()),
         }
     }

@@ -179,17 +179,62 @@ fn parse_compact_time(text: &str, with_seconds: bool) -> Option<Timestamp> {
     if text.get(8..9) != Some("T") {
         return None;
     }
-    let seconds = if with_seconds { digits(13..15)? } else { "00" };
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        digits(0..4)?,
-        digits(4..6)?,
-        digits(6..8)?,
-        digits(9..11)?,
-        digits(11..13)?,
-        seconds
+    let number = |range: std::ops::Range<usize>| -> Option<i16> { digits(range)?.parse().ok() };
+    let small = |range: std::ops::Range<usize>| -> Option<i8> { i8::try_from(number(range)?).ok() };
+    // A leap second's `60` reads as `59`, as RFC 3339 parsing does.
+    let seconds = if with_seconds {
+        small(13..15)?.min(59)
+    } else {
+        0
+    };
+    let civil = jiff::civil::DateTime::new(
+        number(0..4)?,
+        small(4..6)?,
+        small(6..8)?,
+        small(9..11)?,
+        small(11..13)?,
+        seconds,
+        0,
+    )
+    .ok()?;
+    jiff::tz::TimeZone::UTC.to_timestamp(civil).ok()
+}
+
+/// The day folder (`…/CloudTrail/R/YYYY/MM/DD`, the key without its file
+/// name) and day of a log file key, without allocating: `None` unless the
+/// key is a log file key at its place (what [`LogKey::parse`] accepts).
+#[must_use]
+pub fn log_folder(key: &str) -> Option<(&str, jiff::civil::Date)> {
+    let (folder, name) = key.rsplit_once('/')?;
+    let delivered = parse_log_time(name)?;
+    let date = jiff::tz::TimeZone::UTC.to_datetime(delivered).date();
+    let mut parts = folder.rsplit('/');
+    let (day, month, year, region, service, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
     );
-    iso.parse().ok()
+    let folder_date = (
+        year.parse::<i16>().ok()?,
+        month.parse::<i8>().ok()?,
+        day.parse::<i8>().ok()?,
+    );
+    let well_formed = year.len() == 4
+        && month.len() == 2
+        && day.len() == 2
+        && folder_date == (date.year(), date.month(), date.day())
+        && service == Service::Logs.folder()
+        && !region.is_empty()
+        && !account.is_empty();
+    let aws_logs = match parts.next()? {
+        "AWSLogs" => true,
+        org if org.starts_with("o-") => parts.next() == Some("AWSLogs"),
+        _ => false,
+    };
+    (well_formed && aws_logs).then_some((folder, date))
 }
 
 /// `s3://bucket/key`.
@@ -485,6 +530,30 @@ mod tests {
         assert!(parse_log_time("1_CloudTrail_r_20150817T14Z_x.json.gz").is_none());
         assert!(parse_log_time("1_CloudTrail_r_2015081XT1445Z_x.json.gz").is_none());
         assert!(parse_compact_time("20151317T150131Z", true).is_none());
+    }
+
+    #[test]
+    fn log_folders_agree_with_log_keys() {
+        for key in [
+            "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/17/111122223333_CloudTrail_us-east-2_20150817T1445Z_9nYN7gp2eWAJHIfT.json.gz",
+            "p/q/AWSLogs/o-abc/111122223333/CloudTrail/r/2015/08/17/111122223333_CloudTrail_r_20150817T0000Z_x.json.gz",
+            "AWSLogs/1/CloudTrail/r/2015/08/18/1_CloudTrail_r_20150817T1445Z_x.json.gz",
+            "AWSLogs/1/CloudTrail-Digest/r/2015/08/17/1_CloudTrail_r_20150817T1445Z_x.json.gz",
+            "x/1/CloudTrail/r/2015/08/17/1_CloudTrail_r_20150817T1445Z_x.json.gz",
+            "AWSLogs/1/CloudTrail/r/2015/8/17/1_CloudTrail_r_20150817T1445Z_x.json.gz",
+            "1_CloudTrail_r_20150817T1445Z_x.json.gz",
+        ] {
+            let slow = LogKey::parse(key).map(|k| {
+                let folder = k.format();
+                let folder = folder.rsplit_once('/').unwrap().0.to_owned();
+                (
+                    folder,
+                    jiff::tz::TimeZone::UTC.to_datetime(k.delivered).date(),
+                )
+            });
+            let fast = log_folder(key).map(|(f, d)| (f.to_owned(), d));
+            assert_eq!(fast, slow, "{key}");
+        }
     }
 
     #[test]

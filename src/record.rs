@@ -56,6 +56,9 @@ pub struct DigestRecord {
     pub routes: Vec<Route>,
     /// How many log files it lists.
     pub listed: usize,
+    /// Its listing by route, kept from the first read while a small cache
+    /// allows: a window takes its part instead of reading the file again.
+    pub cached: std::sync::Mutex<Vec<(Route, Vec<crate::digest::LogFileRef>)>>,
 }
 
 /// Where a digest's listed log files lie: the log folder of a location on
@@ -72,14 +75,123 @@ impl Route {
     /// Where a listed key lies.
     #[must_use]
     pub fn of(bucket: &str, key: &str) -> Route {
-        match crate::layout::LogKey::parse(key) {
-            Some(log) => Route::Day(
-                crate::layout::Location::of(bucket, &log.layout),
-                jiff::tz::TimeZone::UTC.to_datetime(log.delivered).date(),
-            ),
-            None => Route::Misc,
+        crate::layout::log_folder(key)
+            .and_then(|(folder, date)| Some(Route::Day(location_of(bucket, folder)?, date)))
+            .unwrap_or(Route::Misc)
+    }
+
+    /// Whether a listed key lies here; without allocating for a day.
+    #[must_use]
+    pub fn holds(&self, matcher: &RouteMatcher, bucket: &str, key: &str) -> bool {
+        match (self, matcher) {
+            (Route::Day(_, date), RouteMatcher::Day { bucket: b, folder }) => {
+                bucket == b
+                    && crate::layout::log_folder(key)
+                        .is_some_and(|(f, d)| f == folder && d == *date)
+            }
+            _ => Route::of(bucket, key) == *self,
         }
     }
+
+    /// What [`Route::holds`] compares keys with.
+    #[must_use]
+    pub fn matcher(&self) -> RouteMatcher {
+        match self {
+            Route::Day(location, date) => RouteMatcher::Day {
+                bucket: location.bucket.clone(),
+                folder: format!(
+                    "{}{}",
+                    location.folder(crate::layout::Service::Logs),
+                    date.strftime("%Y/%m/%d")
+                ),
+            },
+            Route::Misc => RouteMatcher::Misc,
+        }
+    }
+}
+
+/// A route's bucket and day folder key, to test keys against quickly.
+#[derive(Debug, Clone)]
+pub enum RouteMatcher {
+    /// `bucket` and `…/CloudTrail/R/YYYY/MM/DD`.
+    Day {
+        /// The bucket.
+        bucket: String,
+        /// The day folder's key (no final `/`).
+        folder: String,
+    },
+    /// Anything that is no day.
+    Misc,
+}
+
+/// The location of a log day folder key (`…/CloudTrail/R/YYYY/MM/DD`).
+fn location_of(bucket: &str, folder: &str) -> Option<crate::layout::Location> {
+    let layout = crate::layout::parse_layout(
+        &format!("{folder}/x"),
+        crate::layout::Service::Logs.folder(),
+    )?;
+    Some(crate::layout::Location::of(bucket, &layout))
+}
+
+/// A listing split by route (routes in order); a location is computed only
+/// when the day folder changes.
+#[must_use]
+pub fn split_by_route(
+    files: Vec<crate::digest::LogFileRef>,
+) -> Vec<(Route, Vec<crate::digest::LogFileRef>)> {
+    let mut parts: Vec<(Route, Vec<crate::digest::LogFileRef>)> = Vec::new();
+    let mut last: Option<(String, String, jiff::civil::Date)> = None;
+    for file in files {
+        let route = match crate::layout::log_folder(&file.object) {
+            Some((folder, date)) => {
+                let same = last
+                    .as_ref()
+                    .is_some_and(|(b, f, d)| **b == *file.bucket && f == folder && *d == date);
+                if same
+                    && let Some((route, list)) = parts.last_mut()
+                    && matches!(route, Route::Day(..))
+                {
+                    list.push(file);
+                    continue;
+                }
+                last = Some((file.bucket.to_string(), folder.to_owned(), date));
+                location_of(&file.bucket, folder).map_or(Route::Misc, |l| Route::Day(l, date))
+            }
+            None => Route::Misc,
+        };
+        match parts.iter_mut().find(|(r, _)| *r == route) {
+            Some((_, list)) => list.push(file),
+            None => parts.push((route, vec![file])),
+        }
+    }
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    parts
+}
+
+/// The routes of a listing, in order and without repeats, computing a
+/// location only when the day folder changes.
+#[must_use]
+pub fn routes_of(files: &[crate::digest::LogFileRef]) -> Vec<Route> {
+    let mut routes: Vec<Route> = Vec::new();
+    let mut last: Option<(&str, &str, jiff::civil::Date)> = None;
+    for file in files {
+        match crate::layout::log_folder(&file.object) {
+            Some((folder, date)) => {
+                if last == Some((&*file.bucket, folder, date)) {
+                    continue;
+                }
+                last = Some((&*file.bucket, folder, date));
+                routes.push(
+                    location_of(&file.bucket, folder)
+                        .map_or(Route::Misc, |location| Route::Day(location, date)),
+                );
+            }
+            None => routes.push(Route::Misc),
+        }
+    }
+    routes.sort_unstable();
+    routes.dedup();
+    routes
 }
 
 impl DigestRecord {

@@ -644,7 +644,12 @@ struct ReadDigest {
     routes: Vec<Route>,
     listed: usize,
     sample: Vec<(String, String)>,
+    cached: Vec<(Route, Vec<digest::LogFileRef>)>,
 }
+
+/// Bytes of listings kept from the first read of the digests (beyond it,
+/// windows read their digests again).
+const LISTING_CACHE: u64 = 64 << 20;
 
 /// Listed keys kept per digest to locate a root no digest lies in.
 const SAMPLE_KEYS: usize = 4;
@@ -681,13 +686,14 @@ fn read_all(inventory: &Inventory, options: &Options, progress: &dyn Progress) -
         .map(|f| f.size)
         .sum();
     progress.start(Phase::Digests, candidates.len() as u64, candidate_bytes);
+    let cache = crate::budget::ListingBudget::new(LISTING_CACHE);
     candidates
         .into_par_iter()
         .map(|index| {
             let file = inventory.files.get(index);
             let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
             let mut contents = read_digest_file(&path, options.max_digest_bytes);
-            let (routes, listed, sample) = summarize_listing(&mut contents);
+            let (routes, listed, sample, cached) = summarize_listing(&mut contents, &cache);
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();
@@ -700,32 +706,46 @@ fn read_all(inventory: &Inventory, options: &Options, progress: &dyn Progress) -
                 routes,
                 listed,
                 sample,
+                cached,
             }
         })
         .collect()
 }
 
+/// A listing summed up: where it lies, how many files, a few keys, and
+/// the listing itself by route when the cache still has room.
+type Summary = (
+    Vec<Route>,
+    usize,
+    Vec<(String, String)>,
+    Vec<(Route, Vec<digest::LogFileRef>)>,
+);
+
 /// Where a digest's listed log files lie, how many it lists and a few of
-/// their keys; the listing itself is freed (windows read it again).
+/// their keys; the listing itself is kept (by route) only while the cache
+/// has room, else freed (windows read it again).
 fn summarize_listing(
     contents: &mut digest::DigestFile,
-) -> (Vec<Route>, usize, Vec<(String, String)>) {
+    cache: &crate::budget::ListingBudget,
+) -> Summary {
     let Ok(digest) = &mut contents.parsed else {
-        return (Vec::new(), 0, Vec::new());
+        return (Vec::new(), 0, Vec::new(), Vec::new());
     };
     let files = std::mem::take(&mut digest.log_files);
-    let mut routes: Vec<Route> = files
-        .iter()
-        .map(|f| Route::of(&f.bucket, &f.object))
-        .collect();
-    routes.sort_unstable();
-    routes.dedup();
     let sample = files
         .iter()
         .take(SAMPLE_KEYS)
         .map(|f| (f.bucket.to_string(), f.object.to_string()))
         .collect();
-    (routes, files.len(), sample)
+    let listed = files.len();
+    let size: u64 = files.iter().map(|f| 64 + f.object.len() as u64).sum();
+    if cache.admit(size) {
+        let cached = crate::record::split_by_route(files);
+        let routes = cached.iter().map(|(r, _)| r.clone()).collect();
+        (routes, listed, sample, cached)
+    } else {
+        (crate::record::routes_of(&files), listed, sample, Vec::new())
+    }
 }
 
 /// Works out each root's bucket and prefix from the digests (and, for a
@@ -823,6 +843,7 @@ fn build_record(
         // A digest outside the range is read as evidence; its log files are not examined.
         routes: if in_range { read.routes } else { Vec::new() },
         listed: read.listed,
+        cached: std::sync::Mutex::new(if in_range { read.cached } else { Vec::new() }),
     })
 }
 

@@ -94,9 +94,10 @@ pub(crate) fn listings(
         .listers
         .par_iter()
         .map(|&index| {
-            let entries = records
-                .get(index)
-                .and_then(|r| read_entries(r, &window.route, max_digest_bytes));
+            let entries = records.get(index).and_then(|r| {
+                take_cached(r, &window.route)
+                    .or_else(|| read_entries(r, &window.route, max_digest_bytes))
+            });
             (index, entries)
         })
         .collect();
@@ -118,6 +119,14 @@ pub(crate) fn listings(
         }
     }
     out
+}
+
+/// A digest's entries that lie in `route`, from the listing kept from its
+/// first read, if it was kept.
+fn take_cached(record: &DigestRecord, route: &Route) -> Option<Vec<LogFileRef>> {
+    let mut cached = record.cached.lock().ok()?;
+    let at = cached.iter().position(|(r, _)| r == route)?;
+    Some(cached.swap_remove(at).1)
 }
 
 /// A digest's entries that lie in `route`, from its file read again;
