@@ -55,12 +55,15 @@ pub(crate) fn classify(rel: &str) -> FileKind {
     if !name.ends_with(".json.gz") {
         return FileKind::Other;
     }
-    let folders: Vec<&str> = parts.collect();
-    // folders[0..3] = DD, MM, YYYY; folders[3] = region; folders[4] = CloudTrail[-Digest]
-    if folders.contains(&"CloudTrail-Digest") {
-        return FileKind::Digest;
+    // Folders from the end: DD, MM, YYYY, region, CloudTrail[-Digest].
+    let mut fifth_is_cloudtrail = false;
+    for (depth, folder) in parts.enumerate() {
+        if folder == "CloudTrail-Digest" {
+            return FileKind::Digest;
+        }
+        fifth_is_cloudtrail |= depth == 4 && folder == "CloudTrail";
     }
-    if folders.get(4) == Some(&"CloudTrail") && parse_log_time(name).is_some() {
+    if fifth_is_cloudtrail && parse_log_time(name).is_some() {
         return FileKind::Log;
     }
     FileKind::Other

@@ -361,7 +361,7 @@ pub fn verify_logs(
     // the byte count, and a finding when something is wrong.
     let check = |hasher: &mut LogHasher, (slot, index, _): (usize, usize, u64)| {
         let file = inventory.files.get(index);
-        let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
+        let path = || file.map(|f| inventory.path_of(f)).unwrap_or_default();
         let (result, stored, size) =
             crate::error::contain_panic(|| match file.map(|f| inventory.open_file(f)) {
                 Some(Ok((f, size))) => {
@@ -395,7 +395,7 @@ pub fn verify_logs(
                         "The log file cannot be read by this user ({error}); it was not examined."
                     ),
                 )
-                .at(Some(path))
+                .at(Some(path()))
                 .in_chain(chain());
                 (
                     slot,
@@ -410,7 +410,7 @@ pub fn verify_logs(
                     mirror::s3_url(bucket, key),
                     format!("The log file is not one complete, valid gzip stream: {error}."),
                 )
-                .at(Some(path))
+                .at(Some(path()))
                 .values(
                     "one complete gzip stream ending at the end of the file",
                     error.to_string(),
@@ -433,7 +433,7 @@ pub fn verify_logs(
                             lister_url(Some(record))
                         ),
                     )
-                    .at(Some(path))
+                    .at(Some(path()))
                     .hashes(crate::finding::UNCOMPRESSED_SHA256, expected.to_string(), hex::encode(hash.sha256))
                     .in_chain(chain());
                     Box::new((LogStatus::Modified, finding))

@@ -234,7 +234,7 @@ fn check_logs(
     run: &Run<'_>,
     progress: &dyn Progress,
     stream: &mut ReportStream<'_>,
-    manifest: &mut Manifest,
+    manifest: &Manifest,
 ) -> (LogTally, Vec<Finding>, std::collections::HashSet<String>) {
     let Run {
         inventory,
@@ -259,28 +259,30 @@ fn check_logs(
     let mut tally = LogTally::new(chains.len());
     let mut findings = Vec::new();
     let mut emitted = std::collections::HashSet::new();
+    let rows_taken = std::sync::atomic::AtomicUsize::new(0);
+    let render = Render {
+        template: manifest,
+        manifest: stream.wants_manifest(),
+        junit: stream.wants_junit(),
+        rows_taken: &rows_taken,
+    };
     for chunk in windows.chunks(WINDOWS_AT_ONCE) {
         let done: Vec<WindowDone> = chunk
             .par_iter()
-            .map(|w| run_window(w, &context, inventory, options, progress))
+            .map(|w| run_window(w, &context, inventory, options, progress, &render))
             .collect();
-        for window in done {
+        for mut window in done {
             let first = findings.len();
-            absorb(
-                &mut tally,
-                &mut findings,
-                window,
-                &membership,
-                records,
-                manifest,
+            absorb(&mut tally, &mut findings, &mut window, &membership, records);
+            let rendered = std::mem::take(&mut window.rendered);
+            let files = rendered.junit.clone();
+            if render.manifest {
+                stream.rendered(rendered);
+            }
+            rows_taken.store(
+                crate::report::stream::HTML_MANIFEST_ROWS - stream.rows_wanted(),
+                std::sync::atomic::Ordering::Relaxed,
             );
-            manifest.sort();
-            let files = if stream.wants_junit() {
-                junit_files(manifest)
-            } else {
-                Vec::new()
-            };
-            stream.manifest(manifest);
             let new = findings.get(first..).unwrap_or_default();
             emitted.extend(new.iter().map(|f| f.object.clone()));
             stream.junit(&crate::report::junit::Cases {
@@ -292,29 +294,26 @@ fn check_logs(
     (tally, findings, emitted)
 }
 
-/// JUnit cases for the log files a window read.
-fn junit_files(manifest: &Manifest) -> Vec<crate::report::junit::FileCase> {
-    manifest
-        .iter()
-        .filter_map(|entry| {
-            Some(crate::report::junit::FileCase {
-                object: entry.object?,
-                kind: "log",
-                chain: entry.chain,
-                path: entry.path,
-            })
-        })
-        .collect()
-}
-
 /// What one window produced.
 struct WindowDone {
     results: LogResults,
-    /// `(root, rel, size)` of each file read, in `results.read` order.
-    read: Vec<(usize, Box<str>, u64)>,
+    /// The files it read, rendered for the manifest and JUnit.
+    rendered: crate::report::manifest::Rendered,
     not_examined: Vec<(usize, usize)>,
     /// Findings about the window's folders themselves.
     findings: Vec<Finding>,
+}
+
+/// What a window's files are rendered for.
+struct Render<'a> {
+    /// Names files as the run's manifest does.
+    template: &'a Manifest,
+    /// Whether the manifest is written at all.
+    manifest: bool,
+    /// Whether JUnit is written.
+    junit: bool,
+    /// Manifest rows the HTML report has taken so far.
+    rows_taken: &'a std::sync::atomic::AtomicUsize,
 }
 
 /// Lists one window, reads its digests' listings again and checks it.
@@ -324,6 +323,7 @@ fn run_window(
     global: &Inventory,
     options: &Options,
     progress: &dyn Progress,
+    render: &Render<'_>,
 ) -> WindowDone {
     let local;
     let files = if w.route == Route::Misc {
@@ -344,22 +344,61 @@ fn run_window(
     } else {
         window_findings(files, global, &results.findings)
     };
-    let read = results
-        .read
-        .iter()
-        .map(|r| {
-            files
-                .files
-                .get(r.file as usize)
-                .map_or((0, Box::from(""), 0), |f| (f.root, f.rel.clone(), r.size))
-        })
-        .collect();
+    let rendered = render_read(&results, files, context.membership, render);
     WindowDone {
         results,
-        read,
+        rendered,
         not_examined: listings.not_examined,
         findings,
     }
+}
+
+/// The files a window read, as manifest entries (and JUnit cases), rendered
+/// by the window itself so that the writing stays light.
+fn render_read(
+    results: &LogResults,
+    files: &Inventory,
+    membership: &chain::Membership<'_>,
+    render: &Render<'_>,
+) -> crate::report::manifest::Rendered {
+    if !render.manifest && !render.junit {
+        return crate::report::manifest::Rendered::default();
+    }
+    let mut manifest = render.template.empty_like();
+    for entry in &results.read {
+        let Some(file) = files.files.get(entry.file as usize) else {
+            continue;
+        };
+        let chain = entry.listed_by.and_then(|r| membership.index(r as usize));
+        let (stored, hashed) = match entry.stored {
+            Some(stored) => (stored, true),
+            None => (
+                StoredHash {
+                    sha256: [0; 32],
+                    len: entry.size,
+                },
+                false,
+            ),
+        };
+        manifest.add_mirror_file(
+            EvidenceKind::Log,
+            file.root,
+            file.rel.clone(),
+            chain,
+            stored,
+            hashed,
+        );
+    }
+    manifest.sort();
+    let taken = render.rows_taken.load(std::sync::atomic::Ordering::Relaxed);
+    let rows = crate::report::stream::HTML_MANIFEST_ROWS.saturating_sub(taken);
+    let mut rendered = manifest.render(rows, render.junit);
+    if !render.manifest {
+        rendered.json.clear();
+        rendered.sums.clear();
+        rendered.rows.clear();
+    }
+    rendered
 }
 
 /// Findings about a window's own folders: unreadable places, names that
@@ -410,31 +449,19 @@ fn window_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> 
 fn absorb(
     tally: &mut LogTally,
     all_findings: &mut Vec<Finding>,
-    window: WindowDone,
+    window: &mut WindowDone,
     membership: &chain::Membership<'_>,
     records: &[DigestRecord],
-    manifest: &mut Manifest,
 ) {
     let WindowDone {
-        mut results,
-        read,
+        results,
         not_examined,
         findings,
+        ..
     } = window;
-    for (entry, (root, rel, size)) in results.read.iter().zip(read) {
-        let chain = entry.listed_by.and_then(|r| membership.index(r as usize));
-        let (stored, hashed) = match entry.stored {
-            Some(stored) => (stored, true),
-            None => (
-                StoredHash {
-                    sha256: [0; 32],
-                    len: size,
-                },
-                false,
-            ),
-        };
-        manifest.add_mirror_file(EvidenceKind::Log, root, rel, chain, stored, hashed);
-    }
+    let mut results = std::mem::take(results);
+    let findings = std::mem::take(findings);
+    let not_examined = std::mem::take(not_examined);
     tally.add(&mut results, records, membership);
     all_findings.append(&mut results.findings);
     all_findings.extend(findings);

@@ -66,8 +66,11 @@ pub struct ManifestEntry {
 /// Every file the run read, sorted by mirror root and relative path.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
-    roots: Vec<MirrorRoot>,
-    chains: Vec<String>,
+    roots: std::sync::Arc<[MirrorRoot]>,
+    /// Each root made absolute (against the folder the run started in),
+    /// for the `sha256sum` lines.
+    absolute: std::sync::Arc<[std::path::PathBuf]>,
+    chains: std::sync::Arc<[String]>,
     entries: Vec<Entry>,
 }
 
@@ -75,11 +78,64 @@ impl Manifest {
     /// An empty manifest for files under `roots`, in chains named `chains`.
     #[must_use]
     pub fn new(roots: Vec<MirrorRoot>, chains: Vec<String>) -> Self {
+        let absolute = roots
+            .iter()
+            .map(|r| std::path::absolute(&r.path).unwrap_or_else(|_| r.path.clone()))
+            .collect();
         Manifest {
-            roots,
-            chains,
+            roots: roots.into(),
+            absolute,
+            chains: chains.into(),
             entries: Vec::new(),
         }
+    }
+
+    /// An empty manifest naming files as this one does (the roots and
+    /// chains are shared, not copied).
+    #[must_use]
+    pub fn empty_like(&self) -> Self {
+        Manifest {
+            roots: self.roots.clone(),
+            absolute: self.absolute.clone(),
+            chains: self.chains.clone(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Takes every entry out, rendered for the streamed reports: JSON
+    /// array elements (each preceded by `,` and a new line), `sha256sum`
+    /// lines, the first `rows` entries spelt out, and JUnit cases when
+    /// `junit` is asked for.
+    pub fn render(&mut self, rows: usize, junit: bool) -> Rendered {
+        let mut out = Rendered {
+            json: Vec::with_capacity(self.entries.len() * 256),
+            sums: Vec::with_capacity(self.entries.len() * 160),
+            ..Rendered::default()
+        };
+        for entry in self.drain() {
+            out.json.extend_from_slice(b",\n    ");
+            // A ManifestEntry always serializes.
+            let _ = serde_json::to_writer(&mut out.json, &entry.spelt);
+            if let Some(line) = &entry.sha256sum_line {
+                out.sums.extend_from_slice(line);
+            }
+            out.count += 1;
+            if junit
+                && entry.spelt.kind == EvidenceKind::Log
+                && let Some(object) = &entry.spelt.object
+            {
+                out.junit.push(super::junit::FileCase {
+                    object: object.clone(),
+                    kind: "log",
+                    chain: entry.spelt.chain.clone(),
+                    path: entry.spelt.path.clone(),
+                });
+            }
+            if out.rows.len() < rows {
+                out.rows.push(entry.spelt);
+            }
+        }
+        out
     }
 
     /// Adds a file under mirror root `root` at `rel`. `hashed` is false when
@@ -168,9 +224,24 @@ impl Manifest {
     fn sha256sum_line(&self, entry: &Entry) -> Vec<u8> {
         use std::os::unix::ffi::OsStrExt as _;
         let hash = hex::encode(entry.stored.sha256);
-        let path = self.local_path(&entry.place);
-        let path = std::path::absolute(&path).unwrap_or(path);
-        let bytes = path.as_os_str().as_bytes();
+        let mut path: Vec<u8> = Vec::new();
+        match &entry.place {
+            Place::Mirror { root, rel } => {
+                if let Some(base) = self.absolute.get(*root as usize) {
+                    path.extend_from_slice(base.as_os_str().as_bytes());
+                    if path.last() != Some(&b'/') {
+                        path.push(b'/');
+                    }
+                }
+                path.extend_from_slice(rel.as_bytes());
+            }
+            Place::External(given) => {
+                let given = std::path::Path::new(&**given);
+                let absolute = std::path::absolute(given).unwrap_or_else(|_| given.to_path_buf());
+                path.extend_from_slice(absolute.as_os_str().as_bytes());
+            }
+        }
+        let bytes = &path[..];
         let mut line = Vec::with_capacity(bytes.len() + 70);
         if bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
             line.push(b'\\');
@@ -225,20 +296,40 @@ impl Manifest {
         }
     }
 
-    fn local_path(&self, place: &Place) -> std::path::PathBuf {
+    fn path_of(&self, place: &Place) -> String {
         match place {
-            Place::Mirror { root, rel } => self
-                .roots
-                .get(*root as usize)
-                .map(|r| r.path.join(&**rel))
-                .unwrap_or_else(|| std::path::PathBuf::from(&**rel)),
-            Place::External(path) => std::path::PathBuf::from(&**path),
+            Place::Mirror { root, rel } => {
+                let base = self
+                    .roots
+                    .get(*root as usize)
+                    .map(|r| r.path.to_string_lossy())
+                    .unwrap_or_default();
+                let mut path = String::with_capacity(base.len() + rel.len() + 1);
+                path.push_str(&base);
+                if !base.is_empty() && !base.ends_with('/') {
+                    path.push('/');
+                }
+                path.push_str(rel);
+                path
+            }
+            Place::External(path) => path.to_string(),
         }
     }
+}
 
-    fn path_of(&self, place: &Place) -> String {
-        self.local_path(place).to_string_lossy().into_owned()
-    }
+/// Manifest entries rendered for the streamed reports ([`Manifest::render`]).
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// JSON array elements, each preceded by `,` and a new line.
+    pub json: Vec<u8>,
+    /// `sha256sum` lines.
+    pub sums: Vec<u8>,
+    /// The first entries, spelt out.
+    pub rows: Vec<ManifestEntry>,
+    /// How many entries.
+    pub count: usize,
+    /// JUnit cases for the log files.
+    pub junit: Vec<super::junit::FileCase>,
 }
 
 /// One entry taken out of a [`Manifest`].

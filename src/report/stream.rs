@@ -147,26 +147,27 @@ impl<'w> ReportStream<'w> {
             manifest.clear();
             return;
         }
-        let mut json = Vec::with_capacity(manifest.len() * 256);
-        let mut sums = Vec::with_capacity(manifest.len() * 160);
-        for entry in manifest.drain() {
-            json.extend_from_slice(if self.total == 0 {
-                b"\n    "
-            } else {
-                b",\n    "
-            });
-            // A ManifestEntry always serializes.
-            let _ = serde_json::to_writer(&mut json, &entry.spelt);
-            if let Some(line) = &entry.sha256sum_line {
-                sums.extend_from_slice(line);
-            }
-            if self.rows.len() < HTML_MANIFEST_ROWS {
-                self.rows.push(entry.spelt);
-            }
-            self.total += 1;
+        let rendered = manifest.render(self.rows_wanted(), false);
+        self.rendered(rendered);
+    }
+
+    /// How many more spelt-out rows the HTML report can take.
+    #[must_use]
+    pub fn rows_wanted(&self) -> usize {
+        HTML_MANIFEST_ROWS.saturating_sub(self.rows.len())
+    }
+
+    /// Adds manifest entries rendered elsewhere (in parallel, by a window).
+    pub fn rendered(&mut self, rendered: super::manifest::Rendered) {
+        let mut json = rendered.json;
+        if self.total == 0 && json.first() == Some(&b',') {
+            json.remove(0);
         }
         self.emit_json(&json);
-        self.emit_sums(&sums);
+        self.emit_sums(&rendered.sums);
+        let room = self.rows_wanted();
+        self.rows.extend(rendered.rows.into_iter().take(room));
+        self.total += rendered.count;
     }
 
     /// Adds JUnit test cases for the objects of one window.
