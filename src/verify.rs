@@ -184,7 +184,7 @@ impl Run<'_> {
         let mut manifest = self.manifest();
         crate::report::digest_entries(&mut manifest, self.inventory, self.records, &membership);
         stream.manifest(&mut manifest);
-        let (logs, mut log_findings, emitted) = check_logs(self, progress, stream, &mut manifest);
+        let (logs, mut log_findings, emitted) = check_logs(self, progress, stream, &manifest);
         crate::report::key_entries(&mut manifest, keys);
         stream.manifest(&mut manifest);
         findings.append(&mut log_findings);
