@@ -195,6 +195,21 @@ pub fn routes_of(files: &[crate::digest::LogFileRef]) -> Vec<Route> {
 }
 
 impl DigestRecord {
+    /// Frees what only the signature and link checks needed (signatures,
+    /// links, the metadata found at a moved digest's claimed key): a large
+    /// archive has one record per digest, held to the end of the run.
+    pub fn keep_only_what_reports_need(&mut self) {
+        self.metadata.signature = None;
+        self.metadata.algorithm = None;
+        self.claimed_metadata = None;
+        if let Ok(digest) = &mut self.parsed {
+            digest.previous_signature = None;
+            digest.previous = None;
+            digest.object = String::new();
+            digest.end_time_text = String::new();
+        }
+    }
+
     /// `s3://bucket/key` of where the file lies.
     #[must_use]
     pub fn url(&self) -> String {

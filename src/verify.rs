@@ -144,6 +144,9 @@ fn check_digests(
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
     let chains = chain::in_range(&chains, &records);
+    for record in &mut records {
+        record.keep_only_what_reports_need();
+    }
     Ok(CheckedDigests {
         records,
         chains,
@@ -676,7 +679,7 @@ struct ReadDigest {
 
 /// Bytes of listings kept from the first read of the digests (beyond it,
 /// windows read their digests again).
-const LISTING_CACHE: u64 = 64 << 20;
+const LISTING_CACHE: u64 = 32 << 20;
 
 /// Listed keys kept per digest to locate a root no digest lies in.
 const SAMPLE_KEYS: usize = 4;
