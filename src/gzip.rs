@@ -254,6 +254,12 @@ impl LogHasher {
         }
     }
 
+    /// Whether it also hashes the stored bytes.
+    #[must_use]
+    pub fn hashes_stored(&self) -> bool {
+        self.hash_stored
+    }
+
     /// Hashes one log file of `size` bytes (as listed; the file is read to
     /// its end whatever it holds), choosing the whole-buffer, streaming or
     /// pipelined path by size.

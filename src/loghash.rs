@@ -8,14 +8,13 @@ use crate::digest::{ExpectedHash, LogFileRef};
 use crate::finding::{Finding, FindingCode};
 use crate::gzip::{GzipError, LogHasher, StoredHash};
 use crate::layout::{Location, LogKey, Service, area_of};
-use crate::mirror::{self, FileKind, Inventory};
+use crate::mirror::{self, FileKind, Inventory, MirrorFile};
 use crate::options::TimeRange;
 use crate::progress::Progress;
 use crate::record::DigestRecord;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What became of one listed log file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -216,154 +215,246 @@ pub fn verify_logs(
     lists: &[(usize, Vec<LogFileRef>)],
     progress: &dyn Progress,
 ) -> LogResults {
-    let LogContext {
-        records,
-        chains,
-        membership,
-        coverage,
-        range,
-        hash_stored,
-    } = *context;
-    let chain_id = |record: Option<usize>| record.and_then(|r| membership.id(r));
-    let lister_url = |record: Option<usize>| {
+    let listings = Listings::new(context.records, lists);
+    let mut checker = Checker {
+        context,
+        inventory,
+        listings: &listings,
+        results: LogResults::default(),
+        jobs: Vec::new(),
+        missing: Vec::new(),
+    };
+    for slot in 0..listings.entries.len() {
+        let outcome = checker.classify(slot);
+        checker.results.outcomes.push(outcome);
+    }
+    checker.hash(progress);
+    let Checker {
+        mut results,
+        missing,
+        ..
+    } = checker;
+    let unlisted = find_unreferenced(
+        inventory,
+        context.range,
+        context.coverage,
+        context.chains,
+        &listings,
+        context.records,
+        &mut results,
+    );
+    match_moved(
+        inventory,
+        &listings,
+        &mut results,
+        &missing,
+        unlisted,
+        context.hash_stored,
+    );
+    results
+}
+
+/// One window's listed log files being checked.
+struct Checker<'c, 'l> {
+    context: &'c LogContext<'c>,
+    inventory: &'c Inventory,
+    listings: &'c Listings<'l>,
+    results: LogResults,
+    /// `(slot, inventory file)` of each file to hash.
+    jobs: Vec<(usize, usize)>,
+    /// `(slot, index of its log.missing finding)`.
+    missing: Vec<(usize, usize)>,
+}
+
+impl Checker<'_, '_> {
+    fn chain_id(&self, record: Option<usize>) -> Option<String> {
+        record.and_then(|r| self.context.membership.id(r))
+    }
+
+    fn lister_url(&self, record: Option<usize>) -> String {
         record
-            .and_then(|r| records.get(r))
+            .and_then(|r| self.context.records.get(r))
             .map(DigestRecord::url)
             .unwrap_or_default()
-    };
-    let listings = Listings::new(records, lists);
-    let mut results = LogResults::default();
-    // (slot, inventory file, compressed size)
-    let mut jobs: Vec<(usize, usize, u64)> = Vec::new();
-    // (slot, index of its log.missing finding)
-    let mut missing: Vec<(usize, usize)> = Vec::new();
-    for (slot, &((bucket, key), ref listing)) in listings.entries.iter().enumerate() {
+    }
+
+    /// A finding about the listed file in `slot`.
+    fn finding(
+        &self,
+        slot: usize,
+        code: FindingCode,
+        message: String,
+        path: Option<PathBuf>,
+    ) -> Finding {
+        let ((bucket, key), listing) = self.entry(slot);
+        Finding::new(code, mirror::s3_url(bucket, key), message)
+            .at(path)
+            .in_chain(self.chain_id(listing.first()))
+    }
+
+    fn entry(&self, slot: usize) -> ((&str, &str), &Listing<'_>) {
+        static NONE: Listing<'static> = Listing {
+            listers: Vec::new(),
+            by_unsigned_backfill: false,
+        };
+        self.listings
+            .entries
+            .get(slot)
+            .map_or((("", ""), &NONE), |(k, l)| (*k, l))
+    }
+
+    /// What one listed file is, short of hashing it (queued then).
+    fn classify(&mut self, slot: usize) -> LogOutcome {
+        let ((bucket, key), listing) = self.entry(slot);
         let listed_by: Box<[u32]> = listing
             .listers
             .iter()
             .map(|(r, _)| u32::try_from(*r).unwrap_or(u32::MAX))
             .collect();
-        let mut outcome = LogOutcome {
-            status: LogStatus::Valid,
+        let status = if mirror::is_safe_key(key) {
+            match self.inventory.resolve(bucket, key) {
+                Ok(file) => self.present(slot, file),
+                Err(path) => self.absent(slot, path),
+            }
+        } else {
+            let message = format!(
+                "The digest {} lists a log file whose key {key:?} is not a safe relative path (absolute, `..`, `.`, empty segment, NUL or backslash); it was not opened.",
+                self.lister_url(listing.first())
+            );
+            let finding = self.finding(slot, FindingCode::LogUnsafePath, message, None);
+            self.results.findings.push(finding);
+            LogStatus::UnsafePath
+        };
+        LogOutcome {
+            status,
             listed_by,
             uncompressed_bytes: 0,
-        };
-        let first = listing.first();
-        let finding = |code, message: String, path: Option<PathBuf>| {
-            Finding::new(code, mirror::s3_url(bucket, key), message)
-                .at(path)
-                .in_chain(chain_id(first))
-        };
-        if !mirror::is_safe_key(key) {
-            outcome.status = LogStatus::UnsafePath;
-            results.findings.push(finding(
-                FindingCode::LogUnsafePath,
-                format!("The digest {} lists a log file whose key {key:?} is not a safe relative path (absolute, `..`, `.`, empty segment, NUL or backslash); it was not opened.", lister_url(first)),
-                None,
-            ));
-            results.outcomes.push(outcome);
-            continue;
         }
-        match inventory.resolve(bucket, key) {
-            Err(path) if !listing.is_vouched() => {
-                outcome.status = LogStatus::Unverified;
-                results.findings.push(unverified(
-                    bucket,
-                    key,
-                    path,
-                    &lister_url(first),
-                    chain_id(first),
-                ));
-            }
-            // Present, listed only by unverified digests, inside the time
-            // authentic digests cover: they do not list it, so it is
-            // unreferenced (reported with the other unreferenced files).
-            Ok(file)
-                if !listing.is_vouched()
-                    && !listing.by_unsigned_backfill
-                    && file.kind != FileKind::NotRegular
-                    && log_location(bucket, key)
-                        .is_some_and(|(loc, t)| coverage.covering(&loc, t, true).is_some()) =>
-            {
-                outcome.status = LogStatus::Unreferenced;
-            }
-            Ok(file) if !listing.is_vouched() => {
-                outcome.status = LogStatus::Unverified;
-                results.findings.push(unverified(
-                    bucket,
-                    key,
-                    Some(inventory.path_of(file)),
-                    &lister_url(first),
-                    chain_id(first),
-                ));
-            }
-            Err(_) if inventory.linked_ancestor_of(bucket, key).is_some() => {
-                let link = inventory
-                    .linked_ancestor_of(bucket, key)
-                    .map(|f| inventory.path_of(f));
-                outcome.status = LogStatus::UnsafePath;
-                results.findings.push(finding(
-                    FindingCode::LogUnsafePath,
-                    format!(
-                        "The listed log file lies under {}, a symbolic link or special file; links are never followed, so it was not opened.",
-                        link.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
-                    ),
-                    link,
-                ));
-            }
-            Err(Some(path)) if inventory.unreadable_ancestor(&path).is_some() => {
-                // Its folder could not be listed (reported as mirror.unreadable).
-                outcome.status = LogStatus::Unreadable;
-            }
-            Err(path) => {
-                outcome.status = LogStatus::Missing;
-                let mut message = format!(
-                    "The digest {} lists this log file, but the mirror does not have it",
-                    lister_url(first)
-                );
-                if path.is_none() {
-                    message.push_str(" (no mirror root holds that bucket and prefix)");
-                }
-                message.push('.');
-                let expected = listing
-                    .authentic()
-                    .next()
-                    .map(|(_, h)| h.to_string())
-                    .unwrap_or_default();
-                missing.push((slot, results.findings.len()));
-                results
-                    .findings
-                    .push(finding(FindingCode::LogMissing, message, path).hashes(
-                        crate::finding::UNCOMPRESSED_SHA256,
-                        expected,
-                        "no file",
-                    ));
-            }
-            Ok(file) if file.kind == FileKind::NotRegular => {
-                outcome.status = LogStatus::UnsafePath;
-                results.findings.push(finding(
-                    FindingCode::LogUnsafePath,
-                    "The listed log file is a symbolic link or special file; links are never followed, so it was not opened.".to_owned(),
-                    Some(inventory.path_of(file)),
-                ));
-            }
-            Ok(file) => {
-                let index = inventory.index_of(file);
-                jobs.push((slot, index, file.size));
-            }
-        }
-        results.outcomes.push(outcome);
     }
 
-    // Largest first, so one huge file does not leave a core idle at the end.
-    jobs.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-    // Each worker compares the hash itself and returns only what is needed:
-    // the byte count, and a finding when something is wrong.
-    let check = |hasher: &mut LogHasher, (slot, index, _): (usize, usize, u64)| {
-        let file = inventory.files.get(index);
-        let path = || file.map(|f| inventory.path_of(f)).unwrap_or_default();
+    /// A listed file the window holds.
+    fn present(&mut self, slot: usize, file: &MirrorFile) -> LogStatus {
+        let ((bucket, key), listing) = self.entry(slot);
+        let path = || Some(self.inventory.path_of(file));
+        if !listing.is_vouched() {
+            // Listed only by unverified digests, inside the time authentic
+            // digests cover: they do not list it, so it is unreferenced
+            // (reported with the other unreferenced files).
+            let covered = log_location(bucket, key)
+                .is_some_and(|(loc, t)| self.context.coverage.covering(&loc, t, true).is_some());
+            if !listing.by_unsigned_backfill && file.kind != FileKind::NotRegular && covered {
+                return LogStatus::Unreferenced;
+            }
+            let finding = self.unverified(slot, path());
+            self.results.findings.push(finding);
+            return LogStatus::Unverified;
+        }
+        if file.kind == FileKind::NotRegular {
+            let message = "The listed log file is a symbolic link or special file; links are never followed, so it was not opened.".to_owned();
+            let finding = self.finding(slot, FindingCode::LogUnsafePath, message, path());
+            self.results.findings.push(finding);
+            return LogStatus::UnsafePath;
+        }
+        self.jobs.push((slot, self.inventory.index_of(file)));
+        LogStatus::Valid
+    }
+
+    /// A listed file the window does not hold (`path`: where it would be).
+    fn absent(&mut self, slot: usize, path: Option<PathBuf>) -> LogStatus {
+        let ((bucket, key), listing) = self.entry(slot);
+        if !listing.is_vouched() {
+            let finding = self.unverified(slot, path);
+            self.results.findings.push(finding);
+            return LogStatus::Unverified;
+        }
+        if let Some(link) = self.inventory.linked_ancestor_of(bucket, key) {
+            let link = self.inventory.path_of(link);
+            let message = format!(
+                "The listed log file lies under {}, a symbolic link or special file; links are never followed, so it was not opened.",
+                link.display()
+            );
+            let finding = self.finding(slot, FindingCode::LogUnsafePath, message, Some(link));
+            self.results.findings.push(finding);
+            return LogStatus::UnsafePath;
+        }
+        if path
+            .as_deref()
+            .is_some_and(|p| self.inventory.unreadable_ancestor(p).is_some())
+        {
+            // Its folder could not be listed (reported as mirror.unreadable).
+            return LogStatus::Unreadable;
+        }
+        let mut message = format!(
+            "The digest {} lists this log file, but the mirror does not have it",
+            self.lister_url(listing.first())
+        );
+        if path.is_none() {
+            message.push_str(" (no mirror root holds that bucket and prefix)");
+        }
+        message.push('.');
+        let expected = listing
+            .authentic()
+            .next()
+            .map(|(_, h)| h.to_string())
+            .unwrap_or_default();
+        let finding = self
+            .finding(slot, FindingCode::LogMissing, message, path)
+            .hashes(crate::finding::UNCOMPRESSED_SHA256, expected, "no file");
+        self.missing.push((slot, self.results.findings.len()));
+        self.results.findings.push(finding);
+        LogStatus::Missing
+    }
+
+    fn unverified(&self, slot: usize, path: Option<PathBuf>) -> Finding {
+        let ((bucket, key), listing) = self.entry(slot);
+        unverified(
+            bucket,
+            key,
+            path,
+            &self.lister_url(listing.first()),
+            self.chain_id(listing.first()),
+        )
+    }
+
+    /// Hashes every queued file on every core; each worker compares the
+    /// hash itself and returns only the byte count and any finding.
+    fn hash(&mut self, progress: &dyn Progress) {
+        use rayon::prelude::*;
+        let checked: Vec<Checked> = self
+            .jobs
+            .par_iter()
+            .map(|&(slot, index)| {
+                with_hasher(self.context.hash_stored, |hasher| {
+                    self.check(hasher, slot, index, progress)
+                })
+            })
+            .collect();
+        self.results.read.reserve(checked.len());
+        for (slot, bytes, problem, read) in checked {
+            self.results.read.extend(read);
+            let Some(outcome) = self.results.outcomes.get_mut(slot) else {
+                continue;
+            };
+            outcome.uncompressed_bytes = bytes;
+            if let Some(problem) = problem {
+                let (status, finding) = *problem;
+                outcome.status = status;
+                self.results.findings.push(finding);
+            }
+        }
+    }
+
+    /// Reads and hashes one listed file.
+    fn check(
+        &self,
+        hasher: &mut LogHasher,
+        slot: usize,
+        index: usize,
+        progress: &dyn Progress,
+    ) -> Checked {
+        let file = self.inventory.files.get(index);
         let (result, stored, size) =
-            crate::error::contain_panic(|| match file.map(|f| inventory.open_file(f)) {
+            crate::error::contain_panic(|| match file.map(|f| self.inventory.open_file(f)) {
                 Some(Ok((f, size))) => {
                     let hashed = hasher.hash_file(f, size);
                     (hashed.content, hashed.stored, size)
@@ -373,121 +464,80 @@ pub fn verify_logs(
             })
             .unwrap_or_else(|panic| (Err(GzipError::Internal(panic)), None, 0));
         progress.advance(size);
-        let Some(&((bucket, key), ref listing)) = listings.entries.get(slot) else {
-            return (slot, 0, None, None);
-        };
+        let (_, listing) = self.entry(slot);
+        let first_authentic = listing.authentic().next().map(|(r, _)| r);
         let read = ReadLog {
             file: u32::try_from(index).unwrap_or(u32::MAX),
-            listed_by: listing
-                .authentic()
-                .next()
-                .and_then(|(r, _)| u32::try_from(r).ok()),
+            listed_by: first_authentic.and_then(|r| u32::try_from(r).ok()),
             stored,
             size,
         };
-        let chain = || chain_id(listing.authentic().next().map(|(r, _)| r));
+        let path = || file.map(|f| self.inventory.path_of(f));
+        let problem = |status, finding: Finding| {
+            Some(Box::new((
+                status,
+                finding.in_chain(self.chain_id(first_authentic)),
+            )))
+        };
         match result {
             Err(GzipError::Io(error)) => {
-                let finding = Finding::new(
-                    FindingCode::MirrorUnreadable,
-                    mirror::s3_url(bucket, key),
-                    format!(
-                        "The log file cannot be read by this user ({error}); it was not examined."
-                    ),
-                )
-                .at(Some(path()))
-                .in_chain(chain());
-                (
-                    slot,
-                    0,
-                    Some(Box::new((LogStatus::Unreadable, finding))),
-                    None,
-                )
+                let message = format!(
+                    "The log file cannot be read by this user ({error}); it was not examined."
+                );
+                let finding = self.finding(slot, FindingCode::MirrorUnreadable, message, path());
+                (slot, 0, problem(LogStatus::Unreadable, finding), None)
             }
             Err(error) => {
-                let finding = Finding::new(
-                    FindingCode::LogMalformed,
-                    mirror::s3_url(bucket, key),
-                    format!("The log file is not one complete, valid gzip stream: {error}."),
-                )
-                .at(Some(path()))
-                .values(
-                    "one complete gzip stream ending at the end of the file",
-                    error.to_string(),
-                )
-                .in_chain(chain());
-                (
-                    slot,
-                    0,
-                    Some(Box::new((LogStatus::Malformed, finding))),
-                    Some(read),
-                )
+                let message =
+                    format!("The log file is not one complete, valid gzip stream: {error}.");
+                let finding = self
+                    .finding(slot, FindingCode::LogMalformed, message, path())
+                    .values(
+                        "one complete gzip stream ending at the end of the file",
+                        error.to_string(),
+                    );
+                (slot, 0, problem(LogStatus::Malformed, finding), Some(read))
             }
             Ok(hash) => {
-                let problem = listing.authentic().find(|(_, h)| !h.matches(&hash.sha256)).map(|(record, expected)| {
-                    let finding = Finding::new(
-                        FindingCode::LogModified,
-                        mirror::s3_url(bucket, key),
-                        format!(
-                            "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
-                            lister_url(Some(record))
-                        ),
-                    )
-                    .at(Some(path()))
-                    .hashes(crate::finding::UNCOMPRESSED_SHA256, expected.to_string(), hex::encode(hash.sha256))
-                    .in_chain(chain());
-                    Box::new((LogStatus::Modified, finding))
+                let mismatch = listing.authentic().find(|(_, h)| !h.matches(&hash.sha256));
+                let found = mismatch.and_then(|(record, expected)| {
+                    let message = format!(
+                        "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
+                        self.lister_url(Some(record))
+                    );
+                    let finding = self
+                        .finding(slot, FindingCode::LogModified, message, path())
+                        .hashes(crate::finding::UNCOMPRESSED_SHA256, expected.to_string(), hex::encode(hash.sha256));
+                    problem(LogStatus::Modified, finding)
                 });
-                (slot, hash.uncompressed_len, problem, Some(read))
+                (slot, hash.uncompressed_len, found, Some(read))
             }
         }
-    };
-    // Every worker takes the next largest file from one shared queue, so the
-    // last files to finish are the smallest and no core idles at the end.
-    let next = AtomicUsize::new(0);
-    let per_worker: Vec<Vec<Checked>> = rayon::broadcast(|_| {
-        let mut hasher = LogHasher::new(hash_stored);
-        let mut done = Vec::new();
-        while let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
-            done.push(check(&mut hasher, job));
-        }
-        done
-    });
-    drop(jobs);
-    // Each worker's results are consumed (and freed) in turn: never two
-    // copies of a million entries at once.
-    results.read.reserve(per_worker.iter().map(Vec::len).sum());
-    for (slot, bytes, problem, read) in per_worker.into_iter().flatten() {
-        results.read.extend(read);
-        let Some(outcome) = results.outcomes.get_mut(slot) else {
-            continue;
-        };
-        outcome.uncompressed_bytes = bytes;
-        if let Some(problem) = problem {
-            let (status, finding) = *problem;
-            outcome.status = status;
-            results.findings.push(finding);
-        }
     }
+}
 
-    let unlisted = find_unreferenced(
-        inventory,
-        range,
-        coverage,
-        chains,
-        &listings,
-        records,
-        &mut results,
-    );
-    match_moved(
-        inventory,
-        &listings,
-        &mut results,
-        &missing,
-        unlisted,
-        hash_stored,
-    );
-    results
+/// Runs `work` with this thread's log hasher (its buffers are kept from
+/// one file to the next, and from one window to the next).
+fn with_hasher<T>(hash_stored: bool, work: impl FnOnce(&mut LogHasher) -> T) -> T {
+    thread_local! {
+        static HASHER: std::cell::RefCell<Option<LogHasher>> = const { std::cell::RefCell::new(None) };
+    }
+    HASHER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            if slot
+                .as_ref()
+                .is_none_or(|h| h.hashes_stored() != hash_stored)
+            {
+                *slot = Some(LogHasher::new(hash_stored));
+            }
+            match slot.as_mut() {
+                Some(hasher) => work(hasher),
+                None => work(&mut LogHasher::new(hash_stored)),
+            }
+        }
+        // Re-entered (a nested job on this thread): a hasher of its own.
+        Err(_) => work(&mut LogHasher::new(hash_stored)),
+    })
 }
 
 /// One event, one finding: a listed log file that is missing at its key
