@@ -230,6 +230,9 @@ const EXPECTED: &str = "expected the JSON `aws cloudtrail list-public-keys` prin
 /// A parsed key with the fingerprints it is filed under.
 type FiledKey = (Vec<String>, PublicKeyEntry);
 
+/// What a JSON key list starts with (an object, or an array by mistake).
+const JSON_STARTS: [char; 2] = ['\u{7b}', '['];
+
 /// Parses one key file's bytes (any accepted format).
 ///
 /// # Errors
@@ -237,7 +240,7 @@ type FiledKey = (Vec<String>, PublicKeyEntry);
 pub fn parse_key_file(path: &Path, bytes: &[u8]) -> Result<Vec<FiledKey>, String> {
     let text = std::str::from_utf8(bytes).ok().map(str::trim_start);
     match text {
-        Some(t) if t.starts_with('{') || t.starts_with('[') => parse_key_list_json(path, t),
+        Some(t) if t.starts_with(JSON_STARTS) => parse_key_list_json(path, t),
         Some(t) if t.starts_with("-----BEGIN") => parse_pem(path, t),
         _ => parse_der(path, bytes, None).map(|k| vec![k]),
     }

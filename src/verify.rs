@@ -1053,12 +1053,23 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
     let Some(problem) = record.auth.as_ref().and_then(|a| a.problem.as_ref()) else {
         return out;
     };
+    out.push(signature_finding(record, d, problem).at(at()));
+    out
+}
+
+/// The finding for a digest whose signature could not be checked or does not verify.
+fn signature_finding(
+    record: &DigestRecord,
+    d: &digest::Digest,
+    problem: &SignatureProblem,
+) -> Finding {
+    let url = record.url();
     let region = record
         .layout
         .as_ref()
         .map_or("<region>", |l| l.region.as_str());
     let save_keys = crate::keys::list_command(region, Some(d.start_time), Some(d.end_time));
-    let finding = match problem {
+    match problem {
         SignatureProblem::KeyUnknown => Finding::new(
             FindingCode::DigestKeyUnknown,
             &url,
@@ -1117,9 +1128,7 @@ fn digest_findings(record: &DigestRecord) -> Vec<Finding> {
             record.path.display(),
             mirror::SIDECAR_SUFFIX
         )),
-    };
-    out.push(finding.at(at()));
-    out
+    }
 }
 
 /// What the mirror holds besides digests and logs that still tells of

@@ -57,6 +57,13 @@ pub fn render(report: &Report) -> String {
             .map(|h| format!(" on {}", code(h)))
             .unwrap_or_default()
     );
+    chain_table(report, &mut md);
+    findings_table(report, &mut md);
+    md
+}
+
+/// One table row per chain.
+fn chain_table(report: &Report, md: &mut String) {
     md.push_str("| Chain | From | To | Digests valid | Invalid | Unverified | Missing | Logs valid | Invalid | Unreferenced | Gaps |\n");
     md.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for c in &report.chains {
@@ -79,9 +86,13 @@ pub fn render(report: &Report) -> String {
             c.gaps
         );
     }
+}
+
+/// The first findings, errors first, and a count of the rest.
+fn findings_table(report: &Report, md: &mut String) {
     if report.findings.is_empty() {
         md.push_str("\nNo findings.\n");
-        return md;
+        return;
     }
     let shown = report.findings.len().min(FIRST_FINDINGS);
     let _ = writeln!(
@@ -113,7 +124,6 @@ pub fn render(report: &Report) -> String {
             "\n…and {rest} more finding(s): see the JSON or HTML report."
         );
     }
-    md
 }
 
 /// Text from the evidence as an inline code span, safe inside a table cell:

@@ -17,6 +17,9 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Write};
 
+/// The start of the JSON report's object.
+const OPEN_OBJECT: &[u8] = b"\x7b\n";
+
 /// How many manifest rows the HTML report shows.
 pub const HTML_MANIFEST_ROWS: usize = 5000;
 
@@ -110,7 +113,7 @@ impl<'w> ReportStream<'w> {
 
     /// Starts every streamed report.
     pub fn begin(&mut self, head: &Head<'_>) {
-        let mut json = b"{\n".to_vec();
+        let mut json = OPEN_OBJECT.to_vec();
         field(&mut json, "schema_version", &head.schema_version);
         field(&mut json, "tool", head.tool);
         field(&mut json, "generated_at", &head.generated_at);
