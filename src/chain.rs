@@ -7,7 +7,7 @@
 //! listing order, and reports missing and modified predecessors, restarts
 //! and contradictions between link order and time order.
 
-use crate::finding::{Finding, FindingCode};
+use crate::finding::{Finding, FindingCode, Locus};
 use crate::mirror::{self, Inventory};
 use crate::record::DigestRecord;
 use jiff::Timestamp;
@@ -855,6 +855,9 @@ fn check_hashes(
             )
             .at(Some(t.path.clone()))
             .hashes(crate::finding::UNCOMPRESSED_SHA256, expected, actual)
+            .locus(Locus::PreviousHash {
+                digest: record.path.clone(),
+            })
             .in_chain(membership.id(target)),
         );
     }

@@ -235,6 +235,12 @@ pub fn read(path: &std::path::Path, max_inflated: u64) -> DigestFile {
     }
 }
 
+/// The inflated bytes of the digest file at `path` (at most `limit`), for
+/// showing it again after the checks.
+pub(crate) fn read_inflated(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, DigestError> {
+    inflate_file(path, limit).0
+}
+
 fn inflate_file(
     path: &std::path::Path,
     limit: u64,

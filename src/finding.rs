@@ -194,6 +194,59 @@ pub struct Finding {
     /// Identifier of the chain the object belongs to, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
+    /// Where in the evidence the compared values are written (for excerpts).
+    #[serde(skip)]
+    pub locus: Option<Box<Locus>>,
+    /// The evidence itself, with the compared values marked (human report).
+    #[serde(skip)]
+    pub excerpt: Option<Box<Excerpt>>,
+}
+
+/// Where in the evidence a finding's compared values are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locus {
+    /// The `logFiles` entry naming `key` in the digest file `digest`: its
+    /// `hashValue` is the finding's expected value.
+    LogEntry {
+        /// The digest file that lists the log.
+        digest: PathBuf,
+        /// The log's S3 key.
+        key: String,
+    },
+    /// The `previousDigestHashValue` of the digest file `digest` (the
+    /// finding's expected value).
+    PreviousHash {
+        /// The digest file that links to the finding's digest.
+        digest: PathBuf,
+    },
+    /// The key-file entries with `fingerprint`, whose validity windows do
+    /// not admit the time `signed`.
+    KeyEntry {
+        /// The digest's key fingerprint.
+        fingerprint: String,
+        /// When the digest was signed, as shown to people.
+        signed: String,
+    },
+}
+
+/// Bytes of the evidence (control characters escaped) with marked spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    /// The file (and part of it) the text comes from.
+    pub name: String,
+    /// The text shown.
+    pub text: String,
+    /// Marked byte ranges of `text`, each with what it is.
+    pub marks: Vec<Mark>,
+}
+
+/// One marked span of an [`Excerpt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// Byte range in the excerpt's text.
+    pub span: std::ops::Range<usize>,
+    /// What the span holds.
+    pub label: String,
 }
 
 impl Finding {
@@ -212,6 +265,8 @@ impl Finding {
             compared: None,
             help: default_help(code).to_owned(),
             chain: None,
+            locus: None,
+            excerpt: None,
         }
     }
 
@@ -268,6 +323,13 @@ impl Finding {
     #[must_use]
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = help.into();
+        self
+    }
+
+    /// Says where in the evidence the compared values are written.
+    #[must_use]
+    pub fn locus(mut self, locus: Locus) -> Self {
+        self.locus = Some(Box::new(locus));
         self
     }
 

@@ -215,7 +215,7 @@ pub fn list_command(region: &str, first: Option<Timestamp>, last: Option<Timesta
     )
 }
 
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
@@ -286,6 +286,14 @@ impl TimeJson {
                 .map_err(|e| format!("validity time {text:?}: {e}")),
         }
     }
+}
+
+/// A `ValidityStartTime` or `ValidityEndTime` as written in a key file (its JSON text).
+pub(crate) fn validity_time(json: &str) -> Option<Timestamp> {
+    serde_json::from_str::<TimeJson>(json)
+        .ok()?
+        .to_timestamp()
+        .ok()
 }
 
 fn parse_key_list_json(path: &Path, text: &str) -> Result<Vec<FiledKey>, String> {

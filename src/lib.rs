@@ -25,6 +25,7 @@ pub mod chain;
 pub mod digest;
 pub mod error;
 pub mod evidence;
+mod excerpt;
 pub mod finding;
 pub mod gzip;
 pub mod keys;

@@ -5,7 +5,7 @@
 
 use crate::chain::{self, Chain, Standing};
 use crate::digest::{ExpectedHash, LogFileRef};
-use crate::finding::{Finding, FindingCode};
+use crate::finding::{Finding, FindingCode, Locus};
 use crate::gzip::{GzipError, LogHasher, StoredHash};
 use crate::layout::{Location, LogKey, Service, area_of};
 use crate::mirror::{self, FileKind, Inventory, MirrorFile};
@@ -505,9 +505,16 @@ impl Checker<'_, '_> {
                         "The SHA-256 of the uncompressed log file differs from the hashValue in digest {}.",
                         self.lister_url(Some(record))
                     );
-                    let finding = self
+                    let mut finding = self
                         .finding(slot, FindingCode::LogModified, message, path())
                         .hashes(crate::finding::UNCOMPRESSED_SHA256, expected.to_string(), hex::encode(hash.sha256));
+                    if let Some(lister) = self.context.records.get(record) {
+                        let ((_, key), _) = self.entry(slot);
+                        finding = finding.locus(Locus::LogEntry {
+                            digest: lister.path.clone(),
+                            key: key.to_owned(),
+                        });
+                    }
                     problem(LogStatus::Modified, finding)
                 });
                 (slot, hash.uncompressed_len, found, Some(read))

@@ -4,7 +4,7 @@ use crate::chain;
 use crate::chain::Chain;
 use crate::digest::{self, DigestError};
 use crate::error::Error;
-use crate::finding::{Finding, FindingCode};
+use crate::finding::{Finding, FindingCode, Locus};
 use crate::gzip::StoredHash;
 use crate::keys::KeyRing;
 use crate::loghash;
@@ -93,9 +93,10 @@ pub fn verify_into(
             range: &range,
         };
         let (logs, findings, emitted) = run.check_logs(findings, &keys, progress, &mut stream);
-        let report = Report::new(
+        let mut report = Report::new(
             options, started, &inventory, &keys, &records, &chains, &logs, findings,
         );
+        crate::excerpt::attach(&mut report.findings, &options.public_keys);
         let last_cases = run.last_junit_cases(&report, &emitted);
         let errors = stream.finish(&report, &last_cases);
         Ok((report, errors))
@@ -1094,6 +1095,7 @@ fn signature_finding(
             ),
         )
         .values(format!("a key valid at {at}"), "keys valid only outside that time")
+        .locus(Locus::KeyEntry { fingerprint: d.fingerprint.clone(), signed: at.to_string() })
         .help(format!("A digest signed with a key outside its validity window is suspect (an expired key may have leaked); if the key file is incomplete, save keys covering this time with `{save_keys}` and pass them with --public-keys.")),
         SignatureProblem::Invalid {
             source,

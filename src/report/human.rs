@@ -24,8 +24,19 @@ impl Default for Style {
     }
 }
 
-/// A finding seen as a miette diagnostic.
-struct FindingDiagnostic<'a>(&'a Finding);
+/// A finding seen as a miette diagnostic (with its excerpt of the evidence,
+/// when it has one, as labelled source).
+struct FindingDiagnostic<'a>(&'a Finding, Option<miette::NamedSource<String>>);
+
+impl<'a> FindingDiagnostic<'a> {
+    fn new(finding: &'a Finding) -> Self {
+        let source = finding
+            .excerpt
+            .as_deref()
+            .map(|e| miette::NamedSource::new(&e.name, e.text.clone()));
+        FindingDiagnostic(finding, source)
+    }
+}
 
 impl fmt::Debug for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,6 +79,17 @@ impl Diagnostic for FindingDiagnostic<'_> {
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(safe(&self.0.help)))
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.1.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let excerpt = self.0.excerpt.as_deref()?;
+        Some(Box::new(excerpt.marks.iter().map(|m| {
+            miette::LabeledSpan::new(Some(m.label.clone()), m.span.start, m.span.len())
+        })))
     }
 }
 
@@ -114,7 +136,7 @@ pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     for finding in &report.findings {
         // Rendering into a String cannot fail.
-        let _ = handler.render_report(&mut out, &FindingDiagnostic(finding));
+        let _ = handler.render_report(&mut out, &FindingDiagnostic::new(finding));
         out.push('\n');
     }
     render_summary(report, &mut out);

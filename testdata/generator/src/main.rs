@@ -5,10 +5,13 @@
 //! trailproof-testgen demo <DIR>                       # the committed demo (testdata/demo)
 //! trailproof-testgen org-demo <DIR>                   # organization trail with a key prefix
 //! trailproof-testgen scale <DIR> [--logs N] [--seed S]  # ~N log files for benchmarks
-//! trailproof-testgen tiny <DIR> [--logs N] [--seed S]   # ~N one-record log files (memory checks)
+//! trailproof-testgen tiny <DIR> [--logs N] [--seed S] [--accounts A]
+//!                                        # ~N one-record log files (memory checks)
 //! ```
 //! Each writes `<DIR>/mirror/` (the bucket mirror) and `<DIR>/public-keys.json`; an existing
-//! `<DIR>/mirror` and `<DIR>/public-keys.json` are replaced.
+//! `<DIR>/mirror` and `<DIR>/public-keys.json` are replaced. With `--accounts A` the tiny mirror is
+//! written one account at a time (N/A logs each), so the generator's memory stays that of one
+//! account's share (about 4 KB per log).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +22,8 @@ const USAGE: &str = "usage:
   trailproof-testgen demo <DIR>
   trailproof-testgen org-demo <DIR>
   trailproof-testgen scale <DIR> [--logs N] [--seed S]
-  trailproof-testgen tiny <DIR> [--logs N] [--seed S]    # ~N one-record log files, 50 per digest
+  trailproof-testgen tiny <DIR> [--logs N] [--seed S] [--accounts A]
+                                   # ~N one-record log files, 50 per digest, over A accounts
 
 Writes <DIR>/mirror (a CloudTrail bucket mirror signed with TEST-ONLY keys) and
 <DIR>/public-keys.json (list-public-keys output for those keys).";
@@ -55,6 +59,7 @@ fn run(args: &[String]) -> Result<(), String> {
         "scale" | "tiny" => {
             let mut logs: u64 = 2000;
             let mut seed: u64 = 1;
+            let mut accounts: u64 = 1;
             let mut it = opts.iter();
             while let Some(o) = it.next() {
                 let v = it.next().ok_or_else(|| format!("{o} needs a value"))?;
@@ -62,20 +67,44 @@ fn run(args: &[String]) -> Result<(), String> {
                 match o.as_str() {
                     "--logs" => logs = n,
                     "--seed" => seed = n,
-                    _ => return Err(format!("unknown option {o}")),
+                    "--accounts" if cmd == "tiny" && (1..=1000).contains(&n) => accounts = n,
+                    _ => return Err(format!("unknown option {o} {v}")),
                 }
             }
             if cmd == "tiny" {
-                tiny_spec(logs, seed)
-            } else {
-                scale_spec(logs, seed)
+                clean(&dir)?;
+                return tiny_by_account(&dir, logs, seed, accounts);
             }
+            scale_spec(logs, seed)
         }
         _ => return Err(format!("unknown command {cmd}")),
     };
     clean(&dir)?;
     let mirror = MirrorBuilder::new(&dir).trail(spec).build();
     report(&mirror);
+    Ok(())
+}
+
+/// Writes the tiny mirror one account at a time; every account shares the
+/// bucket, the hours and the keys, so `public-keys.json` is the same each time.
+fn tiny_by_account(dir: &Path, logs: u64, seed: u64, accounts: u64) -> Result<(), String> {
+    let (mut digests, mut log_files) = (0, 0);
+    for a in 0..accounts {
+        let mut spec = tiny_spec(logs.div_ceil(accounts), seed);
+        if accounts > 1 {
+            spec.accounts = vec![format!("{:012}", 111_122_223_333 + a)];
+        }
+        let m = MirrorBuilder::new(dir).trail(spec).build();
+        digests += m.digests.len();
+        log_files += m.logs.len();
+        if a + 1 == accounts {
+            println!(
+                "wrote {digests} digest files and {log_files} log files under {} ({accounts} account(s))",
+                m.root.display()
+            );
+            println!("public keys: {}", m.public_keys.display());
+        }
+    }
     Ok(())
 }
 
