@@ -50,7 +50,8 @@ for tool in cargo jq /usr/bin/time; do
 done
 
 cd "$ROOT"
-cargo build --release --quiet --bin trailproof -p trailproof-testgen --example read_floor
+cargo build --release --quiet -p trailproof --bin trailproof --example read_floor
+cargo build --release --quiet -p trailproof-testgen
 TP=$ROOT/target/release/trailproof
 GEN=$ROOT/target/release/trailproof-testgen
 FLOOR=$ROOT/target/release/examples/read_floor

@@ -79,14 +79,27 @@ pub(crate) fn read_folder(path: &Path, is_root: bool) -> std::io::Result<Vec<Fol
 /// # Errors
 /// The I/O error, or `InvalidInput` when the path is not a regular file.
 pub fn open_evidence(path: &Path) -> std::io::Result<File> {
-    let file = open_read_only(path)?;
-    if !file.metadata()?.is_file() {
+    regular(open_read_only(path)?).map(|(file, _)| file)
+}
+
+/// Opens like [`open_evidence`] and says the file's length.
+///
+/// # Errors
+/// As [`open_evidence`].
+pub(crate) fn open_evidence_sized(path: &Path) -> std::io::Result<(File, u64)> {
+    regular(open_read_only(path)?)
+}
+
+/// `file` and its length, when it is a regular file (one `fstat`).
+fn regular(file: File) -> std::io::Result<(File, u64)> {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "not a regular file",
         ));
     }
-    Ok(file)
+    Ok((file, meta.len()))
 }
 
 #[cfg(target_os = "linux")]
@@ -181,11 +194,11 @@ impl OpenFolder {
     }
 
     /// Opens the entry `name` for reading like [`open_evidence`], relative
-    /// to this folder.
+    /// to this folder, and says its length.
     ///
     /// # Errors
     /// The I/O error, or `InvalidInput` when it is not a regular file.
-    pub(crate) fn open_file(&self, name: &std::ffi::OsStr) -> std::io::Result<File> {
+    pub(crate) fn open_file(&self, name: &std::ffi::OsStr) -> std::io::Result<(File, u64)> {
         use rustix::fs::{Mode, OFlags};
         let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(&self.fd, name, base | OFlags::NOATIME, Mode::empty()) {
@@ -193,14 +206,7 @@ impl OpenFolder {
             other => other,
         }
         .map_err(std::io::Error::from)?;
-        let file = File::from(fd);
-        if !file.metadata()?.is_file() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ));
-        }
-        Ok(file)
+        regular(File::from(fd))
     }
 
     /// Takes the entries out (the folder stays open).

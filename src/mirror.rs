@@ -325,12 +325,10 @@ impl Inventory {
                 .map(|(_, _, open)| open.open_file(std::ffi::OsStr::new(name))),
             None => None,
         };
-        let opened = match opened {
-            Some(opened) => opened?,
-            None => crate::evidence::open_evidence(&self.path_of(file))?,
-        };
-        let size = opened.metadata()?.len();
-        Ok((opened, size))
+        match opened {
+            Some(opened) => opened,
+            None => crate::evidence::open_evidence_sized(&self.path_of(file)),
+        }
     }
 
     /// Local path of an entry.

@@ -25,6 +25,19 @@ pub enum EvidenceKind {
     PublicKey,
 }
 
+impl EvidenceKind {
+    /// The name the JSON report gives it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Digest => "digest",
+            EvidenceKind::Log => "log",
+            EvidenceKind::Metadata => "metadata",
+            EvidenceKind::PublicKey => "public_key",
+        }
+    }
+}
+
 /// Where an entry lies.
 #[derive(Debug, Clone)]
 enum Place {
@@ -112,30 +125,95 @@ impl Manifest {
             sums: Vec::with_capacity(self.entries.len() * 160),
             ..Rendered::default()
         };
-        for entry in self.drain() {
+        let entries = std::mem::take(&mut self.entries);
+        for entry in &entries {
             out.json.extend_from_slice(b",\n    ");
-            // A ManifestEntry always serializes.
-            let _ = serde_json::to_writer(&mut out.json, &entry.spelt);
-            if let Some(line) = &entry.sha256sum_line {
-                out.sums.extend_from_slice(line);
+            self.write_json(entry, &mut out.json);
+            if entry.hashed {
+                self.write_sha256sum_line(entry, &mut out.sums);
             }
             out.count += 1;
-            if junit
-                && entry.spelt.kind == EvidenceKind::Log
-                && let Some(object) = &entry.spelt.object
-            {
+            let wants_case = junit && entry.kind == EvidenceKind::Log;
+            if !wants_case && out.rows.len() >= rows {
+                continue;
+            }
+            let spelt = self.spell(entry);
+            if wants_case && let Some(object) = &spelt.object {
                 out.junit.push(super::junit::FileCase {
                     object: object.clone(),
                     kind: "log",
-                    chain: entry.spelt.chain.clone(),
-                    path: entry.spelt.path.clone(),
+                    chain: spelt.chain.clone(),
+                    path: spelt.path.clone(),
                 });
             }
             if out.rows.len() < rows {
-                out.rows.push(entry.spelt);
+                out.rows.push(spelt);
             }
         }
         out
+    }
+
+    /// Writes the entry as [`ManifestEntry`] serializes (same bytes),
+    /// without spelling it out first: millions of entries allocate nothing.
+    fn write_json(&self, entry: &Entry, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"kind\":\"");
+        out.extend_from_slice(entry.kind.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"path\":\"");
+        match &entry.place {
+            Place::Mirror { root, rel } => {
+                let root = self.roots.get(*root as usize);
+                let base = root.map(|r| r.path.to_string_lossy()).unwrap_or_default();
+                json_escape(&base, out);
+                if !base.is_empty() && !base.ends_with('/') {
+                    out.push(b'/');
+                }
+                json_escape(rel, out);
+                out.extend_from_slice(b"\",\"object\":");
+                match root {
+                    Some(r) => {
+                        let key = match entry.kind {
+                            EvidenceKind::Metadata => {
+                                rel.strip_suffix(mirror::SIDECAR_SUFFIX).unwrap_or(rel)
+                            }
+                            _ => rel,
+                        };
+                        out.extend_from_slice(b"\"s3://");
+                        json_escape(r.bucket.as_deref().unwrap_or("?"), out);
+                        out.push(b'/');
+                        json_escape(&r.prefix, out);
+                        json_escape(key, out);
+                        out.push(b'"');
+                    }
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            Place::External(path) => {
+                json_escape(path, out);
+                out.extend_from_slice(b"\",\"object\":null");
+            }
+        }
+        out.extend_from_slice(b",\"chain\":");
+        match entry.chain.and_then(|c| self.chains.get(c as usize)) {
+            Some(chain) => {
+                out.push(b'"');
+                json_escape(chain, out);
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, ",\"size\":{},\"sha256\":", entry.stored.len);
+        if entry.hashed {
+            out.push(b'"');
+            let mut hex = [0u8; 64];
+            // 32 bytes always fit 64 hex digits.
+            let _ = hex::encode_to_slice(entry.stored.sha256, &mut hex);
+            out.extend_from_slice(&hex);
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.push(b'}');
     }
 
     /// Adds a file under mirror root `root` at `rel`. `hashed` is false when
@@ -207,47 +285,50 @@ impl Manifest {
         self.entries.iter().map(|e| self.spell(e))
     }
 
-    /// Takes every entry out, in order, spelt out and as its `sha256sum`
-    /// line (none for an entry without a hash).
-    pub fn drain(&mut self) -> impl Iterator<Item = Drained> + '_ {
-        let entries = std::mem::take(&mut self.entries);
-        entries.into_iter().map(|entry| Drained {
-            sha256sum_line: entry.hashed.then(|| self.sha256sum_line(&entry)),
-            spelt: self.spell(&entry),
-        })
-    }
-
-    /// `HASH  PATH\n` for `sha256sum -c`: the path's own bytes (a mirror root
-    /// need not be UTF-8), absolute; a path holding a backslash, newline or
-    /// carriage return is escaped the way GNU `sha256sum` does (the line
-    /// then starts with `\`).
-    fn sha256sum_line(&self, entry: &Entry) -> Vec<u8> {
+    /// Appends the entry's `HASH  PATH\n` line for `sha256sum -c`: the
+    /// path's own bytes (a mirror root need not be UTF-8), absolute; a path
+    /// holding a backslash, newline or carriage return is escaped the way GNU
+    /// `sha256sum` does (the line then starts with `\`).
+    fn write_sha256sum_line(&self, entry: &Entry, line: &mut Vec<u8>) {
         use std::os::unix::ffi::OsStrExt as _;
-        let hash = hex::encode(entry.stored.sha256);
-        let mut path: Vec<u8> = Vec::new();
-        match &entry.place {
-            Place::Mirror { root, rel } => {
-                if let Some(base) = self.absolute.get(*root as usize) {
-                    path.extend_from_slice(base.as_os_str().as_bytes());
-                    if path.last() != Some(&b'/') {
-                        path.push(b'/');
-                    }
-                }
-                path.extend_from_slice(rel.as_bytes());
-            }
+        let external;
+        let (base, rel): (&[u8], &[u8]) = match &entry.place {
+            Place::Mirror { root, rel } => (
+                self.absolute
+                    .get(*root as usize)
+                    .map_or(&[][..], |b| b.as_os_str().as_bytes()),
+                rel.as_bytes(),
+            ),
             Place::External(given) => {
                 let given = std::path::Path::new(&**given);
-                let absolute = std::path::absolute(given).unwrap_or_else(|_| given.to_path_buf());
-                path.extend_from_slice(absolute.as_os_str().as_bytes());
+                external = std::path::absolute(given).unwrap_or_else(|_| given.to_path_buf());
+                (external.as_os_str().as_bytes(), &[][..])
             }
-        }
-        let bytes = &path[..];
-        let mut line = Vec::with_capacity(bytes.len() + 70);
-        if bytes.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r')) {
+        };
+        let slash: &[u8] = if matches!(entry.place, Place::Mirror { .. })
+            && !base.is_empty()
+            && base.last() != Some(&b'/')
+        {
+            b"/"
+        } else {
+            b""
+        };
+        let special = |b: &u8| matches!(b, b'\\' | b'\n' | b'\r');
+        let escaped = base.iter().chain(rel).any(special);
+        if escaped {
             line.push(b'\\');
-            line.extend_from_slice(hash.as_bytes());
-            line.extend_from_slice(b"  ");
-            for &b in bytes {
+        }
+        let mut hex = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(entry.stored.sha256, &mut hex);
+        line.extend_from_slice(&hex);
+        line.extend_from_slice(b"  ");
+        for part in [base, slash, rel] {
+            if !escaped {
+                line.extend_from_slice(part);
+                continue;
+            }
+            for &b in part {
                 match b {
                     b'\\' => line.extend_from_slice(b"\\\\"),
                     b'\n' => line.extend_from_slice(b"\\n"),
@@ -255,13 +336,8 @@ impl Manifest {
                     b => line.push(b),
                 }
             }
-        } else {
-            line.extend_from_slice(hash.as_bytes());
-            line.extend_from_slice(b"  ");
-            line.extend_from_slice(bytes);
         }
         line.push(b'\n');
-        line
     }
 
     fn spell(&self, entry: &Entry) -> ManifestEntry {
@@ -317,6 +393,34 @@ impl Manifest {
     }
 }
 
+/// `text` as the inside of a JSON string, escaped as serde_json escapes it.
+fn json_escape(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
 /// Manifest entries rendered for the streamed reports ([`Manifest::render`]).
 #[derive(Debug, Default)]
 pub struct Rendered {
@@ -330,15 +434,6 @@ pub struct Rendered {
     pub count: usize,
     /// JUnit cases for the log files.
     pub junit: Vec<super::junit::FileCase>,
-}
-
-/// One entry taken out of a [`Manifest`].
-#[derive(Debug)]
-pub struct Drained {
-    /// The entry, spelt out.
-    pub spelt: ManifestEntry,
-    /// Its `sha256sum` line, when it has a hash.
-    pub sha256sum_line: Option<Vec<u8>>,
 }
 
 /// The comment lines a `sha256sum` manifest begins with (GNU `sha256sum -c`
@@ -398,20 +493,76 @@ mod tests {
         );
         manifest.sort();
         let hash = hex::encode(stored.sha256);
-        let drained: Vec<Drained> = manifest.drain().collect();
-        let text: Vec<u8> = drained
-            .iter()
-            .filter_map(|d| d.sha256sum_line.clone())
-            .flatten()
-            .collect();
+        let spelt: Vec<ManifestEntry> = manifest.iter().collect();
+        let rendered = manifest.render(0, false);
         assert_eq!(
-            String::from_utf8(text).unwrap(),
+            String::from_utf8(rendered.sums).unwrap(),
             format!("\\{hash}  /m/a/new\\nline\n{hash}  /m/a/plain.gz\n")
         );
-        assert_eq!(
-            drained[1].spelt.object.as_deref(),
-            Some("s3://b/a/plain.gz")
-        );
+        assert_eq!(spelt[1].object.as_deref(), Some("s3://b/a/plain.gz"));
         assert!(manifest.is_empty());
+    }
+
+    #[test]
+    fn rendered_json_is_what_serde_writes() {
+        let roots = vec![
+            MirrorRoot {
+                path: PathBuf::from("rel/\"root\\"),
+                bucket: Some("b\u{1}".into()),
+                prefix: "p\t/".into(),
+            },
+            MirrorRoot {
+                path: PathBuf::from("/abs/"),
+                bucket: None,
+                prefix: String::new(),
+            },
+        ];
+        let mut manifest = Manifest::new(roots, vec!["c\"1".into(), "c2".into()]);
+        let stored = StoredHash::of(b"y");
+        let names = [
+            "plain.json.gz",
+            "q\"uote\\back",
+            "ctl\u{0}\u{8}\u{c}\n\r\t\u{1f}\u{7f}",
+            "ünïcode/日本",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            let kind = [
+                EvidenceKind::Log,
+                EvidenceKind::Digest,
+                EvidenceKind::Metadata,
+            ][i % 3];
+            let rel = format!(
+                "{name}{}",
+                if kind == EvidenceKind::Metadata {
+                    mirror::SIDECAR_SUFFIX
+                } else {
+                    ""
+                }
+            );
+            manifest.add_mirror_file(
+                kind,
+                i % 2,
+                rel.into(),
+                [None, Some(0), Some(1)][i % 3],
+                stored,
+                i != 2,
+            );
+        }
+        manifest.add_external(EvidenceKind::PublicKey, "keys/\"k\".json", stored);
+        manifest.sort();
+        let expected: Vec<u8> = manifest
+            .iter()
+            .flat_map(|e| {
+                let mut line = b",\n    ".to_vec();
+                line.extend(serde_json::to_vec(&e).unwrap());
+                line
+            })
+            .collect();
+        let rendered = manifest.render(usize::MAX, false);
+        assert_eq!(
+            String::from_utf8(rendered.json).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        assert_eq!(rendered.count, names.len() + 1);
     }
 }
