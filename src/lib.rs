@@ -1,24 +1,42 @@
 //! trailproof proves, offline, whether a local mirror of an AWS CloudTrail
 //! log archive is intact.
 //!
-//! The pipeline ([`verify()`]):
-//! 1. [`mirror::scan`] walks the mirror roots once, never following links
-//!    and never writing, and classifies every file by its S3 key layout.
+//! [`verify()`] runs the pipeline, a one-way graph of stages with typed
+//! outcomes:
+//! 1. [`mirror::scan`] walks the mirror roots once through [`evidence`] (the
+//!    only code that touches the file system: read-only, no links followed,
+//!    no access times changed) and names every file by its S3 key
+//!    ([`layout`]).
 //! 2. [`digest::read`] inflates each digest (one bounded gzip member, see
-//!    [`gzip`]) and validates its JSON; the roots' bucket and prefix are
-//!    worked out from the digests' own `digestS3Object`.
-//! 3. [`signature::authenticate`] verifies each digest's SHA256withRSA
-//!    signature, taken from a metadata sidecar, extended attributes or the
-//!    next digest, with the key from [`keys::KeyRing`] its fingerprint names.
-//! 4. [`chain::build`] and [`chain::check_links`] rebuild every chain and
-//!    report missing, modified and out-of-order digests and restarts.
-//! 5. [`loghash::verify_logs`] re-hashes every listed log file in parallel
-//!    and reports unreferenced ones.
-//! 6. [`report::Report`] holds the result; [`report::human`] and
-//!    [`report::json`] render it.
+//!    [`gzip`]) and validates its JSON; [`signature::authenticate`] verifies
+//!    its SHA256withRSA signature with the key from [`keys::KeyRing`] its
+//!    fingerprint names. Each digest becomes a [`record::DigestRecord`].
+//! 3. [`chain`] rebuilds every chain: links, forks, order and gaps as data,
+//!    authentic evidence always outranking unauthenticated evidence.
+//! 4. The log files are checked [`partition`] by partition (one day's log
+//!    folder of one place, with the digests that list files in it), so
+//!    memory depends on the largest partition, not on the archive;
+//!    [`loghash`] re-hashes every listed file on every core.
+//! 5. The [`report::Report`] holds the verdict; the JSON report, the
+//!    evidence manifest and JUnit are streamed partition by partition, the
+//!    other formats rendered from the `Report` at the end.
 //!
-//! Evidence problems are [`finding::Finding`]s; [`error::Error`] only means
-//! the run could not be done.
+//! Evidence problems are [`Finding`]s; [`Error`] only means the run could
+//! not be done (a mistake by the person running it: exit status 2).
+//!
+//! ```no_run
+//! let options = trailproof::Options::new(
+//!     vec!["evidence/bucket".into()],
+//!     vec!["public-keys.json".into()],
+//! );
+//! let report = trailproof::verify(&options)?;
+//! if report.verdict != trailproof::Verdict::Pass {
+//!     for finding in &report.findings {
+//!         eprintln!("{}: {} ({})", finding.code, finding.message, finding.object);
+//!     }
+//! }
+//! # Ok::<(), trailproof::Error>(())
+//! ```
 
 pub mod budget;
 pub mod chain;
@@ -34,6 +52,7 @@ pub mod loghash;
 pub mod mirror;
 pub mod options;
 pub mod output;
+pub mod partition;
 pub mod progress;
 pub mod record;
 pub mod report;
@@ -41,7 +60,6 @@ pub mod signature;
 pub mod text;
 pub mod timearg;
 pub mod verify;
-mod window;
 
 #[doc(hidden)]
 pub mod fuzzing;

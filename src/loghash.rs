@@ -135,7 +135,7 @@ struct Listings<'a> {
 }
 
 impl<'a> Listings<'a> {
-    /// The listings of a window: for each lister record, the entries it
+    /// The listings of a partition: for each lister record, the entries it
     /// lists there.
     fn new(records: &[DigestRecord], lists: &'a [(usize, Vec<LogFileRef>)]) -> Self {
         let mut flat: Vec<((&str, &str), usize, Option<&ExpectedHash>)> = Vec::new();
@@ -188,7 +188,7 @@ impl<'a> Listings<'a> {
     }
 }
 
-/// What a window's log files are checked against: the digests, their
+/// What a partition's log files are checked against: the digests, their
 /// chains and the time those cover.
 pub struct LogContext<'a> {
     /// Every digest record of the run.
@@ -205,8 +205,8 @@ pub struct LogContext<'a> {
     pub hash_stored: bool,
 }
 
-/// Checks every log file a window's digests list (`lists`: per record,
-/// its entries in the window) against the window's files (`inventory`),
+/// Checks every log file a partition's digests list (`lists`: per record,
+/// its entries in the partition) against the partition's files (`inventory`),
 /// and looks for files no digest lists.
 #[must_use]
 pub fn verify_logs(
@@ -254,7 +254,7 @@ pub fn verify_logs(
     results
 }
 
-/// One window's listed log files being checked.
+/// One partition's listed log files being checked.
 struct Checker<'c, 'l> {
     context: &'c LogContext<'c>,
     inventory: &'c Inventory,
@@ -332,7 +332,7 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// A listed file the window holds.
+    /// A listed file the partition holds.
     fn present(&mut self, slot: usize, file: &MirrorFile) -> LogStatus {
         let ((bucket, key), listing) = self.entry(slot);
         let path = || Some(self.inventory.path_of(file));
@@ -359,7 +359,7 @@ impl Checker<'_, '_> {
         LogStatus::Valid
     }
 
-    /// A listed file the window does not hold (`path`: where it would be).
+    /// A listed file the partition does not hold (`path`: where it would be).
     fn absent(&mut self, slot: usize, path: Option<PathBuf>) -> LogStatus {
         let ((bucket, key), listing) = self.entry(slot);
         if !listing.is_vouched() {
@@ -524,7 +524,7 @@ impl Checker<'_, '_> {
 }
 
 /// Runs `work` with this thread's log hasher (its buffers are kept from
-/// one file to the next, and from one window to the next).
+/// one file to the next, and from one partition to the next).
 fn with_hasher<T>(hash_stored: bool, work: impl FnOnce(&mut LogHasher) -> T) -> T {
     thread_local! {
         static HASHER: std::cell::RefCell<Option<LogHasher>> = const { std::cell::RefCell::new(None) };

@@ -55,10 +55,10 @@ pub struct Inventory {
     /// cannot be objects of the bucket (folders are not entered).
     pub invalid_names: Vec<InvalidName>,
     /// The day folders of log files (`…/CloudTrail/R/YYYY/MM/DD`), sorted by
-    /// (root, path): not listed by the scan, but one window at a time, so
+    /// (root, path): not listed by the scan, but one partition at a time, so
     /// that memory does not grow with the number of log files.
     pub day_folders: Vec<DayFolder>,
-    /// Folders a window keeps open, sorted by (root, path): their files
+    /// Folders a partition keeps open, sorted by (root, path): their files
     /// are opened relative to them (no path lookup per file).
     pub(crate) open_folders: Vec<(usize, Box<str>, crate::evidence::OpenFolder)>,
 }
@@ -310,7 +310,7 @@ impl Inventory {
             .and_then(|i| self.files.get(i))
     }
 
-    /// Opens an entry for reading (relative to its folder when the window
+    /// Opens an entry for reading (relative to its folder when the partition
     /// keeps that open) and says its size.
     ///
     /// # Errors

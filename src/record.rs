@@ -51,13 +51,13 @@ pub struct DigestRecord {
     /// How many log files its listing named when the listing did not fit
     /// the run's memory budget and was dropped: they were not examined.
     pub dropped_listing: Option<usize>,
-    /// Where the log files it lists lie, by (location, day): the windows
-    /// that read its listing again. Listings are not held between windows.
+    /// Where the log files it lists lie, by (location, day): the partitions
+    /// that read its listing again. Listings are not held between partitions.
     pub routes: Vec<Route>,
     /// How many log files it lists.
     pub listed: usize,
     /// Its listing by route, kept from the first read while a small cache
-    /// allows: a window takes its part instead of reading the file again.
+    /// allows: a partition takes its part instead of reading the file again.
     pub cached: std::sync::Mutex<Vec<(Route, Vec<crate::digest::LogFileRef>)>>,
 }
 

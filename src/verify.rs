@@ -11,6 +11,7 @@ use crate::loghash;
 use crate::loghash::LogResults;
 use crate::mirror::{self, FileKind, Inventory};
 use crate::options::{Options, TimeRange};
+use crate::partition;
 use crate::progress::{Phase, Progress};
 use crate::record::{DigestRecord, Route};
 use crate::report::LogTally;
@@ -18,7 +19,6 @@ use crate::report::manifest::{EvidenceKind, Manifest};
 use crate::report::stream::{Head, ReportStream};
 use crate::report::{Inputs, Report, ReportFormat, Tool};
 use crate::signature::{self, SignatureProblem};
-use crate::window;
 use jiff::Timestamp;
 use rayon::prelude::*;
 
@@ -92,10 +92,19 @@ pub fn verify_into(
             options,
             range: &range,
         };
-        let (logs, findings, emitted) = run.check_logs(findings, &keys, progress, &mut stream);
+        let checked = run.check_logs(findings, &keys, progress, &mut stream);
+        let emitted = checked.emitted;
         let mut report = Report::new(
-            options, started, &inventory, &keys, &records, &chains, &logs, findings,
+            options,
+            started,
+            &inventory,
+            &keys,
+            &records,
+            &chains,
+            &checked.tally,
+            checked.findings,
         );
+        report.partitions = checked.partitions;
         crate::excerpt::attach(&mut report.findings, &options.public_keys);
         let last_cases = run.last_junit_cases(&report, &emitted);
         let errors = stream.finish(&report, &last_cases);
@@ -173,8 +182,8 @@ impl Run<'_> {
         )
     }
 
-    /// Streams the digests' manifest entries, checks the log files window
-    /// by window (streaming what each read), then the key files; returns
+    /// Streams the digests' manifest entries, checks the log files partition
+    /// by partition (streaming what each read), then the key files; returns
     /// the log tally, every finding, and the objects whose findings JUnit
     /// already has.
     fn check_logs(
@@ -183,22 +192,23 @@ impl Run<'_> {
         keys: &KeyRing,
         progress: &dyn Progress,
         stream: &mut ReportStream<'_>,
-    ) -> (LogTally, Vec<Finding>, std::collections::HashSet<String>) {
+    ) -> LogsChecked {
         let membership = chain::Membership::new(self.chains, self.records.len());
         let mut manifest = self.manifest();
         crate::report::digest_entries(&mut manifest, self.inventory, self.records, &membership);
         stream.manifest(&mut manifest);
-        let (logs, mut log_findings, emitted) = check_logs(self, progress, stream, &manifest);
+        let mut checked = check_logs(self, progress, stream, &manifest);
         crate::report::key_entries(&mut manifest, keys);
         stream.manifest(&mut manifest);
-        findings.append(&mut log_findings);
+        findings.append(&mut checked.findings);
         findings.extend(leftovers(self.inventory, self.range, &findings));
         drop_moot_warnings(&mut findings);
-        (logs, findings, emitted)
+        checked.findings = findings;
+        checked
     }
 
     /// The JUnit cases left for the end: every digest read, and the
-    /// findings no window gave JUnit.
+    /// findings no partition gave JUnit.
     fn last_junit_cases<'r>(
         &self,
         report: &'r Report,
@@ -228,18 +238,18 @@ impl Run<'_> {
     }
 }
 
-/// How many windows are checked at once: enough to keep every core busy
-/// while one window lists its folders or reads its digests.
-const WINDOWS_AT_ONCE: usize = 8;
+/// How many partitions are checked at once: enough to keep every core busy
+/// while one partition lists its folders or reads its digests.
+const PARTITIONS_AT_ONCE: usize = 8;
 
-/// Checks the log files window by window (see [`window`]), adding what
-/// each read to the manifest; memory holds a few windows at a time.
+/// Checks the log files partition by partition (see [`partition`]), adding what
+/// each read to the manifest; memory holds a few partitions at a time.
 fn check_logs(
     run: &Run<'_>,
     progress: &dyn Progress,
     stream: &mut ReportStream<'_>,
     manifest: &Manifest,
-) -> (LogTally, Vec<Finding>, std::collections::HashSet<String>) {
+) -> LogsChecked {
     let Run {
         inventory,
         records,
@@ -259,10 +269,11 @@ fn check_logs(
     };
     let in_range = records.iter().filter(|r| r.in_range);
     progress.start(Phase::Logs, in_range.map(|r| r.listed as u64).sum(), 0);
-    let windows = window::plan(inventory, records);
+    let partitions = partition::plan(inventory, records);
     let mut tally = LogTally::new(chains.len());
     let mut findings = Vec::new();
     let mut emitted = std::collections::HashSet::new();
+    let mut reports = Vec::with_capacity(partitions.len());
     let rows_taken = std::sync::atomic::AtomicUsize::new(0);
     let render = Render {
         template: manifest,
@@ -270,15 +281,22 @@ fn check_logs(
         junit: stream.wants_junit(),
         rows_taken: &rows_taken,
     };
-    for chunk in windows.chunks(WINDOWS_AT_ONCE) {
-        let done: Vec<WindowDone> = chunk
+    for chunk in partitions.chunks(PARTITIONS_AT_ONCE) {
+        let done: Vec<PartitionDone> = chunk
             .par_iter()
-            .map(|w| run_window(w, &context, inventory, options, progress, &render))
+            .map(|w| run_partition(w, &context, inventory, options, progress, &render))
             .collect();
-        for mut window in done {
+        for mut partition in done {
+            reports.extend(partition.report.take());
             let first = findings.len();
-            absorb(&mut tally, &mut findings, &mut window, &membership, records);
-            let rendered = std::mem::take(&mut window.rendered);
+            absorb(
+                &mut tally,
+                &mut findings,
+                &mut partition,
+                &membership,
+                records,
+            );
+            let rendered = std::mem::take(&mut partition.rendered);
             let files = rendered.junit.clone();
             if render.manifest {
                 stream.rendered(rendered);
@@ -295,20 +313,39 @@ fn check_logs(
             });
         }
     }
-    (tally, findings, emitted)
+    LogsChecked {
+        tally,
+        findings,
+        emitted,
+        partitions: reports,
+    }
 }
 
-/// What one window produced.
-struct WindowDone {
+/// What checking the log files came to.
+struct LogsChecked {
+    /// Counts per chain and in total.
+    tally: LogTally,
+    /// Every finding so far.
+    findings: Vec<Finding>,
+    /// Objects whose findings JUnit already has.
+    emitted: std::collections::HashSet<String>,
+    /// Each partition, in the order checked.
+    partitions: Vec<partition::PartitionReport>,
+}
+
+/// What one partition produced.
+struct PartitionDone {
+    /// What the JSON report says of it.
+    report: Option<partition::PartitionReport>,
     results: LogResults,
     /// The files it read, rendered for the manifest and JUnit.
     rendered: crate::report::manifest::Rendered,
     not_examined: Vec<(usize, usize)>,
-    /// Findings about the window's folders themselves.
+    /// Findings about the partition's folders themselves.
     findings: Vec<Finding>,
 }
 
-/// What a window's files are rendered for.
+/// What a partition's files are rendered for.
 struct Render<'a> {
     /// Names files as the run's manifest does.
     template: &'a Manifest,
@@ -320,23 +357,23 @@ struct Render<'a> {
     rows_taken: &'a std::sync::atomic::AtomicUsize,
 }
 
-/// Lists one window, reads its digests' listings again and checks it.
-fn run_window(
-    w: &window::Window,
+/// Lists one partition, reads its digests' listings again and checks it.
+fn run_partition(
+    w: &partition::Partition,
     context: &loghash::LogContext<'_>,
     global: &Inventory,
     options: &Options,
     progress: &dyn Progress,
     render: &Render<'_>,
-) -> WindowDone {
+) -> PartitionDone {
     let local;
     let files = if w.route == Route::Misc {
         global
     } else {
-        local = window::inventory(w, global);
+        local = partition::inventory(w, global);
         &local
     };
-    let listings = window::listings(
+    let listings = partition::listings(
         w,
         context.records,
         options.max_digest_bytes,
@@ -346,10 +383,11 @@ fn run_window(
     let findings = if w.route == Route::Misc {
         Vec::new()
     } else {
-        window_findings(files, global, &results.findings)
+        partition_findings(files, global, &results.findings)
     };
     let rendered = render_read(&results, files, context.membership, render);
-    WindowDone {
+    PartitionDone {
+        report: w.report(&results),
         results,
         rendered,
         not_examined: listings.not_examined,
@@ -357,8 +395,8 @@ fn run_window(
     }
 }
 
-/// The files a window read, as manifest entries (and JUnit cases), rendered
-/// by the window itself so that the writing stays light.
+/// The files a partition read, as manifest entries (and JUnit cases), rendered
+/// by the partition itself so that the writing stays light.
 fn render_read(
     results: &LogResults,
     files: &Inventory,
@@ -405,10 +443,10 @@ fn render_read(
     rendered
 }
 
-/// Findings about a window's own folders: unreadable places, names that
+/// Findings about a partition's own folders: unreadable places, names that
 /// are not UTF-8, and links or special files (those the scan found are
-/// reported once, not per window; a listed one is `log.unsafe_path`).
-fn window_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> Vec<Finding> {
+/// reported once, not per partition; a listed one is `log.unsafe_path`).
+fn partition_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> Vec<Finding> {
     let own = Inventory {
         roots: local.roots.clone(),
         files: Vec::new(),
@@ -449,20 +487,20 @@ fn window_findings(local: &Inventory, global: &Inventory, found: &[Finding]) -> 
     findings
 }
 
-/// Adds one window's results to the run's, and what it read to the manifest.
+/// Adds one partition's results to the run's, and what it read to the manifest.
 fn absorb(
     tally: &mut LogTally,
     all_findings: &mut Vec<Finding>,
-    window: &mut WindowDone,
+    partition: &mut PartitionDone,
     membership: &chain::Membership<'_>,
     records: &[DigestRecord],
 ) {
-    let WindowDone {
+    let PartitionDone {
         results,
         not_examined,
         findings,
         ..
-    } = window;
+    } = partition;
     let mut results = std::mem::take(results);
     let findings = std::mem::take(findings);
     let not_examined = std::mem::take(not_examined);
@@ -477,7 +515,7 @@ fn absorb(
     }
 }
 
-/// `digest.not_examined`: the log files a digest lists in a window did not
+/// `digest.not_examined`: the log files a digest lists in a partition did not
 /// fit the memory budget (or the digest no longer reads as it did).
 fn not_examined_finding(record: &DigestRecord, listed: usize) -> Finding {
     Finding::new(
@@ -679,7 +717,7 @@ struct ReadDigest {
 }
 
 /// Bytes of listings kept from the first read of the digests (beyond it,
-/// windows read their digests again).
+/// partitions read their digests again).
 const LISTING_CACHE: u64 = 32 << 20;
 
 /// Listed keys kept per digest to locate a root no digest lies in.
@@ -754,7 +792,7 @@ type Summary = (
 
 /// Where a digest's listed log files lie, how many it lists and a few of
 /// their keys; the listing itself is kept (by route) only while the cache
-/// has room, else freed (windows read it again).
+/// has room, else freed (partitions read it again).
 fn summarize_listing(
     contents: &mut digest::DigestFile,
     cache: &crate::budget::ListingBudget,

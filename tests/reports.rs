@@ -416,6 +416,74 @@ fn markdown_shows_errors_before_a_flood_of_warnings() {
 }
 
 #[test]
+fn partitions_account_for_every_listed_log_day_by_day() {
+    let t = tampered(86);
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_reports(&t.case, dir.path(), &[]);
+    let partitions = r.json["partitions"].as_array().unwrap();
+    // One partition per region and day of the trail (no misplaced keys).
+    let mut days: Vec<(String, String)> = t
+        .case
+        .mirror
+        .logs
+        .iter()
+        .map(|l| {
+            let parts: Vec<&str> = l.key.split('/').collect();
+            let n = parts.len();
+            (parts[n - 5].to_owned(), parts[n - 4..n - 1].join("-"))
+        })
+        .collect();
+    days.sort();
+    days.dedup();
+    let mut seen: Vec<(String, String)> = partitions
+        .iter()
+        .map(|p| {
+            (
+                p["region"].as_str().unwrap().to_owned(),
+                p["date"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, days);
+    let sum = |field: &str| {
+        partitions
+            .iter()
+            .map(|p| p[field].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(sum("log_files_listed"), r.json["summary"]["logs"]["listed"]);
+    assert_eq!(sum("log_files_valid"), r.json["summary"]["logs"]["valid"]);
+    assert_eq!(sum("log_files_read"), t.case.mirror.logs.len() as u64);
+    // The modified log's partition is the one with a listed file not valid.
+    let bad: Vec<&Value> = partitions
+        .iter()
+        .filter(|p| p["log_files_valid"] != p["log_files_listed"])
+        .collect();
+    assert_eq!(bad.len(), 1);
+    let folder = &t.modified_log[..t.modified_log.rfind('/').unwrap() + 1];
+    assert_eq!(bad[0]["id"], url(&bucket(&t.case), folder));
+    let entry = t
+        .case
+        .mirror
+        .logs
+        .iter()
+        .find(|l| l.key == t.modified_log)
+        .unwrap();
+    assert_eq!(bad[0]["account"], entry.account.as_str());
+    assert_eq!(bad[0]["region"], entry.region.as_str());
+    assert_eq!(
+        bad[0]["log_files_listed"].as_u64().unwrap() - bad[0]["log_files_valid"].as_u64().unwrap(),
+        1
+    );
+    assert!(
+        partitions
+            .iter()
+            .all(|p| p["digests"].as_u64().unwrap() > 0)
+    );
+}
+
+#[test]
 fn manifest_lists_every_file_read_with_its_stored_sha256() {
     let t = tampered(85);
     let dir = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! JUnit XML for CI systems, written while the run goes: for each window,
+//! JUnit XML for CI systems, written while the run goes: for each partition,
 //! one test suite per chain with a test case per log file read and per
 //! object a finding names; at the end, one suite per chain with its
 //! digests, and one (`mirror`) for findings outside every chain. A chain's

@@ -353,6 +353,9 @@ pub struct Report {
     pub summary: Summary,
     /// Per chain.
     pub chains: Vec<ChainReport>,
+    /// Per partition (one day's log folder of one place), in the order
+    /// checked.
+    pub partitions: Vec<crate::partition::PartitionReport>,
     /// Every finding, sorted by object, code and message.
     pub findings: Vec<Finding>,
 }
@@ -428,6 +431,7 @@ impl Report {
                 },
             },
             chains: chain_reports,
+            partitions: Vec::new(),
             findings,
         }
     }

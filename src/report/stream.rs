@@ -2,7 +2,7 @@
 //! archive in memory.
 //!
 //! The evidence manifest (every file read) and the JUnit cases (one per
-//! file) grow with the archive; they are written window by window as the
+//! file) grow with the archive; they are written partition by partition as the
 //! files are checked. The JSON report therefore begins with what is known
 //! before any log file is read (schema, tool, inputs), then the manifest,
 //! then what is known at the end (run, verdict, gate, summary, chains,
@@ -160,7 +160,7 @@ impl<'w> ReportStream<'w> {
         HTML_MANIFEST_ROWS.saturating_sub(self.rows.len())
     }
 
-    /// Adds manifest entries rendered elsewhere (in parallel, by a window).
+    /// Adds manifest entries rendered elsewhere (in parallel, by a partition).
     pub fn rendered(&mut self, rendered: super::manifest::Rendered) {
         let mut json = rendered.json;
         if self.total == 0 && json.first() == Some(&b',') {
@@ -173,7 +173,7 @@ impl<'w> ReportStream<'w> {
         self.total += rendered.count;
     }
 
-    /// Adds JUnit test cases for the objects of one window.
+    /// Adds JUnit test cases for the objects of one partition.
     pub fn junit(&mut self, cases: &super::junit::Cases<'_>) {
         if !self.wants_junit() {
             return;
@@ -200,6 +200,7 @@ impl<'w> ReportStream<'w> {
         field(&mut json, "gate", &report.gate);
         field(&mut json, "summary", &report.summary);
         field(&mut json, "chains", &report.chains);
+        field(&mut json, "partitions", &report.partitions);
         last_field(&mut json, "findings", &report.findings);
         json.extend_from_slice(b"}\n");
         self.emit_json(&json);

@@ -47,7 +47,7 @@ pub(crate) struct Tally {
     pub total: Counts,
 }
 
-/// The log files' part of the counts, added window by window while the run
+/// The log files' part of the counts, added partition by partition while the run
 /// goes (every listed log file is counted once, in one chain), and what the
 /// timelines need to know of them.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +75,7 @@ impl LogTally {
         }
     }
 
-    /// Counts one window's results.
+    /// Counts one partition's results.
     pub fn add(
         &mut self,
         logs: &mut LogResults,
@@ -117,7 +117,7 @@ impl LogTally {
 
 /// Counts every in-range digest (members and moved digests of each chain,
 /// and those of no chain) and every missing digest, with the log files'
-/// counts the windows added.
+/// counts the partitions added.
 pub(crate) fn tally(
     records: &[DigestRecord],
     chains: &[Chain],

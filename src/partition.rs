@@ -1,13 +1,13 @@
-//! Windows: the unit of work for log files, so that memory depends on the
-//! largest window, not on the archive.
+//! Partitions: the unit of work for log files, so that memory depends on the
+//! largest partition, not on the archive.
 //!
-//! A window is one day's log folder of one location (bucket, prefix,
+//! A partition is one day's log folder of one location (bucket, prefix,
 //! organization, account, region: a partition of the archive), with every
 //! digest that lists a file in it. The scan does not list log folders; a
-//! window lists its folders and reads its digests' listings again (keeping
+//! partition lists its folders and reads its digests' listings again (keeping
 //! only the entries that lie in it) when its turn comes, and frees both
 //! when done. Listed keys that lie in no day folder of their location
-//! (unsafe or misplaced keys) form one last window, checked against what
+//! (unsafe or misplaced keys) form one last partition, checked against what
 //! the scan found.
 
 use crate::budget::ListingBudget;
@@ -18,10 +18,10 @@ use crate::mirror::{DayFolder, FileKind, InvalidName, Inventory, MirrorFile, Unr
 use crate::record::{DigestRecord, Route};
 use std::collections::BTreeMap;
 
-/// One window: its place, its day folders and the digests that list files in it.
+/// One partition: its place, its day folders and the digests that list files in it.
 #[derive(Debug, Clone)]
-pub(crate) struct Window {
-    /// The location and day (or [`Route::Misc`] for the last window).
+pub(crate) struct Partition {
+    /// The location and day (or [`Route::Misc`] for the last partition).
     pub route: Route,
     /// Indexes into [`Inventory::day_folders`].
     pub folders: Vec<usize>,
@@ -29,38 +29,38 @@ pub(crate) struct Window {
     pub listers: Vec<usize>,
 }
 
-/// The windows of a run, in the order of their places (the misc window last).
-pub(crate) fn plan(inventory: &Inventory, records: &[DigestRecord]) -> Vec<Window> {
-    let mut windows: BTreeMap<Route, Window> = BTreeMap::new();
-    let window = |route: Route| Window {
+/// The partitions of a run, in the order of their places (the misc partition last).
+pub(crate) fn plan(inventory: &Inventory, records: &[DigestRecord]) -> Vec<Partition> {
+    let mut partitions: BTreeMap<Route, Partition> = BTreeMap::new();
+    let partition = |route: Route| Partition {
         route,
         folders: Vec::new(),
         listers: Vec::new(),
     };
     for (index, folder) in inventory.day_folders.iter().enumerate() {
         if let Some(route) = route_of_folder(inventory, folder) {
-            windows
+            partitions
                 .entry(route.clone())
-                .or_insert_with(|| window(route))
+                .or_insert_with(|| partition(route))
                 .folders
                 .push(index);
         }
     }
     for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
         for route in &record.routes {
-            windows
+            partitions
                 .entry(route.clone())
-                .or_insert_with(|| window(route.clone()))
+                .or_insert_with(|| partition(route.clone()))
                 .listers
                 .push(index);
         }
     }
-    // The misc window always runs: it judges the files the scan found
+    // The misc partition always runs: it judges the files the scan found
     // outside day folders.
-    windows
+    partitions
         .entry(Route::Misc)
-        .or_insert_with(|| window(Route::Misc));
-    windows.into_values().collect()
+        .or_insert_with(|| partition(Route::Misc));
+    partitions.into_values().collect()
 }
 
 /// The place of a day folder, once its root is located.
@@ -72,7 +72,7 @@ fn route_of_folder(inventory: &Inventory, folder: &DayFolder) -> Option<Route> {
     Some(Route::Day(Location::of(bucket, &layout), folder.date))
 }
 
-/// The entries each lister lists in the window, read again from its file.
+/// The entries each lister lists in the partition, read again from its file.
 /// Listings past `budget` are not kept: their digests are returned with
 /// the number of entries not examined.
 pub(crate) struct Listings {
@@ -82,21 +82,21 @@ pub(crate) struct Listings {
     pub not_examined: Vec<(usize, usize)>,
 }
 
-/// Reads the listings of a window's digests again, keeping what lies in it.
+/// Reads the listings of a partition's digests again, keeping what lies in it.
 pub(crate) fn listings(
-    window: &Window,
+    partition: &Partition,
     records: &[DigestRecord],
     max_digest_bytes: u64,
     memory_budget: u64,
 ) -> Listings {
     use rayon::prelude::*;
-    let read: Vec<(usize, Option<Vec<LogFileRef>>)> = window
+    let read: Vec<(usize, Option<Vec<LogFileRef>>)> = partition
         .listers
         .par_iter()
         .map(|&index| {
             let entries = records.get(index).and_then(|r| {
-                take_cached(r, &window.route)
-                    .or_else(|| read_entries(r, &window.route, max_digest_bytes))
+                take_cached(r, &partition.route)
+                    .or_else(|| read_entries(r, &partition.route, max_digest_bytes))
             });
             (index, entries)
         })
@@ -154,11 +154,11 @@ fn entries_cost(entries: &[LogFileRef]) -> u64 {
         .sum()
 }
 
-/// The files of a window as an inventory of their own: what its day
+/// The files of a partition as an inventory of their own: what its day
 /// folders hold (sub-folders too), with the scan's links and unreadable
 /// places (keys through them are not followed). Unreadable folders and
 /// names that are not UTF-8 found here are returned as well.
-pub(crate) fn inventory(window: &Window, global: &Inventory) -> Inventory {
+pub(crate) fn inventory(partition: &Partition, global: &Inventory) -> Inventory {
     let mut inventory = Inventory {
         roots: global.roots.clone(),
         files: global
@@ -170,7 +170,7 @@ pub(crate) fn inventory(window: &Window, global: &Inventory) -> Inventory {
         unreadable: global.unreadable.clone(),
         ..Inventory::default()
     };
-    for folder in window
+    for folder in partition
         .folders
         .iter()
         .filter_map(|&i| global.day_folders.get(i))
@@ -232,5 +232,74 @@ fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
         inventory
             .open_folders
             .push((root, folder_rel.into_boxed_str(), folder));
+    }
+}
+
+/// One partition as the JSON report lists it (`partitions`): where it lies
+/// and what its log files came to. Partitions are the unit a run checks
+/// one after another, so a report can be read partition by partition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionReport {
+    /// `s3://` URL of its day folder (`…/CloudTrail/REGION/YYYY/MM/DD/`), or
+    /// `misplaced` for listed keys that lie in no day folder of their place.
+    pub id: String,
+    /// Organization id of an organization trail.
+    pub organization: Option<String>,
+    /// Account id.
+    pub account: Option<String>,
+    /// Delivering region.
+    pub region: Option<String>,
+    /// The day (UTC) of the folder.
+    pub date: Option<jiff::civil::Date>,
+    /// Digests (in the time range) that list a log file in it.
+    pub digests: usize,
+    /// Distinct log files its digests list.
+    pub log_files_listed: usize,
+    /// Listed log files found with the listed hash.
+    pub log_files_valid: usize,
+    /// Log files opened and hashed in it.
+    pub log_files_read: usize,
+}
+
+impl Partition {
+    /// What the JSON report says of this partition, once `results` are in;
+    /// nothing for the misplaced-keys partition when no digest lists one.
+    pub(crate) fn report(&self, results: &crate::loghash::LogResults) -> Option<PartitionReport> {
+        if self.route == Route::Misc && self.listers.is_empty() && results.read.is_empty() {
+            return None;
+        }
+        let valid = results
+            .outcomes
+            .iter()
+            .filter(|o| o.status == crate::loghash::LogStatus::Valid)
+            .count();
+        let (id, location, date) = match &self.route {
+            Route::Day(location, date) => {
+                let folder = format!(
+                    "{}{:04}/{:02}/{:02}/",
+                    location.folder(Service::Logs),
+                    date.year(),
+                    date.month(),
+                    date.day()
+                );
+                (
+                    crate::layout::s3_url(&location.bucket, &folder),
+                    Some(location),
+                    Some(*date),
+                )
+            }
+            Route::Misc => ("misplaced".to_owned(), None, None),
+        };
+        Some(PartitionReport {
+            id,
+            organization: location.and_then(|l| l.organization.clone()),
+            account: location.map(|l| l.account.clone()),
+            region: location.map(|l| l.region.clone()),
+            date,
+            digests: self.listers.len(),
+            log_files_listed: results.outcomes.len(),
+            log_files_valid: valid,
+            log_files_read: results.read.len(),
+        })
     }
 }
