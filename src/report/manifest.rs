@@ -120,12 +120,22 @@ impl Manifest {
     /// lines, the first `rows` entries spelt out, and JUnit cases when
     /// `junit` is asked for.
     pub fn render(&mut self, rows: usize, junit: bool) -> Rendered {
+        self.render_first(usize::MAX, rows, junit)
+    }
+
+    /// Like [`Manifest::render`], for the first `limit` entries only (the
+    /// rest stay): a long manifest is rendered a bounded piece at a time.
+    pub fn render_first(&mut self, limit: usize, rows: usize, junit: bool) -> Rendered {
+        let entries: Vec<Entry> = if limit >= self.entries.len() {
+            std::mem::take(&mut self.entries)
+        } else {
+            self.entries.drain(..limit).collect()
+        };
         let mut out = Rendered {
-            json: Vec::with_capacity(self.entries.len() * 256),
-            sums: Vec::with_capacity(self.entries.len() * 160),
+            json: Vec::with_capacity(entries.len() * 256),
+            sums: Vec::with_capacity(entries.len() * 160),
             ..Rendered::default()
         };
-        let entries = std::mem::take(&mut self.entries);
         for entry in &entries {
             out.json.extend_from_slice(b",\n    ");
             self.write_json(entry, &mut out.json);

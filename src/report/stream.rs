@@ -20,6 +20,9 @@ use std::io::{self, Write};
 /// The start of the JSON report's object.
 const OPEN_OBJECT: &[u8] = b"\x7b\n";
 
+/// How many manifest entries are rendered at a time.
+const RENDER_PIECE: usize = 4096;
+
 /// How many manifest rows the HTML report shows.
 pub const HTML_MANIFEST_ROWS: usize = 5000;
 
@@ -150,8 +153,12 @@ impl<'w> ReportStream<'w> {
             manifest.clear();
             return;
         }
-        let rendered = manifest.render(self.rows_wanted(), false);
-        self.rendered(rendered);
+        // In pieces, so that the digests' entries (one per digest and
+        // sidecar) never sit rendered all at once.
+        while !manifest.is_empty() {
+            let rendered = manifest.render_first(RENDER_PIECE, self.rows_wanted(), false);
+            self.rendered(rendered);
+        }
     }
 
     /// How many more spelt-out rows the HTML report can take.

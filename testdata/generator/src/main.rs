@@ -22,8 +22,9 @@ const USAGE: &str = "usage:
   trailproof-testgen demo <DIR>
   trailproof-testgen org-demo <DIR>
   trailproof-testgen scale <DIR> [--logs N] [--seed S]
-  trailproof-testgen tiny <DIR> [--logs N] [--seed S] [--accounts A]
+  trailproof-testgen tiny <DIR> [--logs N] [--seed S] [--accounts A] [--only-account K]
                                    # ~N one-record log files, 50 per digest, over A accounts
+                                   # (--only-account: just account K of them, for parallel runs)
 
 Writes <DIR>/mirror (a CloudTrail bucket mirror signed with TEST-ONLY keys) and
 <DIR>/public-keys.json (list-public-keys output for those keys).";
@@ -60,6 +61,7 @@ fn run(args: &[String]) -> Result<(), String> {
             let mut logs: u64 = 2000;
             let mut seed: u64 = 1;
             let mut accounts: u64 = 1;
+            let mut only: Option<u64> = None;
             let mut it = opts.iter();
             while let Some(o) = it.next() {
                 let v = it.next().ok_or_else(|| format!("{o} needs a value"))?;
@@ -68,12 +70,16 @@ fn run(args: &[String]) -> Result<(), String> {
                     "--logs" => logs = n,
                     "--seed" => seed = n,
                     "--accounts" if cmd == "tiny" && (1..=1000).contains(&n) => accounts = n,
+                    "--only-account" if cmd == "tiny" => only = Some(n),
                     _ => return Err(format!("unknown option {o} {v}")),
                 }
             }
             if cmd == "tiny" {
                 clean(&dir)?;
-                return tiny_by_account(&dir, logs, seed, accounts);
+                if only.is_some_and(|k| k >= accounts) {
+                    return Err("--only-account must be below --accounts".to_owned());
+                }
+                return tiny_by_account(&dir, logs, seed, accounts, only);
             }
             scale_spec(logs, seed)
         }
@@ -87,9 +93,20 @@ fn run(args: &[String]) -> Result<(), String> {
 
 /// Writes the tiny mirror one account at a time; every account shares the
 /// bucket, the hours and the keys, so `public-keys.json` is the same each time.
-fn tiny_by_account(dir: &Path, logs: u64, seed: u64, accounts: u64) -> Result<(), String> {
+/// With `only`, just that account (so several processes can share the work
+/// and their `mirror/AWSLogs/` folders be moved together).
+fn tiny_by_account(
+    dir: &Path,
+    logs: u64,
+    seed: u64,
+    accounts: u64,
+    only: Option<u64>,
+) -> Result<(), String> {
     let (mut digests, mut log_files) = (0, 0);
     for a in 0..accounts {
+        if only.is_some_and(|k| k != a) {
+            continue;
+        }
         let mut spec = tiny_spec(logs.div_ceil(accounts), seed);
         if accounts > 1 {
             spec.accounts = vec![format!("{:012}", 111_122_223_333 + a)];
@@ -97,7 +114,7 @@ fn tiny_by_account(dir: &Path, logs: u64, seed: u64, accounts: u64) -> Result<()
         let m = MirrorBuilder::new(dir).trail(spec).build();
         digests += m.digests.len();
         log_files += m.logs.len();
-        if a + 1 == accounts {
+        if a + 1 == accounts || only == Some(a) {
             println!(
                 "wrote {digests} digest files and {log_files} log files under {} ({accounts} account(s))",
                 m.root.display()
