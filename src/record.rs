@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// One digest file of the mirror and everything learnt about it.
 #[derive(Debug)]
 pub struct DigestRecord {
-    /// Index of the file in [`Inventory::files`].
+    /// Index of the file in [`crate::mirror::Inventory::files`].
     pub file: usize,
     /// Bucket the file is in (its root's bucket).
     pub bucket: String,
