@@ -940,3 +940,243 @@ fn order_blame(
         ),
     ))
 }
+
+/// The chain stage on its own: records and an inventory built in memory
+/// (no files), each case asserting the exact findings.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::{Digest, PreviousLink};
+    use crate::mirror::{FileKind, MirrorFile, MirrorRoot};
+    use crate::signature::{Authentication, SignatureProblem, SignatureSource, StoredMetadata};
+    use jiff::Timestamp;
+
+    const BUCKET: &str = "b";
+
+    /// Hours are minutes from 00:17 on 2026-03-01, so a digest can lie between two others.
+    fn time(minutes: i64) -> Timestamp {
+        "2026-03-01T00:17:28Z".parse::<Timestamp>().unwrap()
+            + jiff::SignedDuration::from_mins(minutes)
+    }
+
+    fn key(minutes: i64) -> String {
+        let t = time(minutes).strftime("%Y%m%dT%H%M%SZ");
+        format!(
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/03/01/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_{t}.json.gz"
+        )
+    }
+
+    /// How a digest's signature came out.
+    #[derive(Clone, Copy)]
+    enum Signed {
+        Yes,
+        Unsigned,
+    }
+
+    /// One digest at `minutes`, linking to the digest at `previous` (with
+    /// that digest's content hash, or `wrong_hash`).
+    struct Spec {
+        minutes: i64,
+        previous: Option<i64>,
+        wrong_hash: bool,
+        signed: Signed,
+    }
+
+    fn spec(minutes: i64, previous: Option<i64>) -> Spec {
+        Spec {
+            minutes,
+            previous,
+            wrong_hash: false,
+            signed: Signed::Yes,
+        }
+    }
+
+    fn content(minutes: i64) -> [u8; 32] {
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&minutes.to_be_bytes());
+        hash
+    }
+
+    fn record(s: &Spec) -> DigestRecord {
+        let key = key(s.minutes);
+        let layout = mirror::parse_layout(&key, "CloudTrail-Digest").unwrap();
+        let name = mirror::parse_digest_name(&layout).unwrap();
+        let previous = s.previous.map(|p| PreviousLink {
+            bucket: BUCKET.to_owned(),
+            object: self::key(p),
+            hash_value: Some(hex::encode(if s.wrong_hash {
+                [0xee; 32]
+            } else {
+                content(p)
+            })),
+        });
+        let digest = Digest {
+            account_id: Some("111122223333".to_owned()),
+            start_time: time(s.minutes - 60),
+            end_time: time(s.minutes),
+            end_time_text: time(s.minutes).to_string(),
+            bucket: BUCKET.to_owned(),
+            object: key.clone(),
+            fingerprint: "00".repeat(16),
+            signature_algorithm: Some("SHA256withRSA".to_owned()),
+            previous,
+            previous_signature: None,
+            log_files: Vec::new(),
+            content_sha256: content(s.minutes),
+        };
+        let auth = match s.signed {
+            Signed::Yes => Authentication {
+                verified_by: Some(SignatureSource::Sidecar),
+                problem: None,
+            },
+            Signed::Unsigned => Authentication {
+                verified_by: None,
+                problem: Some(SignatureProblem::Unsigned),
+            },
+        };
+        DigestRecord {
+            file: 0,
+            bucket: BUCKET.to_owned(),
+            path: format!("/m/{key}").into(),
+            key,
+            layout: Some(layout),
+            name: Some(name),
+            inflated_sha256: Some(content(s.minutes)),
+            parsed: Ok(digest),
+            stored: None,
+            metadata: StoredMetadata::default(),
+            claimed_metadata: None,
+            moved: false,
+            auth: Some(auth),
+            contradicted: false,
+            in_range: true,
+            dropped_listing: None,
+            routes: Vec::new(),
+            listed: 0,
+            cached: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The chain stage's findings (code, key) and contradicted keys.
+    fn check(specs: &[Spec]) -> (Vec<(&'static str, String)>, Vec<String>) {
+        let mut records: Vec<DigestRecord> = specs.iter().map(record).collect();
+        let mut files: Vec<MirrorFile> = records
+            .iter()
+            .map(|r| MirrorFile {
+                root: 0,
+                rel: r.key.clone().into(),
+                size: 1,
+                kind: FileKind::Digest,
+            })
+            .collect();
+        files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        for r in &mut records {
+            r.file = files.iter().position(|f| *f.rel == r.key).unwrap();
+        }
+        let inventory = Inventory {
+            roots: vec![MirrorRoot {
+                path: "/m".into(),
+                bucket: Some(BUCKET.to_owned()),
+                prefix: String::new(),
+            }],
+            files,
+            ..Inventory::default()
+        };
+        let chains = build(&records);
+        let outcome = check_links(&chains, &records, &inventory);
+        let key_of = |url: &str| url.strip_prefix("s3://b/").unwrap_or(url).to_owned();
+        let mut findings: Vec<(&'static str, String)> = outcome
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), key_of(&f.object)))
+            .collect();
+        findings.sort();
+        let contradicted = outcome
+            .contradicted
+            .iter()
+            .map(|&i| records[i].key.clone())
+            .collect();
+        (findings, contradicted)
+    }
+
+    #[test]
+    fn an_intact_chain_has_no_finding() {
+        let (findings, contradicted) = check(&[
+            spec(0, None),
+            spec(60, Some(0)),
+            spec(120, Some(60)),
+            spec(180, Some(120)),
+        ]);
+        assert_eq!(findings, vec![]);
+        assert!(contradicted.is_empty());
+    }
+
+    #[test]
+    fn a_deleted_digest_is_missing_at_the_key_its_successor_names() {
+        let (findings, _) = check(&[spec(0, None), spec(60, Some(0)), spec(180, Some(120))]);
+        assert_eq!(findings, vec![("digest.missing", key(120))]);
+    }
+
+    #[test]
+    fn an_authentic_link_with_another_hash_contradicts_its_target() {
+        let (findings, contradicted) = check(&[
+            spec(0, None),
+            spec(60, Some(0)),
+            Spec {
+                wrong_hash: true,
+                ..spec(120, Some(60))
+            },
+        ]);
+        assert_eq!(findings, vec![("digest.modified", key(60))]);
+        assert_eq!(contradicted, vec![key(60)]);
+    }
+
+    #[test]
+    fn an_unsigned_link_with_another_hash_contradicts_nothing() {
+        let (findings, contradicted) = check(&[
+            spec(0, None),
+            spec(60, Some(0)),
+            Spec {
+                wrong_hash: true,
+                signed: Signed::Unsigned,
+                ..spec(120, Some(60))
+            },
+        ]);
+        assert_eq!(findings, vec![]);
+        assert!(contradicted.is_empty());
+    }
+
+    #[test]
+    fn an_unsigned_fork_is_blamed_not_the_authentic_successor() {
+        let (findings, _) = check(&[
+            spec(0, None),
+            spec(60, Some(0)),
+            Spec {
+                signed: Signed::Unsigned,
+                ..spec(90, Some(60))
+            },
+            spec(120, Some(60)),
+        ]);
+        assert_eq!(findings, vec![("chain.out_of_order", key(90))]);
+    }
+
+    #[test]
+    fn an_unsigned_digest_slipped_between_two_real_ones_is_blamed() {
+        let (findings, _) = check(&[
+            spec(0, None),
+            spec(60, Some(0)),
+            Spec {
+                signed: Signed::Unsigned,
+                ..spec(90, None)
+            },
+            spec(120, Some(60)),
+        ]);
+        assert_eq!(findings, vec![("chain.out_of_order", key(90))]);
+    }
+
+    #[test]
+    fn a_chain_that_starts_again_is_a_gap() {
+        let (findings, _) = check(&[spec(0, None), spec(60, Some(0)), spec(300, None)]);
+        assert_eq!(findings, vec![("chain.gap", key(300))]);
+    }
+}
