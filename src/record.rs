@@ -34,7 +34,7 @@ pub struct DigestRecord {
     /// For a digest that lies elsewhere than the key its content names: the
     /// metadata saved at that key (a sidecar stays at its key when the file
     /// alone is moved, so it may be this content's own).
-    pub claimed_metadata: Option<StoredMetadata>,
+    pub claimed_metadata: Option<Box<StoredMetadata>>,
     /// Whether it lies at a key other than its `digestS3Object`.
     pub moved: bool,
     /// Signature verdict (parsed digests only).

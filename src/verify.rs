@@ -894,7 +894,7 @@ fn build_record(
         .filter(|_| moved)
         .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())
         .filter(|f| f.kind == FileKind::Digest)
-        .map(|f| signature::read_metadata(inventory, f));
+        .map(|f| Box::new(signature::read_metadata(inventory, f)));
     Some(DigestRecord {
         file: read.index,
         bucket,
