@@ -18,20 +18,7 @@ const REGION: &str = "us-east-1";
 
 /// Error findings of a run, as `(code, object)`.
 fn errors(out: &common::Outcome) -> Vec<(String, String)> {
-    let mut list: Vec<(String, String)> = out.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .map(|f| {
-            (
-                f["code"].as_str().unwrap().to_owned(),
-                f["object"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    list.sort();
-    list
+    out.errors()
 }
 
 fn hours_after(t: Timestamp, hours: i64) -> Timestamp {
