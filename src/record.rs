@@ -191,6 +191,8 @@ pub fn routes_of(files: &[crate::digest::LogFileRef]) -> Vec<Route> {
     }
     routes.sort_unstable();
     routes.dedup();
+    // Held to the end of the run, one list per digest: no spare room.
+    routes.shrink_to_fit();
     routes
 }
 
