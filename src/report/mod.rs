@@ -116,6 +116,22 @@ pub enum Verdict {
     Incomplete,
 }
 
+impl Verdict {
+    /// The verdict the findings give: `fail` on any error-severity finding,
+    /// else `incomplete` when part of the mirror was not examined, else
+    /// `pass` (warnings allowed).
+    #[must_use]
+    pub fn of(findings: &[Finding]) -> Verdict {
+        if findings.iter().any(|f| f.severity == Severity::Error) {
+            Verdict::Fail
+        } else if findings.iter().any(|f| f.code.leaves_run_incomplete()) {
+            Verdict::Incomplete
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
 pub use crate::options::FailOn;
 
 /// What the run's caller gets: the verdict under `--fail-on`.
@@ -400,13 +416,7 @@ impl Report {
                 .filter(|f| f.severity == Severity::Warning)
                 .count(),
         };
-        let verdict = if finding_counts.errors > 0 {
-            Verdict::Fail
-        } else if findings.iter().any(|f| f.code.leaves_run_incomplete()) {
-            Verdict::Incomplete
-        } else {
-            Verdict::Pass
-        };
+        let verdict = Verdict::of(&findings);
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool::THIS,
@@ -651,5 +661,47 @@ impl<'a> TimelineEvidence<'a> {
             });
         }
         timeline::build(&marks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::FindingCode;
+
+    fn found(codes: &[FindingCode]) -> Vec<Finding> {
+        codes
+            .iter()
+            .map(|&code| Finding::new(code, "s3://b/k", "m"))
+            .collect()
+    }
+
+    #[test]
+    fn the_verdict_follows_the_findings() {
+        use FindingCode as C;
+        assert_eq!(Verdict::of(&[]), Verdict::Pass);
+        // Warnings that leave nothing unexamined still pass.
+        assert_eq!(
+            Verdict::of(&found(&[C::DigestUnsigned, C::ChainGap])),
+            Verdict::Pass
+        );
+        assert_eq!(
+            Verdict::of(&found(&[C::MirrorUnreadable])),
+            Verdict::Incomplete
+        );
+        assert_eq!(
+            Verdict::of(&found(&[C::DigestNotExamined])),
+            Verdict::Incomplete
+        );
+        // Any error fails, whatever else was found.
+        assert_eq!(Verdict::of(&found(&[C::LogModified])), Verdict::Fail);
+        assert_eq!(
+            Verdict::of(&found(&[
+                C::MirrorUnreadable,
+                C::DigestUnsigned,
+                C::LogMissing
+            ])),
+            Verdict::Fail
+        );
     }
 }
