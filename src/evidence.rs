@@ -32,6 +32,19 @@ pub(crate) struct FolderEntry {
     pub kind: EntryKind,
 }
 
+/// Opens with `flags` plus `O_NOATIME`, or without it where the kernel
+/// refuses it (only the owner, or a holder of `CAP_FOWNER`, may use it).
+fn without_atime<T>(
+    flags: rustix::fs::OFlags,
+    open: impl Fn(rustix::fs::OFlags) -> rustix::io::Result<T>,
+) -> std::io::Result<T> {
+    match open(flags | rustix::fs::OFlags::NOATIME) {
+        Err(rustix::io::Errno::PERM) => open(flags),
+        other => other,
+    }
+    .map_err(std::io::Error::from)
+}
+
 /// Reads one folder's entries (without `.` and `..`), opening it with
 /// `O_DIRECTORY`, `O_NOFOLLOW` (unless it is a root given on the command
 /// line, which may be a link) and, where permitted, `O_NOATIME`.
@@ -42,12 +55,7 @@ pub(crate) fn read_folder(path: &Path, is_root: bool) -> std::io::Result<Vec<Fol
     if !is_root {
         base |= OFlags::NOFOLLOW;
     }
-    let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
-        // O_NOATIME is only allowed to the folder's owner (or with CAP_FOWNER).
-        Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty()),
-        other => other,
-    }
-    .map_err(std::io::Error::from)?;
+    let fd = without_atime(base, |flags| rustix::fs::open(path, flags, Mode::empty()))?;
     let mut dir = rustix::fs::Dir::read_from(&fd).map_err(std::io::Error::from)?;
     let mut out = Vec::new();
     while let Some(entry) = dir.read() {
@@ -163,11 +171,7 @@ impl OpenFolder {
         use rustix::fs::{AtFlags, FileType, Mode, OFlags};
         use std::os::unix::ffi::OsStrExt as _;
         let base = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        let fd = match rustix::fs::open(path, base | OFlags::NOATIME, Mode::empty()) {
-            Err(rustix::io::Errno::PERM) => rustix::fs::open(path, base, Mode::empty()),
-            other => other,
-        }
-        .map_err(std::io::Error::from)?;
+        let fd = without_atime(base, |flags| rustix::fs::open(path, flags, Mode::empty()))?;
         let mut dir = rustix::fs::Dir::read_from(&fd).map_err(std::io::Error::from)?;
         let mut entries = Vec::new();
         while let Some(entry) = dir.read() {
@@ -201,11 +205,9 @@ impl OpenFolder {
     pub(crate) fn open_file(&self, name: &std::ffi::OsStr) -> std::io::Result<(File, u64)> {
         use rustix::fs::{Mode, OFlags};
         let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let fd = match rustix::fs::openat(&self.fd, name, base | OFlags::NOATIME, Mode::empty()) {
-            Err(rustix::io::Errno::PERM) => rustix::fs::openat(&self.fd, name, base, Mode::empty()),
-            other => other,
-        }
-        .map_err(std::io::Error::from)?;
+        let fd = without_atime(base, |flags| {
+            rustix::fs::openat(&self.fd, name, flags, Mode::empty())
+        })?;
         regular(File::from(fd))
     }
 
