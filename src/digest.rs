@@ -49,7 +49,7 @@ pub enum DigestError {
 /// is reported precisely instead of as a generic parse error.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawDigest {
+struct RawDigest<'a> {
     aws_account_id: Option<String>,
     digest_start_time: Option<String>,
     digest_end_time: Option<String>,
@@ -68,17 +68,21 @@ struct RawDigest {
     /// Outer `None`: key absent; inner `None`: JSON null.
     #[serde(default, deserialize_with = "present")]
     previous_digest_signature: Option<Option<String>>,
-    log_files: Option<Vec<RawLogFile>>,
+    #[serde(borrow)]
+    log_files: Option<Vec<RawLogFile<'a>>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawLogFile {
-    #[serde(rename = "s3Bucket")]
-    s3_bucket: String,
-    #[serde(rename = "s3Object")]
-    s3_object: String,
-    hash_value: String,
+/// Borrowed from the inflated bytes where the JSON string has no escapes:
+/// a digest may list thousands of log files.
+struct RawLogFile<'a> {
+    #[serde(rename = "s3Bucket", borrow)]
+    s3_bucket: std::borrow::Cow<'a, str>,
+    #[serde(rename = "s3Object", borrow)]
+    s3_object: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    hash_value: std::borrow::Cow<'a, str>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -338,7 +342,7 @@ fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, Dig
             };
             Ok(LogFileRef {
                 bucket,
-                object: f.s3_object.into_boxed_str(),
+                object: f.s3_object.into(),
                 hash: ExpectedHash::new(&f.hash_value),
             })
         })

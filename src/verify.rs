@@ -296,8 +296,8 @@ fn check_logs(
                 &membership,
                 records,
             );
-            let rendered = std::mem::take(&mut partition.rendered);
-            let files = rendered.junit.clone();
+            let mut rendered = std::mem::take(&mut partition.rendered);
+            let files = std::mem::take(&mut rendered.junit);
             if render.manifest {
                 stream.rendered(rendered);
             }

@@ -7,6 +7,7 @@
 //! everything else passes.
 
 use crate::finding::{Finding, Severity};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -54,15 +55,15 @@ impl Stream {
     #[must_use]
     pub fn suites(&mut self, cases: &Cases<'_>) -> Vec<u8> {
         // Each object once: in its finding's chain when the file itself has none.
-        let mut objects: BTreeMap<&str, (Option<String>, Case<'_>)> = BTreeMap::new();
+        let mut objects: BTreeMap<&str, (Option<&str>, Case<'_>)> = BTreeMap::new();
         for file in &cases.files {
             objects.insert(
                 &file.object,
                 (
-                    file.chain.clone(),
+                    file.chain.as_deref(),
                     Case {
                         kind: file.kind,
-                        path: Some(file.path.clone()),
+                        path: Some(Cow::Borrowed(&file.path)),
                         findings: Vec::new(),
                     },
                 ),
@@ -74,22 +75,25 @@ impl Stream {
                     None,
                     Case {
                         kind: finding.code.as_str().split('.').next().unwrap_or("mirror"),
-                        path: finding.path.as_ref().map(|p| crate::mirror::escape_path(p)),
+                        path: finding
+                            .path
+                            .as_ref()
+                            .map(|p| Cow::Owned(crate::mirror::escape_path(p))),
                         findings: Vec::new(),
                     },
                 )
             });
             if chain.is_none() {
-                chain.clone_from(&finding.chain);
+                *chain = finding.chain.as_deref();
             }
             case.findings.push(finding);
         }
-        let mut suites: BTreeMap<String, BTreeMap<&str, Case<'_>>> = BTreeMap::new();
+        let mut suites: BTreeMap<&str, BTreeMap<&str, Case<'_>>> = BTreeMap::new();
         for (object, (chain, case)) in objects {
-            let suite = chain.unwrap_or_else(|| MIRROR_SUITE.to_owned());
+            let suite = chain.unwrap_or(MIRROR_SUITE);
             suites.entry(suite).or_default().insert(object, case);
         }
-        let mut xml = String::new();
+        let mut xml = String::with_capacity(cases.files.len() * 512);
         for (name, cases) in &suites {
             write_suite(&mut xml, name, cases);
         }
@@ -108,7 +112,7 @@ impl Stream {
 /// One test case in the making.
 struct Case<'a> {
     kind: &'static str,
-    path: Option<String>,
+    path: Option<Cow<'a, str>>,
     findings: Vec<&'a Finding>,
 }
 
@@ -136,12 +140,13 @@ fn write_suite(xml: &mut String, name: &str, cases: &BTreeMap<&str, Case<'_>>) {
 }
 
 fn write_case(xml: &mut String, suite: &str, object: &str, case: &Case<'_>) {
-    let _ = write!(
-        xml,
-        "    <testcase name=\"{}\" classname=\"{}\">",
-        escape(object),
-        escape(&format!("{suite}.{}", case.kind))
-    );
+    xml.push_str("    <testcase name=\"");
+    escape_into(xml, object);
+    xml.push_str("\" classname=\"");
+    escape_into(xml, suite);
+    xml.push('.');
+    escape_into(xml, case.kind);
+    xml.push_str("\">");
     let errors: Vec<&Finding> = case
         .findings
         .iter()
@@ -165,11 +170,9 @@ fn write_case(xml: &mut String, suite: &str, object: &str, case: &Case<'_>) {
         );
     }
     if let Some(path) = &case.path {
-        let _ = write!(
-            xml,
-            "<system-out>{}</system-out>",
-            escape(&format!("local path: {path}"))
-        );
+        xml.push_str("<system-out>local path: ");
+        escape_into(xml, path);
+        xml.push_str("</system-out>");
     }
     xml.push_str("</testcase>\n");
 }
@@ -195,6 +198,20 @@ fn describe(findings: &[&Finding]) -> String {
 /// carriage return) left out.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// [`escape`], appended to `out`.
+fn escape_into(out: &mut String, text: &str) {
+    // Most text (S3 keys, paths) is printable ASCII without markup.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -207,5 +224,26 @@ fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escape_keeps_plain_text_and_escapes_markup_and_drops_what_xml_cannot_hold() {
+        let key = "s3://bucket/AWSLogs/1/CloudTrail/eu-west-1/2026/03/23/x.json.gz";
+        assert_eq!(escape(key), key);
+        assert_eq!(escape("a&b<c>d\"e'f"), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
+        for markup in ["&", "<", ">", "\"", "'"] {
+            assert_ne!(escape(markup), markup, "{markup} must be escaped");
+        }
+        assert_eq!(escape("tab\tnew\nline\rend"), "tab\tnew\nline\rend");
+        assert_eq!(
+            escape("bell\u{7}del\u{7f}c1\u{85}x\u{fffe}y\u{ffff}"),
+            "belldelc1xy"
+        );
+        assert_eq!(escape("caf\u{e9} \u{1F600}"), "caf\u{e9} \u{1F600}");
+        assert_eq!(escape(" ~"), " ~");
+    }
 }

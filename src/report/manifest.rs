@@ -147,17 +147,16 @@ impl Manifest {
             if !wants_case && out.rows.len() >= rows {
                 continue;
             }
-            let spelt = self.spell(entry);
-            if wants_case && let Some(object) = &spelt.object {
+            if wants_case && let Some(object) = self.object_of(entry) {
                 out.junit.push(super::junit::FileCase {
-                    object: object.clone(),
+                    object,
                     kind: "log",
-                    chain: spelt.chain.clone(),
-                    path: spelt.path.clone(),
+                    chain: self.chain_of(entry).cloned(),
+                    path: self.path_of(&entry.place),
                 });
             }
             if out.rows.len() < rows {
-                out.rows.push(spelt);
+                out.rows.push(self.spell(entry));
             }
         }
         out
@@ -351,35 +350,40 @@ impl Manifest {
     }
 
     fn spell(&self, entry: &Entry) -> ManifestEntry {
-        let object = match &entry.place {
-            Place::Mirror { root, rel } => {
-                // A sidecar stands for the metadata of the digest beside it.
-                let key = match entry.kind {
-                    EvidenceKind::Metadata => {
-                        rel.strip_suffix(mirror::SIDECAR_SUFFIX).unwrap_or(rel)
-                    }
-                    _ => rel,
-                };
-                self.roots.get(*root as usize).map(|r| {
-                    mirror::s3_url(
-                        r.bucket.as_deref().unwrap_or("?"),
-                        &format!("{}{key}", r.prefix),
-                    )
-                })
-            }
-            Place::External(_) => None,
-        };
         ManifestEntry {
             kind: entry.kind,
             path: self.path_of(&entry.place),
-            object,
-            chain: entry
-                .chain
-                .and_then(|c| self.chains.get(c as usize))
-                .cloned(),
+            object: self.object_of(entry),
+            chain: self.chain_of(entry).cloned(),
             size: entry.stored.len,
             sha256: entry.hashed.then(|| hex::encode(entry.stored.sha256)),
         }
+    }
+
+    /// The `s3://` URL the entry stands for: the digest itself for its
+    /// metadata sidecar, `None` for files outside the mirrors.
+    fn object_of(&self, entry: &Entry) -> Option<String> {
+        let Place::Mirror { root, rel } = &entry.place else {
+            return None;
+        };
+        // A sidecar stands for the metadata of the digest beside it.
+        let key = match entry.kind {
+            EvidenceKind::Metadata => rel.strip_suffix(mirror::SIDECAR_SUFFIX).unwrap_or(rel),
+            _ => rel,
+        };
+        let root = self.roots.get(*root as usize)?;
+        let bucket = root.bucket.as_deref().unwrap_or("?");
+        let mut url = String::with_capacity(6 + bucket.len() + root.prefix.len() + key.len());
+        url.push_str("s3://");
+        url.push_str(bucket);
+        url.push('/');
+        url.push_str(&root.prefix);
+        url.push_str(key);
+        Some(url)
+    }
+
+    fn chain_of(&self, entry: &Entry) -> Option<&String> {
+        entry.chain.and_then(|c| self.chains.get(c as usize))
     }
 
     fn path_of(&self, place: &Place) -> String {
