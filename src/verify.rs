@@ -702,18 +702,40 @@ fn unreadable_findings(inventory: &Inventory) -> Vec<Finding> {
     unreadable.chain(invalid).collect()
 }
 
-/// One digest file as read, before the mirror roots are located. Its
-/// listing is not kept: only where its log files lie ([`Route`]), how many
-/// there are, and a few keys to locate roots by.
-struct ReadDigest {
-    index: usize,
-    path: std::path::PathBuf,
-    contents: digest::DigestFile,
-    metadata: signature::StoredMetadata,
-    routes: Vec<Route>,
-    listed: usize,
-    sample: Vec<(String, String)>,
-    cached: Vec<(Route, Vec<digest::LogFileRef>)>,
+/// A few listed keys (bucket, key) per place log files lie, from every
+/// digest: what locates a mirror root no digest lies in. Kept per place,
+/// not per digest, so that they do not grow with the number of digests.
+#[derive(Default)]
+struct ListedSamples(std::sync::Mutex<std::collections::HashMap<Route, Vec<(String, String)>>>);
+
+impl ListedSamples {
+    /// Keeps up to [`SAMPLE_KEYS`] keys per place of `files` (more for
+    /// keys outside every log folder, which may lie anywhere).
+    fn offer(&self, files: &[digest::LogFileRef]) {
+        let Ok(mut samples) = self.0.lock() else {
+            return;
+        };
+        for file in files.iter().take(SAMPLE_KEYS) {
+            let route = Route::of(&file.bucket, &file.object);
+            let cap = if route == Route::Misc {
+                SAMPLE_KEYS * 16
+            } else {
+                SAMPLE_KEYS
+            };
+            let kept = samples.entry(route).or_default();
+            if kept.len() < cap {
+                kept.push((file.bucket.to_string(), file.object.to_string()));
+            }
+        }
+    }
+
+    /// The keys kept, in a stable order.
+    fn into_keys(self) -> Vec<(String, String)> {
+        let samples = self.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut keys: Vec<(String, String)> = samples.into_values().flatten().collect();
+        keys.sort_unstable();
+        keys
+    }
 }
 
 /// Bytes of listings kept from the first read of the digests (beyond it,
@@ -732,22 +754,26 @@ fn read_digests(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Vec<DigestRecord>, Error> {
-    let read = read_all(inventory, options, progress);
-    if read.is_empty() {
+    let (mut records, samples) = read_all(inventory, options, progress);
+    if records.is_empty() {
         return Ok(Vec::new());
     }
-    locate(inventory, &read, options)?;
-    // Exactly as many as read (no doubling slack: a record is about 1 KB).
-    let mut records = Vec::with_capacity(read.len());
-    records.extend(
-        read.into_iter()
-            .filter_map(|r| build_record(inventory, range, r)),
-    );
+    locate(inventory, &records, &samples, options)?;
+    drop(samples);
+    // Completed in place: a record is about 1 KB, and a second vector of
+    // them would double the peak.
+    for record in &mut records {
+        complete_record(inventory, range, record);
+    }
     Ok(records)
 }
 
 /// Reads and parses every digest file in parallel.
-fn read_all(inventory: &Inventory, options: &Options, progress: &dyn Progress) -> Vec<ReadDigest> {
+fn read_all(
+    inventory: &Inventory,
+    options: &Options,
+    progress: &dyn Progress,
+) -> (Vec<DigestRecord>, Vec<(String, String)>) {
     let candidates: Vec<usize> = inventory
         .of_kind(FileKind::Digest)
         .map(|(index, _)| index)
@@ -759,75 +785,86 @@ fn read_all(inventory: &Inventory, options: &Options, progress: &dyn Progress) -
         .sum();
     progress.start(Phase::Digests, candidates.len() as u64, candidate_bytes);
     let cache = crate::budget::ListingBudget::new(LISTING_CACHE);
-    candidates
+    let samples = ListedSamples::default();
+    let read = candidates
         .into_par_iter()
         .map(|index| {
             let file = inventory.files.get(index);
             let path = file.map(|f| inventory.path_of(f)).unwrap_or_default();
             let mut contents = read_digest_file(&path, options.max_digest_bytes);
-            let (routes, listed, sample, cached) = summarize_listing(&mut contents, &cache);
+            let (routes, listed, cached) = summarize_listing(&mut contents, &cache, &samples);
             let metadata = file
                 .map(|f| signature::read_metadata(inventory, f))
                 .unwrap_or_default();
             progress.advance(file.map_or(0, |f| f.size));
-            ReadDigest {
-                index,
+            DigestRecord {
+                file: index,
+                // Filled in by `complete_record` once the roots are located.
+                bucket: String::new(),
+                key: String::new(),
                 path,
-                contents,
+                layout: None,
+                name: None,
+                inflated_sha256: contents.inflated_sha256,
+                parsed: contents.parsed,
+                stored: contents.stored,
                 metadata,
+                claimed_metadata: None,
+                moved: false,
+                auth: None,
+                contradicted: false,
+                in_range: true,
+                dropped_listing: None,
                 routes,
                 listed,
-                sample,
-                cached,
+                cached: std::sync::Mutex::new(cached),
             }
         })
-        .collect()
+        .collect();
+    (read, samples.into_keys())
 }
 
-/// A listing summed up: where it lies, how many files, a few keys, and
-/// the listing itself by route when the cache still has room.
-type Summary = (
-    Vec<Route>,
-    usize,
-    Vec<(String, String)>,
-    Vec<(Route, Vec<digest::LogFileRef>)>,
-);
+/// A listing summed up: where it lies, how many files, and the listing
+/// itself by route when the cache still has room.
+type Summary = (Vec<Route>, usize, Vec<(Route, Vec<digest::LogFileRef>)>);
 
-/// Where a digest's listed log files lie, how many it lists and a few of
-/// their keys; the listing itself is kept (by route) only while the cache
-/// has room, else freed (partitions read it again).
+/// Where a digest's listed log files lie and how many it lists (a few of
+/// their keys go to `samples`); the listing itself is kept (by route) only
+/// while the cache has room, else freed (partitions read it again).
 fn summarize_listing(
     contents: &mut digest::DigestFile,
     cache: &crate::budget::ListingBudget,
+    samples: &ListedSamples,
 ) -> Summary {
     let Ok(digest) = &mut contents.parsed else {
-        return (Vec::new(), 0, Vec::new(), Vec::new());
+        return (Vec::new(), 0, Vec::new());
     };
     let files = std::mem::take(&mut digest.log_files);
-    let sample = files
-        .iter()
-        .take(SAMPLE_KEYS)
-        .map(|f| (f.bucket.to_string(), f.object.to_string()))
-        .collect();
+    samples.offer(&files);
     let listed = files.len();
     let size: u64 = files.iter().map(|f| 64 + f.object.len() as u64).sum();
     if cache.admit(size) {
         let cached = crate::record::split_by_route(files);
         let routes = cached.iter().map(|(r, _)| r.clone()).collect();
-        (routes, listed, sample, cached)
+        (routes, listed, cached)
     } else {
-        (crate::record::routes_of(&files), listed, sample, Vec::new())
+        (crate::record::routes_of(&files), listed, Vec::new())
     }
 }
 
 /// Works out each root's bucket and prefix from the digests (and, for a
 /// root no digest lies in, from the log files they list).
-fn locate(inventory: &mut Inventory, read: &[ReadDigest], options: &Options) -> Result<(), Error> {
+fn locate(
+    inventory: &mut Inventory,
+    read: &[DigestRecord],
+    samples: &[(String, String)],
+    options: &Options,
+) -> Result<(), Error> {
     let mut claims: Vec<(usize, String, String, String)> = read
         .iter()
         .filter_map(|r| {
-            let file = inventory.files.get(r.index)?;
-            let d = r.contents.parsed.as_ref().ok()?;
+            let file = inventory.files.get(r.file)?;
+            let d = r.parsed.as_ref().ok()?;
             Some((
                 file.root,
                 file.rel.to_string(),
@@ -849,9 +886,7 @@ fn locate(inventory: &mut Inventory, read: &[ReadDigest], options: &Options) -> 
         })
         .collect();
     if !unlocated.is_empty() {
-        let listed = read
-            .iter()
-            .flat_map(|r| r.sample.iter().map(|(b, k)| (b.as_str(), k.as_str())));
+        let listed = samples.iter().map(|(b, k)| (b.as_str(), k.as_str()));
         claims.extend(inventory.log_claims(&unlocated, listed));
     }
     inventory.locate_roots(
@@ -867,56 +902,38 @@ fn locate(inventory: &mut Inventory, read: &[ReadDigest], options: &Options) -> 
     Ok(())
 }
 
-/// The record of one digest read, now that its root is located.
-fn build_record(
-    inventory: &Inventory,
-    range: &TimeRange,
-    read: ReadDigest,
-) -> Option<DigestRecord> {
-    let file = inventory.files.get(read.index)?;
+/// Completes the record of one digest read, now that its root is located:
+/// its bucket and key, what its place says, and whether it is in range.
+fn complete_record(inventory: &Inventory, range: &TimeRange, record: &mut DigestRecord) {
+    let Some(file) = inventory.files.get(record.file) else {
+        return;
+    };
     let bucket = inventory.bucket_of(file).to_owned();
     let key = inventory.key_of(file);
     let layout = mirror::parse_layout(&key, "CloudTrail-Digest");
     let name = layout.as_ref().and_then(mirror::parse_digest_name);
-    let parsed = read.contents.parsed;
-    let moved = parsed
-        .as_ref()
-        .is_ok_and(|d| d.bucket != bucket || d.object != key);
+    let parsed = record.parsed.as_ref().ok();
+    let moved = parsed.is_some_and(|d| d.bucket != bucket || d.object != key);
     let time = parsed
-        .as_ref()
-        .ok()
         .map(|d| d.end_time)
         .or_else(|| name.as_ref().map(|n| n.time));
     let in_range = time.is_none_or(|t| range.admits_digest(t));
-    let claimed_metadata = parsed
-        .as_ref()
-        .ok()
+    record.claimed_metadata = parsed
         .filter(|_| moved)
         .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())
         .filter(|f| f.kind == FileKind::Digest)
         .map(|f| Box::new(signature::read_metadata(inventory, f)));
-    Some(DigestRecord {
-        file: read.index,
-        bucket,
-        key,
-        path: read.path,
-        layout,
-        name,
-        inflated_sha256: read.contents.inflated_sha256,
-        parsed,
-        stored: read.contents.stored,
-        metadata: read.metadata,
-        claimed_metadata,
-        moved,
-        auth: None,
-        contradicted: false,
-        in_range,
-        dropped_listing: None,
+    record.bucket = bucket;
+    record.key = key;
+    record.layout = layout;
+    record.name = name;
+    record.moved = moved;
+    record.in_range = in_range;
+    if !in_range {
         // A digest outside the range is read as evidence; its log files are not examined.
-        routes: if in_range { read.routes } else { Vec::new() },
-        listed: read.listed,
-        cached: std::sync::Mutex::new(if in_range { read.cached } else { Vec::new() }),
-    })
+        record.routes = Vec::new();
+        record.cached = std::sync::Mutex::new(Vec::new());
+    }
 }
 
 /// Reads one digest file; a panic while reading it (a bug) is an error on it.
@@ -979,46 +996,64 @@ fn check_overrides(
 fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing) {
     // Keyed by where each digest claims to be: the next digest's
     // previousDigestSignature belongs to that content wherever it lies now.
+    // Each digest gets the indices of the digests vouching for it (not
+    // copies of their signatures: a signature is 512 hex digits).
     let by_claimed_location = chain::claimed_locations(records);
-    let mut chain_signatures: Vec<Vec<String>> = vec![Vec::new(); records.len()];
-    for record in records.iter() {
+    let mut vouchers: Vec<Vec<u32>> = vec![Vec::new(); records.len()];
+    for (index, record) in records.iter().enumerate() {
         let Ok(d) = &record.parsed else { continue };
-        let (Some(link), Some(sig)) = (&d.previous, &d.previous_signature) else {
+        let (Some(link), Some(_)) = (&d.previous, &d.previous_signature) else {
             continue;
         };
         let targets = by_claimed_location
             .get(&(link.bucket.as_str(), link.object.as_str()))
             .map_or(&[][..], Vec::as_slice);
         for &target in targets {
-            if let Some(list) = chain_signatures.get_mut(target)
-                && !list.contains(sig)
-            {
-                list.push(sig.clone());
+            if let (Some(list), Ok(index)) = (vouchers.get_mut(target), u32::try_from(index)) {
+                list.push(index);
             }
         }
     }
     drop(by_claimed_location);
-    records
-        .par_iter_mut()
-        .zip(chain_signatures.par_iter())
-        .for_each(|(record, sigs)| {
-            if let Ok(d) = &record.parsed {
-                let sigs: Vec<&str> = sigs.iter().map(String::as_str).collect();
-                let backfill = record.is_backfill();
-                let mut auth = signature::authenticate(d, &record.metadata, &sigs, keys, backfill);
-                // A digest moved without its sidecar: the metadata at the key
-                // its content names may be its own.
-                if auth.problem.is_some()
-                    && let Some(claimed) = &record.claimed_metadata
-                {
-                    let at_claim = signature::authenticate(d, claimed, &sigs, keys, backfill);
-                    if at_claim.problem.is_none() {
-                        auth = at_claim;
-                    }
+    let records_read: &[DigestRecord] = records;
+    let signature_of = |index: &u32| {
+        records_read
+            .get(*index as usize)
+            .and_then(|r| r.parsed.as_ref().ok())
+            .and_then(|d| d.previous_signature.as_deref())
+    };
+    let auths: Vec<Option<signature::Authentication>> = records_read
+        .par_iter()
+        .zip(vouchers.par_iter())
+        .map(|(record, vouchers)| {
+            let d = record.parsed.as_ref().ok()?;
+            let mut sigs: Vec<&str> = Vec::with_capacity(vouchers.len());
+            for sig in vouchers.iter().filter_map(signature_of) {
+                if !sigs.contains(&sig) {
+                    sigs.push(sig);
                 }
-                record.auth = Some(auth);
             }
-        });
+            let backfill = record.is_backfill();
+            let auth = signature::authenticate(d, &record.metadata, &sigs, keys, backfill);
+            // A digest moved without its sidecar: the metadata at the key
+            // its content names may be its own.
+            if auth.problem.is_some()
+                && let Some(claimed) = &record.claimed_metadata
+            {
+                let at_claim = signature::authenticate(d, claimed, &sigs, keys, backfill);
+                if at_claim.problem.is_none() {
+                    return Some(at_claim);
+                }
+            }
+            Some(auth)
+        })
+        .collect();
+    drop(vouchers);
+    for (record, auth) in records.iter_mut().zip(auths) {
+        if auth.is_some() {
+            record.auth = auth;
+        }
+    }
 }
 
 /// Findings about one digest on its own: malformed, moved, signature and key problems.
