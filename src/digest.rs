@@ -89,6 +89,66 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// A signature as text (`previousDigestSignature`, a sidecar's
+/// `signature`): hex as CloudTrail writes it is kept as the bytes it
+/// encodes (half the memory; a large archive holds one per digest), any
+/// other text verbatim. Either way [`SignatureText::text`] gives back the
+/// exact text, which the signing string needs.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SignatureText {
+    /// Lower-case hex that round-trips exactly: the bytes it encodes.
+    Hex(Box<[u8]>),
+    /// Anything else, verbatim.
+    Verbatim(Box<str>),
+}
+
+impl SignatureText {
+    /// Keeps `text` in the compact form when it round-trips exactly.
+    #[must_use]
+    pub fn new(text: &str) -> Self {
+        let lower_hex = text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match hex::decode(text) {
+            Ok(bytes) if lower_hex => SignatureText::Hex(bytes.into_boxed_slice()),
+            _ => SignatureText::Verbatim(text.into()),
+        }
+    }
+
+    /// The text exactly as it was given.
+    #[must_use]
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            SignatureText::Hex(bytes) => std::borrow::Cow::Owned(hex::encode(bytes)),
+            SignatureText::Verbatim(text) => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// The signature's bytes: the hex decoded (surrounding white space
+    /// ignored); `None` when the text is not hex.
+    #[must_use]
+    pub fn bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            SignatureText::Hex(bytes) => Some(std::borrow::Cow::Borrowed(bytes)),
+            SignatureText::Verbatim(text) => {
+                hex::decode(text.trim()).ok().map(std::borrow::Cow::Owned)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for SignatureText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.text())
+    }
+}
+
+impl From<&str> for SignatureText {
+    fn from(text: &str) -> Self {
+        SignatureText::new(text)
+    }
+}
+
 /// Where the previous digest is and what it should hash to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousLink {
@@ -185,8 +245,8 @@ pub struct Digest {
     pub signature_algorithm: Option<String>,
     /// The previous digest, `None` for a chain's starting digest (bucket or object null).
     pub previous: Option<PreviousLink>,
-    /// `previousDigestSignature` verbatim (`None` when JSON null).
-    pub previous_signature: Option<String>,
+    /// `previousDigestSignature` (`None` when JSON null).
+    pub previous_signature: Option<SignatureText>,
     /// `logFiles`.
     pub log_files: Vec<LogFileRef>,
     /// SHA-256 of the inflated file: what the signature and the next digest cover.
@@ -309,7 +369,8 @@ fn parse_hashed(inflated: &[u8], content_sha256: [u8; 32]) -> Result<Digest, Dig
     )?;
     let previous_signature = raw
         .previous_digest_signature
-        .ok_or(DigestError::MissingField("previousDigestSignature"))?;
+        .ok_or(DigestError::MissingField("previousDigestSignature"))?
+        .map(|text| SignatureText::new(&text));
     let log_files = raw.log_files.ok_or(DigestError::MissingField("logFiles"))?;
 
     let start_time = parse_time(&start_text, "digestStartTime")?;
@@ -387,6 +448,42 @@ fn check_key(key: &str, field: &'static str) -> Result<(), DigestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_text_gives_back_exactly_what_it_was_given() {
+        for text in [
+            "", "00ff", "deadbeef", "DEADBEEF", "DeadBeef", " 00ff", "00ff\n", "0", "0g", "null",
+        ] {
+            assert_eq!(SignatureText::new(text).text(), text, "{text:?}");
+        }
+        assert!(matches!(SignatureText::new("00ff"), SignatureText::Hex(b) if *b == [0, 255]));
+        assert!(matches!(
+            SignatureText::new("00FF"),
+            SignatureText::Verbatim(_)
+        ));
+        assert!(matches!(
+            SignatureText::new("abc"),
+            SignatureText::Verbatim(_)
+        ));
+        assert!(matches!(
+            SignatureText::new("00ff "),
+            SignatureText::Verbatim(_)
+        ));
+    }
+
+    #[test]
+    fn signature_text_bytes_decode_any_hex_and_refuse_the_rest() {
+        let bytes = |t: &str| SignatureText::new(t).bytes().map(|b| b.into_owned());
+        assert_eq!(bytes("00ff"), Some(vec![0, 255]));
+        assert_eq!(bytes("00FF"), Some(vec![0, 255]));
+        assert_eq!(bytes(" 00ff\n"), Some(vec![0, 255]));
+        assert_eq!(bytes(""), Some(vec![]));
+        assert_eq!(bytes("0"), None);
+        assert_eq!(bytes("zz"), None);
+        assert_eq!(SignatureText::new("00ff"), SignatureText::from("00ff"));
+        assert_ne!(SignatureText::new("00ff"), SignatureText::new("00FF"));
+        assert_eq!(format!("{:?}", SignatureText::new("00ff")), "\"00ff\"");
+    }
 
     const SAMPLE: &str = r#"{"awsAccountId":"111122223333","digestStartTime":"2015-08-17T14:01:31Z","digestEndTime":"2015-08-17T15:01:31Z","digestS3Bucket":"b","digestS3Object":"AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_t_us-east-2_20150817T150131Z.json.gz","digestPublicKeyFingerprint":"31e8b5433410dfb61a9dc45cc65b22ff","digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":null,"oldestEventTime":null,"previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null,"logFiles":[]}"#;
 

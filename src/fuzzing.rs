@@ -112,7 +112,10 @@ pub fn sidecar(data: &[u8]) {
     // What was found must be found again in a bare map holding only it.
     let mut bare = serde_json::Map::new();
     for (name, value) in [
-        ("signature", &meta.signature),
+        (
+            "signature",
+            &meta.signature.as_ref().map(|s| s.text().into_owned()),
+        ),
         ("signature-algorithm", &meta.algorithm),
         ("backfill-generation-timestamp", &meta.backfill_generation),
     ] {

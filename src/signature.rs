@@ -13,7 +13,7 @@
 //! A signature is self-authenticating: from whatever source, it is accepted
 //! only if it verifies against a supplied public key.
 
-use crate::digest::Digest;
+use crate::digest::{Digest, SignatureText};
 use crate::gzip::StoredHash;
 use crate::keys::{KeyLookup, KeyRing, SigningTime, Validity};
 use crate::mirror::{FileKind, Inventory, MirrorFile, SIDECAR_SUFFIX};
@@ -52,7 +52,7 @@ pub struct StoredMetadata {
     /// Where it was read from; `None` when nothing was saved.
     pub source: Option<SignatureSource>,
     /// `signature` (hex).
-    pub signature: Option<String>,
+    pub signature: Option<SignatureText>,
     /// `signature-algorithm`.
     pub algorithm: Option<String>,
     /// `backfill-generation-timestamp` of backfill digests.
@@ -171,7 +171,7 @@ pub fn parse_sidecar(bytes: &[u8]) -> Result<StoredMetadata, String> {
     };
     Ok(StoredMetadata {
         source: None,
-        signature: field("signature")?,
+        signature: field("signature")?.map(|text| SignatureText::new(&text)),
         algorithm: field("signature-algorithm")?,
         backfill_generation: field("backfill-generation-timestamp")?,
         unreadable: None,
@@ -194,7 +194,7 @@ fn read_xattrs(path: &std::path::Path) -> StoredMetadata {
     let backfill_generation = get("user.backfill-generation-timestamp");
     StoredMetadata {
         source: (signature.is_some() || algorithm.is_some()).then_some(SignatureSource::Xattr),
-        signature,
+        signature: signature.map(|text| SignatureText::new(&text)),
         algorithm,
         backfill_generation,
         unreadable: None,
@@ -213,7 +213,10 @@ pub fn signing_string(digest: &Digest) -> Vec<u8> {
         digest.bucket,
         digest.object,
         digest.content_sha256_hex(),
-        digest.previous_signature.as_deref().unwrap_or("null")
+        digest
+            .previous_signature
+            .as_ref()
+            .map_or(std::borrow::Cow::Borrowed("null"), SignatureText::text)
     )
     .into_bytes()
 }
@@ -237,9 +240,9 @@ pub enum SignatureError {
 pub fn verify(
     key: &rsa::PublicKey,
     digest: &Digest,
-    signature_hex: &str,
+    signature: &SignatureText,
 ) -> Result<(), SignatureError> {
-    let signature = hex::decode(signature_hex.trim()).map_err(|_| SignatureError::NotHex)?;
+    let signature = signature.bytes().ok_or(SignatureError::NotHex)?;
     key.pkcs1v15_verify::<Sha256>(&signing_string(digest), &signature)
         .map_err(|_| SignatureError::Mismatch)
 }
@@ -288,7 +291,7 @@ pub enum SignatureProblem {
 pub fn authenticate(
     digest: &Digest,
     metadata: &StoredMetadata,
-    chain_signatures: &[&str],
+    chain_signatures: &[&SignatureText],
     keys: &KeyRing,
     backfill: bool,
 ) -> Authentication {
@@ -407,11 +410,11 @@ mod tests {
     fn sidecar_forms() {
         let head = br#"{"AcceptRanges":"bytes","ContentLength":1,"Metadata":{"signature":"ab","signature-algorithm":"SHA256withRSA"}}"#;
         let m = parse_sidecar(head).unwrap();
-        assert_eq!(m.signature.as_deref(), Some("ab"));
+        assert_eq!(m.signature, Some(SignatureText::new("ab")));
         assert_eq!(m.algorithm.as_deref(), Some("SHA256withRSA"));
         let bare = br#"{"x-amz-meta-signature":"cd","backfill-generation-timestamp":"2025-09-01T00:00:00Z"}"#;
         let m = parse_sidecar(bare).unwrap();
-        assert_eq!(m.signature.as_deref(), Some("cd"));
+        assert_eq!(m.signature, Some(SignatureText::new("cd")));
         assert_eq!(
             m.backfill_generation.as_deref(),
             Some("2025-09-01T00:00:00Z")

@@ -1020,14 +1020,14 @@ fn authenticate_all(records: &mut [DigestRecord], keys: &KeyRing) {
         records_read
             .get(*index as usize)
             .and_then(|r| r.parsed.as_ref().ok())
-            .and_then(|d| d.previous_signature.as_deref())
+            .and_then(|d| d.previous_signature.as_ref())
     };
     let auths: Vec<Option<signature::Authentication>> = records_read
         .par_iter()
         .zip(vouchers.par_iter())
         .map(|(record, vouchers)| {
             let d = record.parsed.as_ref().ok()?;
-            let mut sigs: Vec<&str> = Vec::with_capacity(vouchers.len());
+            let mut sigs: Vec<&digest::SignatureText> = Vec::with_capacity(vouchers.len());
             for sig in vouchers.iter().filter_map(signature_of) {
                 if !sigs.contains(&sig) {
                     sigs.push(sig);
