@@ -101,8 +101,10 @@ for n in $SIZES; do
     peak=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1)
     row=$(jq -n --argjson logs "$n" --argjson files "$files" --argjson floor "$floor" \
         --argjson ceiling "$ceiling" --argjson wall "$wall" --argjson rss_kib "$peak" '{
-            logs: $logs, files: $files, floor_s: $floor, ceiling_s: $ceiling,
-            bound_s: (if $ceiling == null then null else $floor + $ceiling end), trailproof_s: $wall,
+            logs: $logs, files: $files, floor_s: $floor,
+            ceiling_s: (if $ceiling == null then null else ($ceiling * 1000 | round / 1000) end),
+            bound_s: (if $ceiling == null then null else (($floor + $ceiling) * 1000 | round / 1000) end),
+            trailproof_s: $wall,
             files_per_s: ($files / $wall | floor), floor_files_per_s: ($files / $floor | floor),
             bound_files_per_s: (if $ceiling == null then null else $files / ($floor + $ceiling) | floor end),
             ratio_to_floor: (($wall / $floor) * 100 | round / 100),
