@@ -9,7 +9,6 @@
 //! linked, but the log files it lists are not examined
 //! (`digest.not_examined`, which leaves the run incomplete).
 
-use crate::digest::Digest;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Default budget for digest listings: 2 GiB.
@@ -20,16 +19,6 @@ pub const DEFAULT_MEMORY_BUDGET: u64 = 2 << 30;
 /// manifest entry and, for a digest that cannot be verified, its
 /// `log.unverified` finding.
 pub(crate) const PER_LOG_FILE: u64 = 600;
-
-/// What the listing of `digest` costs to hold.
-#[must_use]
-pub fn listing_cost(digest: &Digest) -> u64 {
-    digest
-        .log_files
-        .iter()
-        .map(|f| PER_LOG_FILE + 2 * f.object.len() as u64)
-        .sum()
-}
 
 /// A shared allowance for listings, taken from by parallel readers.
 #[derive(Debug)]
@@ -57,31 +46,6 @@ impl ListingBudget {
             })
             .is_ok()
     }
-
-    /// The limit, in bytes.
-    #[must_use]
-    pub fn limit(&self) -> u64 {
-        self.limit
-    }
-}
-
-/// Which of `costs` (in a fixed order) to keep so that their sum fits
-/// `limit`: every one in order while it fits (a later, smaller one may still
-/// fit after a larger one did not). The same input always gives the same
-/// choice, whatever order parallel readers finished in.
-#[must_use]
-pub fn choose(costs: &[u64], limit: u64) -> Vec<bool> {
-    let mut used: u64 = 0;
-    costs
-        .iter()
-        .map(|&cost| match used.checked_add(cost) {
-            Some(total) if total <= limit => {
-                used = total;
-                true
-            }
-            _ => false,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -97,12 +61,5 @@ mod tests {
         assert!(!budget.admit(1));
         assert!(budget.admit(0));
         assert!(!ListingBudget::new(10).admit(u64::MAX));
-    }
-
-    #[test]
-    fn choice_is_in_order_and_fits() {
-        assert_eq!(choose(&[60, 50, 40, 1], 100), [true, false, true, false]);
-        assert_eq!(choose(&[], 0), Vec::<bool>::new());
-        assert_eq!(choose(&[0, u64::MAX, 5], 5), [true, false, true]);
     }
 }

@@ -251,7 +251,7 @@ pub struct Mark {
 
 impl Finding {
     /// A finding of `code` about `object` with a message; help text is the
-    /// code's default (see [`default_help`]) until replaced.
+    /// code's default (see `default_help`) until replaced.
     #[must_use]
     pub fn new(code: FindingCode, object: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {

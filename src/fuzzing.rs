@@ -25,7 +25,7 @@ const SMALL_BUFFER: usize = 7;
 /// span many refills, as they do in a file larger than the verifier's buffer.
 const SMALL_READ_AHEAD: usize = 13;
 
-/// A digest file: bounded inflate then [`digest::parse`], as [`digest::read`]
+/// A digest file: bounded inflate then `digest::parse`, as `digest::read`
 /// does; the raw bytes are also parsed as digest JSON.
 pub fn digest_file(data: &[u8]) {
     let inflated = gzip::inflate_bounded(data, MAX_INFLATED);
@@ -133,7 +133,7 @@ pub fn sidecar(data: &[u8]) {
 }
 
 /// A public-key file (list-public-keys JSON, PEM, DER, X.509), as
-/// [`keys::KeyRing::load`] parses it.
+/// `keys::KeyRing::load` parses it.
 pub fn key_file(data: &[u8]) {
     let Ok(filed) = keys::parse_key_file(Path::new("fuzz-input"), data) else {
         return;

@@ -3,20 +3,20 @@
 //!
 //! [`verify()`] runs the pipeline, a one-way graph of stages with typed
 //! outcomes:
-//! 1. [`mirror::scan`] walks the mirror roots once through [`evidence`] (the
+//! 1. [`mirror::scan`] walks the mirror roots once through `evidence` (the
 //!    only code that touches the file system: read-only, no links followed,
 //!    no access times changed) and names every file by its S3 key
 //!    ([`layout`]).
-//! 2. [`digest::read`] inflates each digest (one bounded gzip member, see
+//! 2. `digest::read` inflates each digest (one bounded gzip member, see
 //!    [`gzip`]) and validates its JSON; [`signature::authenticate`] verifies
-//!    its SHA256withRSA signature with the key from [`keys::KeyRing`] its
-//!    fingerprint names. Each digest becomes a [`record::DigestRecord`].
-//! 3. [`chain`] rebuilds every chain: links, forks, order and gaps as data,
+//!    its SHA256withRSA signature with the key from `keys::KeyRing` its
+//!    fingerprint names. Each digest becomes a `record::DigestRecord`.
+//! 3. `chain` rebuilds every chain: links, forks, order and gaps as data,
 //!    authentic evidence always outranking unauthenticated evidence.
-//! 4. The log files are checked [`partition`] by partition (one day's log
+//! 4. The log files are checked `partition` by partition (one day's log
 //!    folder of one place, with the digests that list files in it), so
 //!    memory depends on the largest partition, not on the archive;
-//!    [`loghash`] re-hashes every listed file on every core.
+//!    `loghash` re-hashes every listed file on every core.
 //! 5. The [`report::Report`] holds the verdict; the JSON report, the
 //!    evidence manifest and JUnit are streamed partition by partition, the
 //!    other formats rendered from the `Report` at the end.
@@ -38,23 +38,23 @@
 //! # Ok::<(), trailproof::Error>(())
 //! ```
 
-pub mod budget;
-pub mod chain;
-pub mod digest;
-pub mod error;
-pub mod evidence;
+pub(crate) mod budget;
+pub(crate) mod chain;
+pub(crate) mod digest;
+pub(crate) mod error;
+pub(crate) mod evidence;
 mod excerpt;
-pub mod finding;
+pub(crate) mod finding;
 pub mod gzip;
-pub mod keys;
+pub(crate) mod keys;
 pub mod layout;
-pub mod loghash;
+pub(crate) mod loghash;
 pub mod mirror;
-pub mod options;
+pub(crate) mod options;
 pub mod output;
-pub mod partition;
+pub(crate) mod partition;
 pub mod progress;
-pub mod record;
+pub(crate) mod record;
 pub mod report;
 pub mod signature;
 pub mod text;

@@ -314,7 +314,7 @@ impl Inventory {
     /// keeps that open) and says its size.
     ///
     /// # Errors
-    /// As [`crate::evidence::open_evidence`].
+    /// As `crate::evidence::open_evidence`.
     pub fn open_file(&self, file: &MirrorFile) -> std::io::Result<(std::fs::File, u64)> {
         let opened = match file.rel.rsplit_once('/') {
             Some((folder, name)) => self

@@ -32,7 +32,7 @@ pub struct Options {
     pub invocation: Vec<String>,
     /// Which findings fail the run (the report's verdict line and exit status).
     pub fail_on: FailOn,
-    /// Bytes the digests' listings may take ([`crate::budget`]).
+    /// Bytes the digests' listings may take (`crate::budget`).
     pub memory_budget: u64,
 }
 
