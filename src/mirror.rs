@@ -509,6 +509,7 @@ impl Inventory {
             root.bucket = Some(bucket);
             root.prefix = prefix;
         }
+        self.add_day_folders_below_prefixes();
         for (i, a) in self.roots.iter().enumerate() {
             for (j, b) in self.roots.iter().enumerate().skip(i + 1) {
                 if a.bucket == b.bucket && self.share_a_key(i, j) {
@@ -520,6 +521,55 @@ impl Inventory {
             }
         }
         Ok(())
+    }
+
+    /// Adds the day folders of roots located inside a log folder (e.g. at
+    /// `…/CloudTrail/REGION/`): the scan recognises day folders by their path
+    /// below the root, which does not show them there, and lists no file
+    /// outside a `CloudTrail` folder.
+    fn add_day_folders_below_prefixes(&mut self) {
+        let mut found = Vec::new();
+        for (index, root) in self.roots.iter().enumerate() {
+            if !root.prefix.split('/').any(|part| part == "CloudTrail") {
+                continue;
+            }
+            // (folder, its key relative to the root, how many parts that has)
+            let mut pending = vec![(root.path.clone(), String::new(), 0usize)];
+            while let Some((folder, rel, depth)) = pending.pop() {
+                // An unreadable folder was reported by the scan.
+                let Ok(entries) = read_folder(&folder, rel.is_empty()) else {
+                    continue;
+                };
+                for entry in entries {
+                    let Some(name) = entry.name.to_str() else {
+                        continue;
+                    };
+                    if !matches!(entry.kind, EntryKind::Folder) {
+                        continue;
+                    }
+                    let key = if rel.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{rel}/{name}")
+                    };
+                    if let Some(date) = day_folder_date(&format!("{}{key}", root.prefix)) {
+                        found.push(DayFolder {
+                            root: index,
+                            rel: key.into_boxed_str(),
+                            date,
+                        });
+                    } else if depth < 4 {
+                        // At most REGION/YYYY/MM/DD below a `CloudTrail/` prefix.
+                        pending.push((folder.join(&entry.name), key, depth + 1));
+                    }
+                }
+            }
+        }
+        self.day_folders.extend(found);
+        self.day_folders
+            .sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+        self.day_folders
+            .dedup_by(|a, b| a.root == b.root && a.rel == b.rel);
     }
 
     /// Whether two roots of one bucket hold a file at the same key (two
