@@ -533,6 +533,15 @@ impl Inventory {
             if !root.prefix.split('/').any(|part| part == "CloudTrail") {
                 continue;
             }
+            if let Some(date) = day_folder_date(root.prefix.trim_end_matches('/')) {
+                // The root is itself a day folder.
+                found.push(DayFolder {
+                    root: index,
+                    rel: "".into(),
+                    date,
+                });
+                continue;
+            }
             // (folder, its key relative to the root, how many parts that has)
             let mut pending = vec![(root.path.clone(), String::new(), 0usize)];
             while let Some((folder, rel, depth)) = pending.pop() {

@@ -67,7 +67,11 @@ pub(crate) fn plan(inventory: &Inventory, records: &[DigestRecord]) -> Vec<Parti
 fn route_of_folder(inventory: &Inventory, folder: &DayFolder) -> Option<Route> {
     let root = inventory.roots.get(folder.root)?;
     let bucket = root.bucket.as_deref()?;
-    let key = format!("{}{}/x", root.prefix, folder.rel);
+    let key = if folder.rel.is_empty() {
+        format!("{}x", root.prefix)
+    } else {
+        format!("{}{}/x", root.prefix, folder.rel)
+    };
     let layout = crate::layout::parse_layout(&key, Service::Logs.folder())?;
     Some(Route::Day(Location::of(bucket, &layout), folder.date))
 }
@@ -213,7 +217,12 @@ fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
                 });
                 continue;
             };
-            let key = format!("{folder_rel}/{text}");
+            // (A root that is itself a day folder lists at "".)
+            let key = if folder_rel.is_empty() {
+                text.to_owned()
+            } else {
+                format!("{folder_rel}/{text}")
+            };
             let kind = match kind {
                 Kind::Folder => {
                     pending.push(key);

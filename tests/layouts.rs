@@ -303,3 +303,30 @@ fn the_log_files_of_a_root_located_below_the_region_folder_are_checked() {
     );
     assert_eq!(out.code, 1);
 }
+
+#[test]
+fn a_root_that_is_one_day_folder_of_logs_is_checked() {
+    let case = Case::new(small(78));
+    let day = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/01";
+    let day_root = case.dir.path().join("one-day");
+    std::fs::rename(case.mirror.root.join(day), &day_root).unwrap();
+    let roots = [case.mirror.root.clone(), day_root.clone()];
+    let out = verify_json(&roots, &case.mirror.public_keys, &[]);
+    assert_eq!(out.findings(), vec![], "{}", out.stderr);
+    assert_eq!(out.code, 0);
+    let valid = out.report["summary"]["logs"]["valid"].as_u64().unwrap();
+    assert_eq!(valid, case.mirror.logs.len() as u64);
+    let victim = case
+        .mirror
+        .logs
+        .iter()
+        .find(|l| l.key.starts_with(&format!("{day}/")))
+        .unwrap();
+    std::fs::remove_file(day_root.join(victim.key.rsplit('/').next().unwrap())).unwrap();
+    let out = verify_json(&roots, &case.mirror.public_keys, &[]);
+    assert_eq!(
+        out.findings(),
+        vec![f("log.missing", &victim.bucket, &victim.key)]
+    );
+    assert_eq!(out.code, 1);
+}
