@@ -140,14 +140,16 @@ pub enum Error {
     },
     /// A report would overwrite a public-key file of the run.
     #[error(
-        "refusing to write the {format} report to {path}: it is the public-key file {input}, which this run reads"
+        "refusing to write the {format} report to {path}: it is the {what} {input}, which this run reads"
     )]
     ReportIsInput {
         /// The report format's name.
         format: &'static str,
         /// The path as given.
         path: PathBuf,
-        /// The key file, as given.
+        /// What the input is: `public-key file` or `checkpoint`.
+        what: &'static str,
+        /// The input, as given.
         input: PathBuf,
     },
     /// Two reports name the same file.
@@ -174,6 +176,46 @@ pub enum Error {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// A checkpoint (`--checkpoint`) cannot be read.
+    #[error("cannot read the checkpoint {path}: {source}")]
+    CheckpointUnreadable {
+        /// The file as given.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint is not one this trailproof can read.
+    #[error("invalid checkpoint {path}: {reason}")]
+    CheckpointInvalid {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A head recorded in a checkpoint does not verify: the file was edited
+    /// (or the keys given are not those of the audit that wrote it).
+    #[error("the checkpoint {path} cannot be trusted: for chain {chain}, {reason}")]
+    CheckpointNotAuthentic {
+        /// The file as given.
+        path: PathBuf,
+        /// The chain whose head failed.
+        chain: String,
+        /// Why.
+        reason: String,
+    },
+    /// A checkpoint knows none of the mirror's buckets and accounts.
+    #[error(
+        "the checkpoint {path} is for other buckets or accounts than the mirror: it records {theirs}; the mirror holds {ours}"
+    )]
+    CheckpointForeign {
+        /// The file as given.
+        path: PathBuf,
+        /// What the checkpoint records, for display.
+        theirs: String,
+        /// What the mirror holds, for display.
+        ours: String,
     },
     /// The worker pool could not be started.
     #[error("cannot start {jobs} worker threads: {reason}")]
@@ -225,9 +267,18 @@ impl Error {
                 "Give a path in an existing, writable folder (or a character device or FIFO), outside every mirror root."
             }
             Error::ReportIsInput { .. } => {
-                "Write the report to a new file: a key file is evidence of what the run trusted."
+                "Write the report to a new file: the key files and checkpoints a run reads are evidence of what it trusted."
             }
             Error::ReportTwice { .. } => "Give each report its own file.",
+            Error::CheckpointUnreadable { .. } | Error::CheckpointInvalid { .. } => {
+                "Pass a checkpoint that `trailproof verify --save-checkpoint FILE` wrote, readable by this user."
+            }
+            Error::CheckpointNotAuthentic { .. } => {
+                "Use the checkpoint kept with the case file (compare its SHA-256 with the one the earlier audit's report shows), with the public keys that audit used."
+            }
+            Error::CheckpointForeign { .. } => {
+                "Pass the checkpoint written by an audit of this bucket and these accounts (one per earlier audit; --checkpoint is repeatable)."
+            }
             Error::ThreadPool { .. } => "Lower --jobs.",
         }
     }

@@ -132,6 +132,21 @@ finding_codes! {
     /// The digest's listing did not fit the run's memory budget: its log files were not examined.
     DigestNotExamined => "digest.not_examined", Warning,
         "the log files a digest lists were not examined: all digests' listings exceed the memory budget (--memory-budget-mib); the run is incomplete (exit 2)";
+    /// A head digest recorded in a checkpoint is gone.
+    CheckpointHeadMissing => "checkpoint.head_missing", Error,
+        "a chain's newest digest when a checkpoint (--checkpoint) was written is gone: digests were deleted after that audit";
+    /// A head digest recorded in a checkpoint is there with other bytes.
+    CheckpointHeadModified => "checkpoint.head_modified", Error,
+        "a chain's newest digest when a checkpoint was written is there, but its bytes differ from the checkpoint's hashes";
+    /// A chain now ends before the head a checkpoint recorded.
+    CheckpointRollback => "checkpoint.rollback", Error,
+        "a chain now ends before its newest digest when a checkpoint was written: the mirror is older than that audit";
+    /// A chain no longer passes through the head a checkpoint recorded.
+    CheckpointFork => "checkpoint.fork", Error,
+        "a digest after a checkpointed head links past it (or to it with another hash): the chain was rewritten after that audit";
+    /// A chain a checkpoint knows has no digest in the mirror.
+    CheckpointChainMissing => "checkpoint.chain_missing", Error,
+        "a chain a checkpoint records has no digest at all in the mirror now";
 }
 
 impl FindingCode {
@@ -352,6 +367,11 @@ fn lossy_path<S: serde::Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::O
 #[must_use]
 pub fn default_help(code: FindingCode) -> &'static str {
     match code {
+        FindingCode::CheckpointHeadMissing
+        | FindingCode::CheckpointHeadModified
+        | FindingCode::CheckpointRollback
+        | FindingCode::CheckpointFork
+        | FindingCode::CheckpointChainMissing => checkpoint_help(code),
         FindingCode::DigestMissing => {
             "Restore the digest from the bucket (or its versions/backups) and re-run; if the mirror deliberately starts later, limit the run with --start-time."
         }
@@ -421,6 +441,24 @@ pub fn default_help(code: FindingCode) -> &'static str {
     }
 }
 
+/// The help of the `checkpoint.*` codes.
+fn checkpoint_help(code: FindingCode) -> &'static str {
+    match code {
+        FindingCode::CheckpointHeadMissing
+        | FindingCode::CheckpointRollback
+        | FindingCode::CheckpointChainMissing => {
+            "Restore the digests (and the log files they list) from the bucket's object versions or backups; if they are gone there too, the trail's newest records were destroyed after the last audit: secure what is left and escalate."
+        }
+        FindingCode::CheckpointHeadModified => {
+            "Compare the file with the bucket's copy and its object versions; the checkpoint's hashes are what the last audit saw. Preserve this copy as evidence."
+        }
+        FindingCode::CheckpointFork => {
+            "The chain after the last audit does not continue from what that audit saw: compare these digests with the bucket's object versions and preserve them as evidence."
+        }
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +493,11 @@ mod tests {
                 "log.moved",
                 "log.not_covered",
                 "digest.not_examined",
+                "checkpoint.head_missing",
+                "checkpoint.head_modified",
+                "checkpoint.rollback",
+                "checkpoint.fork",
+                "checkpoint.chain_missing",
             ]
         );
         let mut sorted = codes.clone();

@@ -40,6 +40,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod chain;
+pub mod checkpoint;
 pub(crate) mod digest;
 pub(crate) mod error;
 pub(crate) mod evidence;

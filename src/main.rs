@@ -83,6 +83,16 @@ struct VerifyArgs {
     #[arg(long, value_name = "MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..=65536))]
     max_digest_mib: u64,
+    /// Check the mirror against the checkpoint an earlier audit saved with --save-checkpoint
+    /// (repeatable): each chain's newest digest then must still be there, unchanged, and the
+    /// chain must go on through it (findings checkpoint.*).
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    checkpoints: Vec<PathBuf>,
+    /// After the run, save a checkpoint to FILE: each chain's newest digest (hashes and
+    /// signature), the verdict, and the SHA-256 of the key files and of the JSON report.
+    /// Keep it with the case file, outside the bucket, for the next audit's --checkpoint.
+    #[arg(long, value_name = "FILE")]
+    save_checkpoint: Option<PathBuf>,
     /// Memory for the digests' listings of log files, in MiB (16 to 1048576). Digests whose
     /// listing does not fit are still checked, but the log files they list are not
     /// (digest.not_examined, exit 2). Peak memory is about this plus 200 MiB.
@@ -290,6 +300,7 @@ fn options(args: &VerifyArgs) -> Options {
     options.jobs = args.jobs.map(usize::from);
     options.max_digest_bytes = args.max_digest_mib.saturating_mul(1 << 20);
     options.memory_budget = args.memory_budget_mib.saturating_mul(1 << 20);
+    options.checkpoints.clone_from(&args.checkpoints);
     options
 }
 
@@ -299,7 +310,7 @@ fn options(args: &VerifyArgs) -> Options {
 /// stop the others.
 fn run(args: VerifyArgs) -> Result<u8, Vec<CannotRun>> {
     let options = options(&args);
-    let mut opened = open_targets(&args, &options)?;
+    let (mut opened, checkpoint_target) = open_targets(&args, &options)?;
     let mut stdout = std::io::stdout();
     let to_stdout_too = args.output.is_none() && args.format != ReportFormat::Human;
     let mut outputs: Vec<(ReportFormat, &mut (dyn std::io::Write + Send))> = opened
@@ -346,17 +357,26 @@ fn run(args: VerifyArgs) -> Result<u8, Vec<CannotRun>> {
             failures.push(failure);
         }
     }
+    if let Some(target) = checkpoint_target {
+        let checkpoint = report.checkpoint();
+        if let Err(error) = target.write(|out| checkpoint.write(out)) {
+            failures.push(CannotRun::from(error));
+        }
+    }
     if !failures.is_empty() {
         return Err(failures);
     }
     Ok(report.exit_status())
 }
 
+/// The report targets, opened, and the checkpoint target (written after the run).
+type Targets = (
+    Vec<(ReportFormat, output::OpenReport)>,
+    Option<output::ReportTarget>,
+);
+
 /// Checks every report target before anything is read, and opens them.
-fn open_targets(
-    args: &VerifyArgs,
-    options: &Options,
-) -> Result<Vec<(ReportFormat, output::OpenReport)>, Vec<CannotRun>> {
+fn open_targets(args: &VerifyArgs, options: &Options) -> Result<Targets, Vec<CannotRun>> {
     let requests: Vec<(ReportFormat, &std::path::Path)> = args
         .reports
         .iter()
@@ -366,10 +386,21 @@ fn open_targets(
     let named: Vec<(&'static str, &std::path::Path)> = requests
         .iter()
         .map(|(format, path)| (format.name(), *path))
+        .chain(
+            args.save_checkpoint
+                .iter()
+                .map(|p| ("checkpoint", p.as_path())),
+        )
         .collect();
-    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys);
-    let targets = output::check_all(&named, &inputs)
+    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys)
+        .with_checkpoints(&options.checkpoints);
+    let mut targets = output::check_all(&named, &inputs)
         .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
+    let checkpoint = if args.save_checkpoint.is_some() {
+        targets.pop()
+    } else {
+        None
+    };
     let mut opened = Vec::with_capacity(targets.len());
     let mut failures = Vec::new();
     for ((format, _), target) in requests.iter().zip(&targets) {
@@ -379,7 +410,7 @@ fn open_targets(
         }
     }
     if failures.is_empty() {
-        Ok(opened)
+        Ok((opened, checkpoint))
     } else {
         Err(failures)
     }

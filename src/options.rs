@@ -34,6 +34,8 @@ pub struct Options {
     pub fail_on: FailOn,
     /// Bytes the digests' listings may take (`crate::budget`).
     pub memory_budget: u64,
+    /// Checkpoints of earlier audits to check the mirror against (`--checkpoint`).
+    pub checkpoints: Vec<PathBuf>,
 }
 
 impl Options {
@@ -53,6 +55,7 @@ impl Options {
             invocation: Vec::new(),
             fail_on: FailOn::Error,
             memory_budget: crate::budget::DEFAULT_MEMORY_BUDGET,
+            checkpoints: Vec::new(),
         }
     }
 }

@@ -56,6 +56,7 @@ impl FileId {
 pub struct Inputs {
     mirrors: Vec<(PathBuf, FileId)>,
     keys: Vec<(PathBuf, FileId)>,
+    checkpoints: Vec<(PathBuf, FileId)>,
 }
 
 impl Inputs {
@@ -73,7 +74,19 @@ impl Inputs {
         Inputs {
             mirrors: identify(mirrors),
             keys: identify(keys),
+            checkpoints: Vec::new(),
         }
+    }
+
+    /// Adds the checkpoints the run reads (`--checkpoint`), which no report
+    /// (nor the new checkpoint) may overwrite.
+    #[must_use]
+    pub fn with_checkpoints(mut self, checkpoints: &[PathBuf]) -> Inputs {
+        self.checkpoints = checkpoints
+            .iter()
+            .filter_map(|p| Some((p.clone(), FileId::of(&std::fs::metadata(p).ok()?))))
+            .collect();
+        self
     }
 
     /// The mirror root (as given) that `folder` or one of its ancestors is.
@@ -192,14 +205,19 @@ impl ReportTarget {
                 });
             }
         }
-        if let Identity::Existing(id) = &identity
-            && let Some((key, _)) = inputs.keys.iter().find(|(_, key)| key == id)
-        {
-            return Err(Error::ReportIsInput {
-                format,
-                path: path.to_path_buf(),
-                input: key.clone(),
-            });
+        if let Identity::Existing(id) = &identity {
+            let keys = inputs.keys.iter().map(|k| ("public-key file", k));
+            let checkpoints = inputs.checkpoints.iter().map(|c| ("checkpoint", c));
+            if let Some((what, (input, _))) =
+                keys.chain(checkpoints).find(|(_, (_, input))| input == id)
+            {
+                return Err(Error::ReportIsInput {
+                    format,
+                    path: path.to_path_buf(),
+                    what,
+                    input: input.clone(),
+                });
+            }
         }
         Ok(ReportTarget {
             given: path.to_path_buf(),

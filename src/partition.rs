@@ -268,12 +268,18 @@ pub struct PartitionReport {
     pub log_files_valid: usize,
     /// Log files opened and hashed in it.
     pub log_files_read: usize,
+    /// `s3://` URL of the newest digest (in the time range) that lists a file in it.
+    pub newest_digest: Option<String>,
 }
 
 impl Partition {
     /// What the JSON report says of this partition, once `results` are in;
     /// nothing for the misplaced-keys partition when no digest lists one.
-    pub(crate) fn report(&self, results: &crate::loghash::LogResults) -> Option<PartitionReport> {
+    pub(crate) fn report(
+        &self,
+        results: &crate::loghash::LogResults,
+        records: &[DigestRecord],
+    ) -> Option<PartitionReport> {
         if self.route == Route::Misc && self.listers.is_empty() && results.read.is_empty() {
             return None;
         }
@@ -309,6 +315,12 @@ impl Partition {
             log_files_listed: results.outcomes.len(),
             log_files_valid: valid,
             log_files_read: results.read.len(),
+            newest_digest: self
+                .listers
+                .iter()
+                .filter_map(|&i| records.get(i))
+                .max_by_key(|r| (r.time(), r.url()))
+                .map(DigestRecord::url),
         })
     }
 }

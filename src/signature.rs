@@ -207,18 +207,63 @@ fn read_xattrs(path: &std::path::Path) -> StoredMetadata {
 /// `digestEndTime \n digestS3Bucket/digestS3Object \n hex(sha256(inflated digest)) \n previousDigestSignature-or-null`.
 #[must_use]
 pub fn signing_string(digest: &Digest) -> Vec<u8> {
-    format!(
-        "{}\n{}/{}\n{}\n{}",
-        digest.end_time_text,
-        digest.bucket,
-        digest.object,
-        digest.content_sha256_hex(),
-        digest
+    SignedFields {
+        end_time: &digest.end_time_text,
+        bucket: &digest.bucket,
+        object: &digest.object,
+        content_sha256_hex: &digest.content_sha256_hex(),
+        previous_signature: digest
             .previous_signature
             .as_ref()
-            .map_or(std::borrow::Cow::Borrowed("null"), SignatureText::text)
-    )
-    .into_bytes()
+            .map(SignatureText::text)
+            .as_deref(),
+    }
+    .signing_string()
+}
+
+/// The fields of a digest its signature covers, as written in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignedFields<'a> {
+    /// `digestEndTime`, verbatim.
+    pub end_time: &'a str,
+    /// `digestS3Bucket`.
+    pub bucket: &'a str,
+    /// `digestS3Object`.
+    pub object: &'a str,
+    /// Lower-case hex SHA-256 of the inflated digest.
+    pub content_sha256_hex: &'a str,
+    /// `previousDigestSignature`, `None` for JSON null.
+    pub previous_signature: Option<&'a str>,
+}
+
+impl SignedFields<'_> {
+    /// The signing string of these fields (see [`signing_string`]).
+    #[must_use]
+    pub fn signing_string(&self) -> Vec<u8> {
+        format!(
+            "{}\n{}/{}\n{}\n{}",
+            self.end_time,
+            self.bucket,
+            self.object,
+            self.content_sha256_hex,
+            self.previous_signature.unwrap_or("null")
+        )
+        .into_bytes()
+    }
+
+    /// Verifies a hex signature over these fields with `key` (as [`verify`]).
+    ///
+    /// # Errors
+    /// [`SignatureError`].
+    pub fn verify(
+        &self,
+        key: &rsa::PublicKey,
+        signature: &SignatureText,
+    ) -> Result<(), SignatureError> {
+        let signature = signature.bytes().ok_or(SignatureError::NotHex)?;
+        key.pkcs1v15_verify::<Sha256>(&self.signing_string(), &signature)
+            .map_err(|_| SignatureError::Mismatch)
+    }
 }
 
 /// Why one signature did not verify.

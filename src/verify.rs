@@ -2,6 +2,7 @@
 
 use crate::chain;
 use crate::chain::Chain;
+use crate::checkpoint::{self, LoadedCheckpoint};
 use crate::digest::{self, DigestError};
 use crate::error::Error;
 use crate::finding::{Finding, FindingCode, Locus};
@@ -53,23 +54,13 @@ pub fn verify_into(
     outputs: Vec<(ReportFormat, &mut (dyn std::io::Write + Send))>,
 ) -> Result<(Report, Vec<(usize, std::io::Error)>), Error> {
     let started = Timestamp::now();
-    let range = TimeRange {
-        start: options.start_time,
-        end: options.end_time,
-    };
-    if let (Some(start), Some(end)) = (range.start, range.end)
-        && start > end
-    {
-        return Err(Error::InvalidTimeRange { start, end });
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::ThreadPool {
-            jobs: options.jobs.unwrap_or(0),
-            reason: e.to_string(),
-        })?;
+    let (range, pool) = prepare(options)?;
     let keys = KeyRing::load(&options.public_keys)?;
+    let checkpoints = options
+        .checkpoints
+        .iter()
+        .map(|path| LoadedCheckpoint::load(path, &keys))
+        .collect::<Result<Vec<_>, _>>()?;
     progress.start(Phase::Scanning, 0, 0);
     let mut inventory = mirror::scan(&options.mirrors)?;
     pool.install(|| {
@@ -77,13 +68,23 @@ pub fn verify_into(
             records,
             chains,
             findings,
-        } = check_digests(&mut inventory, &keys, options, &range, progress)?;
+            heads,
+        } = check_digests(
+            &mut inventory,
+            &keys,
+            &checkpoints,
+            options,
+            &range,
+            progress,
+        )?;
+        let mut inputs = Inputs::new(options, &inventory, &keys);
+        inputs.checkpoints = checkpoints.iter().map(LoadedCheckpoint::used).collect();
         let mut stream = ReportStream::new(outputs);
         stream.begin(&Head {
             schema_version: crate::report::SCHEMA_VERSION,
             tool: &Tool::THIS,
             generated_at: started,
-            inputs: &Inputs::new(options, &inventory, &keys),
+            inputs: &inputs,
         });
         let run = Run {
             inventory: &inventory,
@@ -105,11 +106,35 @@ pub fn verify_into(
             checked.findings,
         );
         report.partitions = checked.partitions;
+        report.inputs = inputs;
+        report.heads = heads;
         crate::excerpt::attach(&mut report.findings, &options.public_keys);
         let last_cases = run.last_junit_cases(&report, &emitted);
-        let errors = stream.finish(&report, &last_cases);
-        Ok((report, errors))
+        let finished = stream.finish(&report, &last_cases);
+        report.json_sha256 = finished.json_sha256;
+        Ok((report, finished.errors))
     })
+}
+
+/// The run's time range (checked) and its worker pool.
+fn prepare(options: &Options) -> Result<(TimeRange, rayon::ThreadPool), Error> {
+    let range = TimeRange {
+        start: options.start_time,
+        end: options.end_time,
+    };
+    if let (Some(start), Some(end)) = (range.start, range.end)
+        && start > end
+    {
+        return Err(Error::InvalidTimeRange { start, end });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::ThreadPool {
+            jobs: options.jobs.unwrap_or(0),
+            reason: e.to_string(),
+        })?;
+    Ok((range, pool))
 }
 
 /// Every digest read and checked.
@@ -119,12 +144,15 @@ struct CheckedDigests {
     chains: Vec<Chain>,
     /// The findings so far.
     findings: Vec<Finding>,
+    /// Every chain's newest digest (for a new checkpoint).
+    heads: Vec<checkpoint::ChainHead>,
 }
 
 /// Reads and checks every digest: signatures, keys, links and chains.
 fn check_digests(
     inventory: &mut Inventory,
     keys: &KeyRing,
+    checkpoints: &[LoadedCheckpoint],
     options: &Options,
     range: &TimeRange,
     progress: &dyn Progress,
@@ -153,6 +181,14 @@ fn check_digests(
     findings.extend(links.findings);
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
+    // A checkpoint is about the whole archive, whatever the range.
+    findings.extend(checkpoint::check(
+        checkpoints,
+        &records,
+        &chains,
+        inventory,
+    )?);
+    let heads = checkpoint::heads(&records, &chains);
     let chains = chain::in_range(&chains, &records);
     for record in &mut records {
         record.keep_only_what_reports_need();
@@ -161,6 +197,7 @@ fn check_digests(
         records,
         chains,
         findings,
+        heads,
     })
 }
 
@@ -387,7 +424,7 @@ fn run_partition(
     };
     let rendered = render_read(&results, files, context.membership, render);
     PartitionDone {
-        report: w.report(&results),
+        report: w.report(&results, context.records),
         results,
         rendered,
         not_examined: listings.not_examined,

@@ -160,6 +160,16 @@ fn render_summary(report: &Report, out: &mut String) {
             safe(&mirror.prefix)
         );
     }
+    for checkpoint in &report.inputs.checkpoints {
+        let _ = writeln!(
+            out,
+            "checkpoint {} (written {}, {} chain(s)) SHA-256 {}",
+            safe(&checkpoint.path),
+            checkpoint.created_at,
+            checkpoint.chains,
+            checkpoint.sha256
+        );
+    }
     let _ = writeln!(out);
     for chain in &report.chains {
         let time = |t: Option<jiff::Timestamp>| t.map_or_else(|| "?".to_owned(), |t| t.to_string());

@@ -194,6 +194,7 @@ impl Inputs {
             public_keys: keys.files().to_vec(),
             start_time: options.start_time,
             end_time: options.end_time,
+            checkpoints: Vec::new(),
         }
     }
 }
@@ -236,6 +237,9 @@ pub struct Inputs {
     pub start_time: Option<Timestamp>,
     /// `--end-time`.
     pub end_time: Option<Timestamp>,
+    /// Checkpoints of earlier audits the mirror was checked against (`--checkpoint`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<crate::checkpoint::CheckpointUsed>,
 }
 
 /// Digest counts.
@@ -374,9 +378,58 @@ pub struct Report {
     pub partitions: Vec<crate::partition::PartitionReport>,
     /// Every finding, sorted by object, code and message.
     pub findings: Vec<Finding>,
+    /// Every chain's newest digest, for `--save-checkpoint` (not in the JSON report).
+    #[serde(skip)]
+    pub heads: Vec<crate::checkpoint::ChainHead>,
+    /// SHA-256 (hex) of the JSON report the run wrote, if it wrote one.
+    #[serde(skip)]
+    pub json_sha256: Option<String>,
 }
 
 impl Report {
+    /// The checkpoint of this run (`--save-checkpoint`): its heads, partitions, verdict, key
+    /// files, and the SHA-256 of the JSON report it wrote.
+    #[must_use]
+    pub fn checkpoint(&self) -> crate::checkpoint::Checkpoint {
+        let report = self;
+        let verdict = serde_json::to_value(report.verdict)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        crate::checkpoint::Checkpoint {
+            schema: crate::checkpoint::SCHEMA.to_owned(),
+            schema_version: crate::checkpoint::SCHEMA_VERSION,
+            tool: crate::checkpoint::ToolVersion {
+                name: report.tool.name.to_owned(),
+                version: report.tool.version.to_owned(),
+            },
+            created_at: report.generated_at,
+            verdict,
+            report_sha256: report.json_sha256.clone(),
+            public_keys: report
+                .inputs
+                .public_keys
+                .iter()
+                .map(|k| crate::checkpoint::KeyFileHash {
+                    path: k.path.clone(),
+                    sha256: hex::encode(k.sha256),
+                })
+                .collect(),
+            chains: report.heads.clone(),
+            partitions: report
+                .partitions
+                .iter()
+                .map(|p| crate::checkpoint::PartitionHead {
+                    id: p.id.clone(),
+                    newest_digest: p.newest_digest.clone(),
+                    digests: p.digests,
+                    log_files_listed: p.log_files_listed,
+                    log_files_valid: p.log_files_valid,
+                })
+                .collect(),
+        }
+    }
+
     /// Assembles the report of a run.
     #[must_use]
     #[allow(clippy::too_many_arguments)]
@@ -443,6 +496,8 @@ impl Report {
             chains: chain_reports,
             partitions: Vec::new(),
             findings,
+            heads: Vec::new(),
+            json_sha256: None,
         }
     }
 

@@ -191,11 +191,7 @@ impl<'w> ReportStream<'w> {
 
     /// Finishes every report from the run's end state; the errors of the
     /// outputs that failed, by index in the order given to [`Self::new`].
-    pub fn finish(
-        mut self,
-        report: &Report,
-        last_cases: &super::junit::Cases<'_>,
-    ) -> Vec<(usize, io::Error)> {
+    pub fn finish(mut self, report: &Report, last_cases: &super::junit::Cases<'_>) -> Finished {
         let mut json = if self.total == 0 {
             b"]".to_vec()
         } else {
@@ -229,12 +225,29 @@ impl<'w> ReportStream<'w> {
                 output.error = Some(e);
             }
         }
-        self.outputs
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, o)| o.error.map(|e| (i, e)))
-            .collect()
+        let json_written = self
+            .outputs
+            .iter()
+            .any(|o| o.format == ReportFormat::Json && o.error.is_none());
+        Finished {
+            json_sha256: json_written.then_some(streamed.json_sha256),
+            errors: self
+                .outputs
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, o)| o.error.map(|e| (i, e)))
+                .collect(),
+        }
     }
+}
+
+/// What finishing the reports came to.
+#[derive(Debug)]
+pub struct Finished {
+    /// The outputs that failed: their index and the error.
+    pub errors: Vec<(usize, io::Error)>,
+    /// SHA-256 (hex) of the JSON report, when one was written in full.
+    pub json_sha256: Option<String>,
 }
 
 /// `  "name": <pretty JSON, indented one level>,\n`.
