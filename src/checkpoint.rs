@@ -21,7 +21,7 @@ use crate::signature::{SignatureSource, SignedFields};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The `schema` of every checkpoint.
@@ -203,8 +203,8 @@ impl LoadedCheckpoint {
         for chain in &checkpoint.chains {
             let backfill = chain.chain.ends_with("/backfill");
             chain
-                .head
-                .check(keys, backfill)
+                .check_identity()
+                .and_then(|()| chain.head.check(keys, backfill))
                 .map_err(|reason| Error::CheckpointNotAuthentic {
                     path: path.to_path_buf(),
                     chain: chain.chain.clone(),
@@ -263,6 +263,31 @@ fn is_sha256_hex(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl ChainHead {
+    /// Checks that the chain, bucket, account and region recorded are those
+    /// of its head's key (which its signature covers).
+    fn check_identity(&self) -> Result<(), String> {
+        let key = crate::chain::ChainKey::of_key(&self.head.digest_s3_object).ok_or_else(|| {
+            format!(
+                "its head's digest_s3_object {:?} is not a CloudTrail digest key",
+                self.head.digest_s3_object
+            )
+        })?;
+        let consistent = key.id() == self.chain
+            && key.account == self.account
+            && key.region == self.region
+            && self.bucket == self.head.digest_s3_bucket;
+        if consistent {
+            Ok(())
+        } else {
+            Err(format!(
+                "the chain, bucket, account and region recorded ({} in s3://{}, account {}, region {}) are not those of its head {}",
+                self.chain, self.bucket, self.account, self.region, self.head.object
+            ))
+        }
+    }
 }
 
 impl HeadDigest {
@@ -428,6 +453,12 @@ pub(crate) fn check(
         .filter_map(|r| Some((r.bucket.as_str(), r.layout.as_ref()?.account.as_str())))
         .collect();
     let mut findings = Vec::new();
+    if checkpoints.is_empty() {
+        return Ok(findings);
+    }
+    let ids: Vec<String> = chains.iter().map(|c| c.key.id()).collect();
+    let by_id: HashMap<&str, &Chain> = ids.iter().map(String::as_str).zip(chains).collect();
+    let by_url: HashMap<String, &DigestRecord> = records.iter().map(|r| (r.url(), r)).collect();
     for loaded in checkpoints {
         let heads = &loaded.checkpoint.chains;
         let known = |h: &&ChainHead| present.contains(&(h.bucket.as_str(), h.account.as_str()));
@@ -446,9 +477,10 @@ pub(crate) fn check(
             records,
             inventory,
             checkpoint: loaded,
+            by_url: &by_url,
         };
         for head in heads {
-            match chains.iter().find(|c| c.key.id() == head.chain) {
+            match by_id.get(head.chain.as_str()) {
                 Some(chain) => findings.extend(judge.chain(head, chain)),
                 None => findings.push(judge.chain_missing(head)),
             }
@@ -468,6 +500,8 @@ fn places<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 /// Judges the mirror's chains against one checkpoint.
 struct Judge<'a> {
     records: &'a [DigestRecord],
+    /// Every digest read, by the `s3://` URL where it lies.
+    by_url: &'a HashMap<String, &'a DigestRecord>,
     inventory: &'a Inventory,
     checkpoint: &'a LoadedCheckpoint,
 }
@@ -517,7 +551,7 @@ impl Judge<'_> {
             return findings; // refused when loaded
         };
         let url = &head.head.object;
-        match self.records.iter().find(|r| r.url() == *url) {
+        match self.by_url.get(url) {
             None => findings.push(self.head_missing(head)),
             Some(record) => findings.extend(self.head_modified(head, record)),
         }

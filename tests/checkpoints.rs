@@ -348,6 +348,16 @@ fn an_edited_checkpoint_cannot_make_a_tampered_mirror_pass() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot be trusted"), "{stderr}");
     assert!(stderr.contains("does not verify"), "{stderr}");
+    // A head's chain is that of its (signed) key: renaming the chain it is
+    // filed under, to make a chain look deleted, is refused too.
+    let mut renamed = read_json(&checkpoint);
+    renamed["chains"][0]["chain"] =
+        Value::from("111122223333/eu-west-1/deleted-trail@us-east-1");
+    std::fs::write(&edited, serde_json::to_vec_pretty(&renamed).unwrap()).unwrap();
+    let out = case.run(["--checkpoint", edited.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("are not those of its head"), "{stderr}");
     // Swapping in the now-newest genuine digest whole, signature and all,
     // verifies: only the checkpoint's SHA-256, which every report shows and
     // the case file keeps, tells the edit.
