@@ -353,8 +353,9 @@ fn an_edited_checkpoint_cannot_make_a_tampered_mirror_pass() {
     let mut renamed = read_json(&checkpoint);
     renamed["chains"][0]["chain"] =
         Value::from("111122223333/eu-west-1/deleted-trail@us-east-1");
-    std::fs::write(&edited, serde_json::to_vec_pretty(&renamed).unwrap()).unwrap();
-    let out = case.run(["--checkpoint", edited.to_str().unwrap()]);
+    let renamed_path = case.dir.path().join("renamed.checkpoint.json");
+    std::fs::write(&renamed_path, serde_json::to_vec_pretty(&renamed).unwrap()).unwrap();
+    let out = case.run(["--checkpoint", renamed_path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("are not those of its head"), "{stderr}");
