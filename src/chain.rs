@@ -1049,6 +1049,7 @@ mod tests {
             moved: false,
             auth: Some(auth),
             contradicted: false,
+            trusted: false,
             in_range: true,
             dropped_listing: None,
             routes: Vec::new(),

@@ -178,9 +178,11 @@ impl LoadedCheckpoint {
     /// [`Error::CheckpointUnreadable`], [`Error::CheckpointInvalid`] or
     /// [`Error::CheckpointNotAuthentic`].
     pub fn load(path: &Path, keys: &KeyRing) -> Result<LoadedCheckpoint, Error> {
-        let bytes = read_bounded(path).map_err(|source| Error::CheckpointUnreadable {
-            path: path.to_path_buf(),
-            source,
+        let bytes = read_bounded(path, MAX_CHECKPOINT_BYTES).map_err(|source| {
+            Error::CheckpointUnreadable {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let invalid = |reason: String| Error::CheckpointInvalid {
             path: path.to_path_buf(),
@@ -231,8 +233,8 @@ impl LoadedCheckpoint {
     }
 }
 
-/// Reads a regular file of at most [`MAX_CHECKPOINT_BYTES`].
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads a regular file of at most `limit` bytes.
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let file = std::fs::OpenOptions::new()
@@ -246,12 +248,11 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
         ));
     }
     let mut bytes = Vec::new();
-    file.take(MAX_CHECKPOINT_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_CHECKPOINT_BYTES {
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("larger than {} MiB", MAX_CHECKPOINT_BYTES >> 20),
+            format!("larger than {limit} bytes"),
         ));
     }
     Ok(bytes)
@@ -374,34 +375,27 @@ pub(crate) fn heads(records: &[DigestRecord], chains: &[Chain]) -> Vec<ChainHead
     chains
         .iter()
         .filter_map(|chain| {
-            let (position, record) =
-                chain.members.iter().enumerate().rev().find_map(|(n, &i)| {
-                    let r = records.get(i)?;
-                    (r.parsed.is_ok() && r.stored.is_some()).then_some((n, r))
-                })?;
-            let next = chain
+            let record = chain
                 .members
-                .get(position + 1..)
-                .unwrap_or_default()
                 .iter()
-                .filter_map(|&i| records.get(i));
+                .rev()
+                .filter_map(|&i| records.get(i))
+                .find(|r| r.parsed.is_ok() && r.stored.is_some())?;
             Some(ChainHead {
                 chain: chain.key.id(),
                 bucket: record.bucket.clone(),
                 account: chain.key.account.clone(),
                 region: chain.key.region.clone(),
-                head: head_digest(record, next)?,
+                head: head_digest(record)?,
             })
         })
         .collect()
 }
 
-/// A record as a checkpoint head; the signature that proved it comes from
-/// its metadata or, when the next digest's copy verified it, from `next`.
-fn head_digest<'a>(
-    record: &DigestRecord,
-    mut next: impl Iterator<Item = &'a DigestRecord>,
-) -> Option<HeadDigest> {
+/// A record as a checkpoint head, with the signature its metadata held
+/// when that proved it. (A chain's newest digest can only be proven by its
+/// own metadata: no digest links to it yet.)
+fn head_digest(record: &DigestRecord) -> Option<HeadDigest> {
     let digest = record.parsed.as_ref().ok()?;
     let stored = record.stored?;
     let verified_by = record.auth.as_ref().and_then(|a| a.verified_by);
@@ -409,14 +403,7 @@ fn head_digest<'a>(
         Some(SignatureSource::Sidecar | SignatureSource::Xattr) => {
             record.metadata.signature.clone()
         }
-        Some(SignatureSource::NextDigest) => next.find_map(|n| {
-            let d = n.parsed.as_ref().ok()?;
-            let link = d.previous.as_ref()?;
-            (link.bucket == digest.bucket && link.object == digest.object)
-                .then(|| d.previous_signature.clone())
-                .flatten()
-        }),
-        None => None,
+        Some(SignatureSource::NextDigest) | None => None,
     };
     Some(HeadDigest {
         object: record.url(),
@@ -436,6 +423,35 @@ fn head_digest<'a>(
     })
 }
 
+/// The part of a chain an earlier audit verified: its digests up to the
+/// head a checkpoint recorded, which is still there, unchanged, with the
+/// chain going on through it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustedPart {
+    /// The chain's id.
+    pub chain: String,
+    /// The head's `digestEndTime`: digests up to it are vouched for.
+    pub until: Timestamp,
+    /// The head's `s3://` URL.
+    pub head: String,
+    /// When the audit that verified it ran.
+    pub verified_on: Timestamp,
+    /// SHA-256 of that audit's JSON report, if it wrote one.
+    pub report_sha256: Option<String>,
+    /// SHA-256 of the checkpoint file.
+    pub checkpoint_sha256: String,
+}
+
+/// What checking the mirror against the checkpoints came to.
+#[derive(Debug, Default)]
+pub(crate) struct CheckpointOutcome {
+    /// `checkpoint.*` findings.
+    pub findings: Vec<Finding>,
+    /// Per chain, the newest part a checkpoint vouches for (chains with a
+    /// checkpoint finding have none).
+    pub trusted: Vec<TrustedPart>,
+}
+
 /// Checks the mirror against every checkpoint: each chain's head must still
 /// be there, unchanged, with the chain passing through it and going on from it.
 ///
@@ -447,14 +463,14 @@ pub(crate) fn check(
     records: &[DigestRecord],
     chains: &[Chain],
     inventory: &Inventory,
-) -> Result<Vec<Finding>, Error> {
+) -> Result<CheckpointOutcome, Error> {
     let present: BTreeSet<(&str, &str)> = records
         .iter()
         .filter_map(|r| Some((r.bucket.as_str(), r.layout.as_ref()?.account.as_str())))
         .collect();
-    let mut findings = Vec::new();
+    let mut outcome = CheckpointOutcome::default();
     if checkpoints.is_empty() {
-        return Ok(findings);
+        return Ok(outcome);
     }
     let ids: Vec<String> = chains.iter().map(|c| c.key.id()).collect();
     let by_id: HashMap<&str, &Chain> = ids.iter().map(String::as_str).zip(chains).collect();
@@ -481,12 +497,38 @@ pub(crate) fn check(
         };
         for head in heads {
             match by_id.get(head.chain.as_str()) {
-                Some(chain) => findings.extend(judge.chain(head, chain)),
-                None => findings.push(judge.chain_missing(head)),
+                Some(chain) => {
+                    let found = judge.chain(head, chain);
+                    if found.is_empty() {
+                        outcome.trust(judge.trusted(head));
+                    }
+                    outcome.findings.extend(found);
+                }
+                None => outcome.findings.push(judge.chain_missing(head)),
             }
         }
     }
-    Ok(findings)
+    // A chain some checkpoint finds fault with is verified in full.
+    let faulted: BTreeSet<&str> = outcome
+        .findings
+        .iter()
+        .filter_map(|f| f.chain.as_deref())
+        .collect();
+    let faulted: BTreeSet<String> = faulted.into_iter().map(str::to_owned).collect();
+    outcome.trusted.retain(|t| !faulted.contains(&t.chain));
+    Ok(outcome)
+}
+
+impl CheckpointOutcome {
+    /// Adds a trusted part, keeping the newest per chain.
+    fn trust(&mut self, part: Option<TrustedPart>) {
+        let Some(part) = part else { return };
+        match self.trusted.iter_mut().find(|t| t.chain == part.chain) {
+            Some(known) if known.until < part.until => *known = part,
+            Some(_) => {}
+            None => self.trusted.push(part),
+        }
+    }
 }
 
 /// `bucket/account` pairs, for messages.
@@ -522,6 +564,18 @@ impl Judge<'_> {
             Ok(file) => Some(self.inventory.path_of(file)),
             Err(path) => path,
         }
+    }
+
+    /// The part of the chain of `head` this checkpoint vouches for.
+    fn trusted(&self, head: &ChainHead) -> Option<TrustedPart> {
+        Some(TrustedPart {
+            chain: head.chain.clone(),
+            until: head.head.end_time().ok()?,
+            head: head.head.object.clone(),
+            verified_on: self.checkpoint.checkpoint.created_at,
+            report_sha256: self.checkpoint.checkpoint.report_sha256.clone(),
+            checkpoint_sha256: hex::encode(self.checkpoint.sha256),
+        })
     }
 
     /// A chain the checkpoint knows and the mirror has no digest of.
@@ -702,5 +756,32 @@ impl Checkpoint {
     pub fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
         out.write_all(b"\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_up_to_the_limit_and_refuses_more() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("c.json");
+        std::fs::write(&path, b"0123456789").expect("write");
+        assert_eq!(read_bounded(&path, 10).expect("fits").len(), 10);
+        let error = read_bounded(&path, 9).expect_err("one byte too many");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            read_bounded(dir.path(), 100).is_err(),
+            "a folder is not a checkpoint"
+        );
+    }
+
+    #[test]
+    fn only_lower_case_hex_sha256_is_a_hash() {
+        assert!(is_sha256_hex(&"ab".repeat(32)));
+        assert!(!is_sha256_hex(&"ab".repeat(31)), "too short");
+        assert!(!is_sha256_hex(&"AB".repeat(32)), "upper case");
+        assert!(!is_sha256_hex(&"xy".repeat(32)), "not hex");
     }
 }

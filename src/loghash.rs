@@ -39,6 +39,9 @@ pub enum LogStatus {
     /// Listed only by digests that could not be verified, inside time that
     /// authentic digests cover without listing it (`log.unreferenced`).
     Unreferenced,
+    /// Present, and listed only by digests an earlier audit's checkpoint
+    /// vouches for (`--incremental`): not hashed again.
+    Trusted,
 }
 
 /// One listed log file's outcome.
@@ -354,6 +357,13 @@ impl Checker<'_, '_> {
             let finding = self.finding(slot, FindingCode::LogUnsafePath, message, path());
             self.results.findings.push(finding);
             return LogStatus::UnsafePath;
+        }
+        let records = self.context.records;
+        if listing
+            .authentic()
+            .all(|(r, _)| records.get(r).is_some_and(|d| d.trusted))
+        {
+            return LogStatus::Trusted;
         }
         self.jobs.push((slot, self.inventory.index_of(file)));
         LogStatus::Valid

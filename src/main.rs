@@ -88,6 +88,12 @@ struct VerifyArgs {
     /// chain must go on through it (findings checkpoint.*).
     #[arg(long = "checkpoint", value_name = "FILE")]
     checkpoints: Vec<PathBuf>,
+    /// With --checkpoint: take each chain's part up to its checkpointed head from that audit
+    /// (its log files are not hashed again; the head must still be there, unchanged, with the
+    /// chain going on through it). Digests after it, and the logs they list, are verified in
+    /// full; every report says what was taken from which checkpoint.
+    #[arg(long, requires = "checkpoints")]
+    incremental: bool,
     /// After the run, save a checkpoint to FILE: each chain's newest digest (hashes and
     /// signature), the verdict, and the SHA-256 of the key files and of the JSON report.
     /// Keep it with the case file, outside the bucket, for the next audit's --checkpoint.
@@ -301,6 +307,7 @@ fn options(args: &VerifyArgs) -> Options {
     options.max_digest_bytes = args.max_digest_mib.saturating_mul(1 << 20);
     options.memory_budget = args.memory_budget_mib.saturating_mul(1 << 20);
     options.checkpoints.clone_from(&args.checkpoints);
+    options.incremental = args.incremental;
     options
 }
 

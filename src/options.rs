@@ -36,6 +36,9 @@ pub struct Options {
     pub memory_budget: u64,
     /// Checkpoints of earlier audits to check the mirror against (`--checkpoint`).
     pub checkpoints: Vec<PathBuf>,
+    /// Take what the checkpoints vouch for from them: the log files only
+    /// digests up to each chain's checkpointed head list are not hashed again.
+    pub incremental: bool,
 }
 
 impl Options {
@@ -56,6 +59,7 @@ impl Options {
             fail_on: FailOn::Error,
             memory_budget: crate::budget::DEFAULT_MEMORY_BUDGET,
             checkpoints: Vec::new(),
+            incremental: false,
         }
     }
 }

@@ -48,6 +48,11 @@ pub struct DigestRecord {
     /// an earlier one in range), but nothing is reported about them and
     /// the log files they list are not examined.
     pub in_range: bool,
+    /// Whether an earlier audit's checkpoint vouches for it (`--incremental`):
+    /// it lies in its chain at or before the checkpointed head, which is
+    /// still there, unchanged, with the chain going on through it. The log
+    /// files only such digests list are not hashed again.
+    pub trusted: bool,
     /// How many log files its listing named when the listing did not fit
     /// the run's memory budget and was dropped: they were not examined.
     pub dropped_listing: Option<usize>,

@@ -69,6 +69,7 @@ pub fn verify_into(
             chains,
             findings,
             heads,
+            trusted,
         } = check_digests(
             &mut inventory,
             &keys,
@@ -108,6 +109,7 @@ pub fn verify_into(
         report.partitions = checked.partitions;
         report.inputs = inputs;
         report.heads = heads;
+        report.trust(trusted);
         crate::excerpt::attach(&mut report.findings, &options.public_keys);
         let last_cases = run.last_junit_cases(&report, &emitted);
         let finished = stream.finish(&report, &last_cases);
@@ -146,6 +148,30 @@ struct CheckedDigests {
     findings: Vec<Finding>,
     /// Every chain's newest digest (for a new checkpoint).
     heads: Vec<checkpoint::ChainHead>,
+    /// What `--incremental` took from the checkpoints.
+    trusted: Vec<checkpoint::TrustedPart>,
+}
+
+/// Marks the digests each trusted part vouches for (its chain's members up
+/// to its head), and returns the parts.
+fn trust(
+    records: &mut [DigestRecord],
+    chains: &[Chain],
+    parts: Vec<checkpoint::TrustedPart>,
+) -> Vec<checkpoint::TrustedPart> {
+    for part in &parts {
+        let Some(chain) = chains.iter().find(|c| c.key.id() == part.chain) else {
+            continue;
+        };
+        for &member in &chain.members {
+            if let Some(record) = records.get_mut(member)
+                && record.time().is_some_and(|t| t <= part.until)
+            {
+                record.trusted = true;
+            }
+        }
+    }
+    parts
 }
 
 /// Reads and checks every digest: signatures, keys, links and chains.
@@ -182,12 +208,13 @@ fn check_digests(
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
     // A checkpoint is about the whole archive, whatever the range.
-    findings.extend(checkpoint::check(
-        checkpoints,
-        &records,
-        &chains,
-        inventory,
-    )?);
+    let judged = checkpoint::check(checkpoints, &records, &chains, inventory)?;
+    findings.extend(judged.findings);
+    let trusted = if options.incremental {
+        trust(&mut records, &chains, judged.trusted)
+    } else {
+        Vec::new()
+    };
     let heads = checkpoint::heads(&records, &chains);
     let chains = chain::in_range(&chains, &records);
     for record in &mut records {
@@ -198,6 +225,7 @@ fn check_digests(
         chains,
         findings,
         heads,
+        trusted,
     })
 }
 
@@ -850,6 +878,7 @@ fn read_all(
                 moved: false,
                 auth: None,
                 contradicted: false,
+                trusted: false,
                 in_range: true,
                 dropped_listing: None,
                 routes,

@@ -351,8 +351,7 @@ fn an_edited_checkpoint_cannot_make_a_tampered_mirror_pass() {
     // A head's chain is that of its (signed) key: renaming the chain it is
     // filed under, to make a chain look deleted, is refused too.
     let mut renamed = read_json(&checkpoint);
-    renamed["chains"][0]["chain"] =
-        Value::from("111122223333/eu-west-1/deleted-trail@us-east-1");
+    renamed["chains"][0]["chain"] = Value::from("111122223333/eu-west-1/deleted-trail@us-east-1");
     let renamed_path = case.dir.path().join("renamed.checkpoint.json");
     std::fs::write(&renamed_path, serde_json::to_vec_pretty(&renamed).unwrap()).unwrap();
     let out = case.run(["--checkpoint", renamed_path.to_str().unwrap()]);
@@ -473,5 +472,161 @@ fn checkpoints_are_repeatable() {
             .unwrap()
             .len(),
         2
+    );
+}
+
+/// A mirror audited once, then extended by the chain's two newest digests
+/// (and their logs): the checkpoint, and the digests that are new since.
+fn extended(seed: u64) -> (Case, PathBuf, Vec<DigestEntry>) {
+    let case = one_region(seed);
+    let chain: Vec<DigestEntry> = case.chain("eu-west-1").into_iter().cloned().collect();
+    let new: Vec<&DigestEntry> = chain[4..].iter().collect();
+    let hidden = Hidden::digests(&case, &new);
+    let (first, checkpoint) = audit(&case, "first");
+    assert_eq!(first.code, 0);
+    hidden.restore();
+    (case, checkpoint, chain)
+}
+
+fn logs_listed(digests: &[DigestEntry]) -> usize {
+    digests.iter().map(|d| d.log_keys.len()).sum()
+}
+
+#[test]
+fn an_incremental_run_hashes_only_what_is_new_and_says_what_it_trusted() {
+    let (case, checkpoint, chain) = extended(120);
+    let cp = checkpoint.to_str().unwrap();
+    let out = case.verify(&["--checkpoint", cp, "--incremental"]);
+    assert_eq!(out.code, 0, "{:#?}", out.report["findings"]);
+    let logs = &out.report["summary"]["logs"];
+    assert_eq!(logs["trusted"], logs_listed(&chain[..4]));
+    assert_eq!(logs["valid"], logs_listed(&chain[4..]));
+    let full = case.verify(&[]);
+    let new_bytes: u64 = full.report["summary"]["logs"]["uncompressed_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(logs["uncompressed_bytes"].as_u64().unwrap() < new_bytes);
+    let saved = read_json(&checkpoint);
+    let trusted = &out.report["chains"][0]["trusted"];
+    let head = &chain[3];
+    assert_eq!(trusted["head"], url(&head.bucket, &head.key));
+    assert_eq!(trusted["until"], head.json["digestEndTime"]);
+    assert_eq!(trusted["verified_on"], saved["created_at"]);
+    assert_eq!(trusted["report_sha256"], saved["report_sha256"]);
+    assert_eq!(
+        trusted["checkpoint_sha256"],
+        sha256_hex(&std::fs::read(&checkpoint).unwrap())
+    );
+    // Every format says so.
+    let human = case.run(["--checkpoint", cp, "--incremental"]);
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.contains("INCREMENTAL: "), "{text}");
+    assert!(text.contains("  trusted  up to "), "{text}");
+    for (format, says) in [
+        ("markdown", "INCREMENTAL: "),
+        ("html", "Taken from checkpoint"),
+        ("sarif", "trailproofTrustedFromCheckpoints"),
+    ] {
+        let out = case.run(["--checkpoint", cp, "--incremental", "--format", format]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(says), "{format}: {text}");
+    }
+}
+
+#[test]
+fn an_incremental_run_still_checks_what_is_new_and_what_is_missing() {
+    let (case, checkpoint, chain) = extended(121);
+    let cp = checkpoint.to_str().unwrap();
+    let new_log = &chain[4].log_keys[0];
+    case.mirror.modify_log(new_log);
+    let old_gone = &chain[1].log_keys[0];
+    case.mirror.delete(old_gone);
+    let out = case.verify(&["--checkpoint", cp, "--incremental"]);
+    assert_eq!(out.code, 1);
+    let bucket = &chain[0].bucket;
+    assert_eq!(
+        out.errors(),
+        sorted(vec![
+            f("log.missing", bucket, old_gone),
+            f("log.modified", bucket, new_log),
+        ])
+    );
+}
+
+#[test]
+fn an_incremental_run_trusts_the_old_part_and_a_full_run_does_not() {
+    let (case, checkpoint, chain) = extended(122);
+    let old_log = &chain[2].log_keys[0];
+    case.mirror.modify_log(old_log);
+    let incremental = case.verify(&[
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--incremental",
+    ]);
+    assert_eq!(incremental.code, 0, "taken from the checkpoint, not hashed");
+    let full = case.verify(&["--checkpoint", checkpoint.to_str().unwrap()]);
+    assert_eq!(full.code, 1);
+    assert_eq!(
+        full.errors(),
+        vec![f("log.modified", &chain[2].bucket, old_log)]
+    );
+}
+
+#[test]
+fn a_chain_a_checkpoint_faults_is_verified_in_full() {
+    let (case, checkpoint, chain) = extended(123);
+    let head = &chain[3];
+    case.mirror.delete(&head.key);
+    let out = case.verify(&[
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--incremental",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.report["summary"]["logs"]["trusted"], 0);
+    assert!(out.report["chains"][0].get("trusted").is_none());
+    assert!(checkpoint_findings(&out).contains(&f(
+        "checkpoint.head_missing",
+        &head.bucket,
+        &head.key
+    )));
+}
+
+#[test]
+fn incremental_needs_a_checkpoint() {
+    let case = one_region(124);
+    let out = case.run(["--incremental"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--checkpoint"));
+}
+
+#[test]
+fn a_malformed_newest_digest_is_not_a_head() {
+    let case = one_region(125);
+    let chain = case.chain("eu-west-1");
+    case.mirror.truncate(&chain[5].key, 10);
+    let (first, checkpoint) = audit(&case, "first");
+    assert_eq!(first.code, 1);
+    let saved = read_json(&checkpoint);
+    assert_eq!(saved["verdict"], "fail");
+    let head = &saved["chains"][0]["head"];
+    assert_eq!(head["object"], url(&chain[4].bucket, &chain[4].key));
+    assert_eq!(head["proven"], true);
+}
+
+#[test]
+fn a_checkpoint_hash_that_is_not_one_is_refused() {
+    let case = one_region(126);
+    let (_, checkpoint) = audit(&case, "first");
+    let mut saved = read_json(&checkpoint);
+    saved["chains"][0]["head"]["stored_sha256"] = Value::from("not a hash");
+    let edited = case.dir.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let out = case.run(["--checkpoint", edited.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stored_sha256 \"not a hash\" is not a hex SHA-256"),
+        "{stderr}"
     );
 }

@@ -644,7 +644,7 @@ fn assert_views_agree(report: &serde_json::Value) {
         if part == "logs" {
             assert_eq!(
                 l["listed"].as_u64().unwrap(),
-                ["valid", "invalid", "unverified", "unreadable"]
+                ["valid", "invalid", "unverified", "unreadable", "trusted"]
                     .iter()
                     .map(|k| l[*k].as_u64().unwrap())
                     .sum::<u64>()

@@ -143,6 +143,36 @@ pub fn render(report: &Report, style: Style) -> String {
     out
 }
 
+/// One chain's lines of the summary.
+fn write_chain(out: &mut String, chain: &super::ChainReport) {
+    let time = |t: Option<jiff::Timestamp>| t.map_or_else(|| "?".to_owned(), |t| t.to_string());
+    let _ = writeln!(out, "chain {}", safe(&chain.id));
+    let _ = writeln!(
+        out,
+        "  covers   {} to {}{}",
+        time(chain.start_time),
+        time(chain.end_time),
+        if chain.gaps > 0 {
+            format!(" ({} gap(s) no digest covers)", chain.gaps)
+        } else {
+            String::new()
+        }
+    );
+    write_counts(out, &chain.digests, &chain.logs);
+    if let Some(part) = &chain.trusted {
+        let _ = writeln!(
+            out,
+            "  trusted  up to {} ({}): verified on {} by the run whose JSON report has SHA-256 {}; {} log file(s) not hashed again (--incremental, checkpoint SHA-256 {})",
+            part.until,
+            safe(&part.head),
+            part.verified_on,
+            part.report_sha256.as_deref().unwrap_or("(none written)"),
+            chain.logs.trusted,
+            part.checkpoint_sha256
+        );
+    }
+}
+
 fn render_summary(report: &Report, out: &mut String) {
     let s = &report.summary;
     let _ = writeln!(
@@ -172,20 +202,7 @@ fn render_summary(report: &Report, out: &mut String) {
     }
     let _ = writeln!(out);
     for chain in &report.chains {
-        let time = |t: Option<jiff::Timestamp>| t.map_or_else(|| "?".to_owned(), |t| t.to_string());
-        let _ = writeln!(out, "chain {}", safe(&chain.id));
-        let _ = writeln!(
-            out,
-            "  covers   {} to {}{}",
-            time(chain.start_time),
-            time(chain.end_time),
-            if chain.gaps > 0 {
-                format!(" ({} gap(s) no digest covers)", chain.gaps)
-            } else {
-                String::new()
-            }
-        );
-        write_counts(out, &chain.digests, &chain.logs);
+        write_chain(out, chain);
     }
     let outside = &s.outside_chains;
     if outside.digests != DigestCounts::default() || outside.logs != LogCounts::default() {

@@ -275,6 +275,9 @@ pub struct LogCounts {
     /// In the mirror, listed by no digest, in time no digest present covers
     /// (validation was off, or the digest that listed it is missing).
     pub not_covered: usize,
+    /// Listed only by digests an earlier audit's checkpoint vouches for
+    /// (`--incremental`): present, but taken from that audit, not hashed again.
+    pub trusted: usize,
     /// Uncompressed bytes hashed.
     pub uncompressed_bytes: u64,
 }
@@ -349,6 +352,10 @@ pub struct ChainReport {
     /// Its coverage timeline: consecutive stretches from its first digest's
     /// start to its last digest's end, each with a status.
     pub timeline: Vec<Segment>,
+    /// The part an earlier audit verified and `--incremental` took from its
+    /// checkpoint: log files only its digests list were not hashed again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<crate::checkpoint::TrustedPart>,
 }
 
 /// Everything a run concluded.
@@ -387,6 +394,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// Records what `--incremental` took from the checkpoints, per chain.
+    pub fn trust(&mut self, parts: Vec<crate::checkpoint::TrustedPart>) {
+        for part in parts {
+            if let Some(chain) = self.chains.iter_mut().find(|c| c.id == part.chain) {
+                chain.trusted = Some(part);
+            }
+        }
+    }
+
     /// The checkpoint of this run (`--save-checkpoint`): its heads, partitions, verdict, key
     /// files, and the SHA-256 of the JSON report it wrote.
     #[must_use]
@@ -518,6 +534,19 @@ impl Report {
     /// where `--fail-on` changes the outcome, what the gate made of it.
     #[must_use]
     pub fn headline(&self) -> String {
+        let trusted = self.chains.iter().filter(|c| c.trusted.is_some()).count();
+        if trusted == 0 {
+            return self.verdict_line();
+        }
+        format!(
+            "{}; INCREMENTAL: {} log file(s) of {trusted} chain(s) were taken from earlier audits' checkpoints, not hashed again",
+            self.verdict_line(),
+            self.summary.logs.trusted
+        )
+    }
+
+    /// The verdict in one line.
+    fn verdict_line(&self) -> String {
         let counts = self.summary.findings;
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         match (self.verdict, self.gate.exit_status) {
@@ -586,6 +615,7 @@ fn chain_report(
         logs: counts.logs,
         timeline,
         id,
+        trusted: None,
     }
 }
 

@@ -43,11 +43,28 @@ fn build(report: &Report) -> Sarif {
         .build();
     invocation.machine.clone_from(&report.run.host);
     invocation.account.clone_from(&report.run.user);
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
         .results(results)
         .build();
+    let trusted: Vec<_> = report
+        .chains
+        .iter()
+        .filter_map(|c| c.trusted.as_ref())
+        .collect();
+    if !trusted.is_empty() {
+        // The verdict never hides what was taken from earlier audits.
+        let value = serde_json::to_value(&trusted).unwrap_or_default();
+        run.properties = Some(
+            PropertyBag::builder()
+                .additional_properties(BTreeMap::from([(
+                    "trailproofTrustedFromCheckpoints".to_owned(),
+                    value,
+                )]))
+                .build(),
+        );
+    }
     Sarif::builder()
         .schema(SCHEMA_URI)
         .version(serde_json::Value::String("2.1.0".to_owned()))

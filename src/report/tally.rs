@@ -32,6 +32,7 @@ impl Counts {
         l.unreadable += o.unreadable;
         l.unreferenced += o.unreferenced;
         l.not_covered += o.not_covered;
+        l.trusted += o.trusted;
         l.uncompressed_bytes += o.uncompressed_bytes;
     }
 }
@@ -203,7 +204,7 @@ fn log_chain(
 }
 
 /// Adds one listed log's outcome to `counts`. `listed` is always `valid +
-/// invalid + unverified + unreadable`: a log listed only by digests that
+/// invalid + unverified + unreadable + trusted`: a log listed only by digests that
 /// cannot be trusted and lying in time authentic digests cover is counted
 /// as `unreferenced` instead.
 fn count_log(counts: &mut LogCounts, outcome: &LogOutcome) {
@@ -212,6 +213,7 @@ fn count_log(counts: &mut LogCounts, outcome: &LogOutcome) {
         LogStatus::Valid => &mut counts.valid,
         LogStatus::Unverified => &mut counts.unverified,
         LogStatus::Unreadable => &mut counts.unreadable,
+        LogStatus::Trusted => &mut counts.trusted,
         LogStatus::Unreferenced => return,
         LogStatus::Missing
         | LogStatus::Moved
