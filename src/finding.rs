@@ -144,6 +144,12 @@ finding_codes! {
     /// A chain no longer passes through the head a checkpoint recorded.
     CheckpointFork => "checkpoint.fork", Error,
         "a digest after a checkpointed head links past it (or to it with another hash): the chain was rewritten after that audit";
+    /// A chain's newest digest ends long before the mirror was collected, unexplained.
+    ChainEndsEarly => "chain.ends_early", Error,
+        "a chain's newest digest ends more than --max-lag before the mirror was collected (--collected-at), and its trail's logs record no call that stopped logging: its newest digests were removed";
+    /// A chain ends early because the trail's own logs record logging stopped.
+    ChainStopped => "chain.stopped", Warning,
+        "a chain ends more than --max-lag before the mirror was collected because logging was stopped: its trail's logs record StopLogging, DeleteTrail or UpdateTrail turning validation off (when, who, from where)";
     /// A chain a checkpoint knows has no digest in the mirror.
     CheckpointChainMissing => "checkpoint.chain_missing", Error,
         "a chain a checkpoint records has no digest at all in the mirror now";
@@ -371,7 +377,9 @@ pub fn default_help(code: FindingCode) -> &'static str {
         | FindingCode::CheckpointHeadModified
         | FindingCode::CheckpointRollback
         | FindingCode::CheckpointFork
-        | FindingCode::CheckpointChainMissing => checkpoint_help(code),
+        | FindingCode::CheckpointChainMissing
+        | FindingCode::ChainEndsEarly
+        | FindingCode::ChainStopped => audit_help(code),
         FindingCode::DigestMissing => {
             "Restore the digest from the bucket (or its versions/backups) and re-run; if the mirror deliberately starts later, limit the run with --start-time."
         }
@@ -441,9 +449,16 @@ pub fn default_help(code: FindingCode) -> &'static str {
     }
 }
 
-/// The help of the `checkpoint.*` codes.
-fn checkpoint_help(code: FindingCode) -> &'static str {
+/// The help of the codes that judge the mirror against earlier audits and
+/// the time it was collected.
+fn audit_help(code: FindingCode) -> &'static str {
     match code {
+        FindingCode::ChainEndsEarly => {
+            "Compare with `aws cloudtrail get-trail-status --name TRAIL` (IsLogging, LatestDigestDeliveryTime) and restore the missing digests and log files from the bucket or its object versions; if the mirror was taken earlier than --collected-at says, correct --collected-at."
+        }
+        FindingCode::ChainStopped => {
+            "Logging was stopped by the call named: confirm it was authorised (change ticket, the caller's role). Nothing was delivered, so nothing can be verified, while the trail did not log."
+        }
         FindingCode::CheckpointHeadMissing
         | FindingCode::CheckpointRollback
         | FindingCode::CheckpointChainMissing => {
@@ -497,6 +512,8 @@ mod tests {
                 "checkpoint.head_modified",
                 "checkpoint.rollback",
                 "checkpoint.fork",
+                "chain.ends_early",
+                "chain.stopped",
                 "checkpoint.chain_missing",
             ]
         );
@@ -522,7 +539,8 @@ mod tests {
                 "mirror.unreadable",
                 "mirror.stray_file",
                 "log.not_covered",
-                "digest.not_examined"
+                "digest.not_examined",
+                "chain.stopped"
             ]
         );
     }

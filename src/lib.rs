@@ -49,6 +49,7 @@ pub(crate) mod finding;
 pub mod gzip;
 pub(crate) mod keys;
 pub mod layout;
+pub(crate) mod lifecycle;
 pub(crate) mod loghash;
 pub mod mirror;
 pub(crate) mod options;

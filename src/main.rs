@@ -99,6 +99,15 @@ struct VerifyArgs {
     /// Keep it with the case file, outside the bucket, for the next audit's --checkpoint.
     #[arg(long, value_name = "FILE")]
     save_checkpoint: Option<PathBuf>,
+    /// When the mirror was taken (same forms as --start-time): every chain must then reach to
+    /// within --max-lag of it, since CloudTrail delivers a digest every hour while a trail
+    /// logs; a chain that ends earlier is chain.ends_early, unless its trail's logs record
+    /// logging stopped (chain.stopped, a warning naming when, who and from where).
+    #[arg(long, value_name = "T", value_parser = trailproof::timearg::parse_time)]
+    collected_at: Option<jiff::Timestamp>,
+    /// How long before --collected-at a chain's newest digest may end: 90m, 2h, 1h30m (default 2h).
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_lag)]
+    max_lag: jiff::SignedDuration,
     /// Memory for the digests' listings of log files, in MiB (16 to 1048576). Digests whose
     /// listing does not fit are still checked, but the log files they list are not
     /// (digest.not_examined, exit 2). Peak memory is about this plus 200 MiB.
@@ -122,6 +131,17 @@ enum FailOn {
 fn format_parser() -> impl clap::builder::TypedValueParser<Value = ReportFormat> {
     clap::builder::PossibleValuesParser::new(ReportFormat::ALL.map(|(_, name)| name))
         .try_map(|name| ReportFormat::from_name(&name).ok_or("unknown format"))
+}
+
+/// `--max-lag`: a positive duration such as `90m`, `2h` or `1h30m`.
+fn parse_lag(value: &str) -> Result<jiff::SignedDuration, String> {
+    let lag: jiff::SignedDuration = value
+        .parse()
+        .map_err(|e| format!("expected a duration such as 90m, 2h or 1h30m: {e}"))?;
+    if lag.is_negative() {
+        return Err("the lag cannot be negative".to_owned());
+    }
+    Ok(lag)
 }
 
 /// `FORMAT=PATH` of `--report`.
@@ -308,6 +328,8 @@ fn options(args: &VerifyArgs) -> Options {
     options.memory_budget = args.memory_budget_mib.saturating_mul(1 << 20);
     options.checkpoints.clone_from(&args.checkpoints);
     options.incremental = args.incremental;
+    options.collected_at = args.collected_at;
+    options.max_lag = args.max_lag;
     options
 }
 

@@ -39,6 +39,11 @@ pub struct Options {
     /// Take what the checkpoints vouch for from them: the log files only
     /// digests up to each chain's checkpointed head list are not hashed again.
     pub incremental: bool,
+    /// When the mirror was taken (`--collected-at`): chains must reach to
+    /// within `max_lag` of it, or their trail's logs must say why not.
+    pub collected_at: Option<Timestamp>,
+    /// How long before `collected_at` a chain's newest digest may end (`--max-lag`).
+    pub max_lag: SignedDuration,
 }
 
 impl Options {
@@ -60,6 +65,8 @@ impl Options {
             memory_budget: crate::budget::DEFAULT_MEMORY_BUDGET,
             checkpoints: Vec::new(),
             incremental: false,
+            collected_at: None,
+            max_lag: SignedDuration::from_hours(2),
         }
     }
 }

@@ -215,6 +215,19 @@ fn check_digests(
     } else {
         Vec::new()
     };
+    if let Some(at) = options.collected_at {
+        let collected = crate::lifecycle::Collected {
+            at,
+            max_lag: options.max_lag,
+        };
+        findings.extend(crate::lifecycle::explain_ends(
+            &records,
+            &chains,
+            inventory,
+            collected,
+            options.max_digest_bytes,
+        ));
+    }
     let heads = checkpoint::heads(&records, &chains);
     let chains = chain::in_range(&chains, &records);
     for record in &mut records {

@@ -45,6 +45,8 @@ struct LogPlan {
     /// Index into the principal pools.
     pool: usize,
     listed_by: Vec<String>,
+    /// Records appended after the generated ones (the trail's own API calls).
+    extra: Vec<Value>,
 }
 
 /// A digest to write.
@@ -162,6 +164,7 @@ impl MirrorBuilder {
                                 seed,
                                 pool: pool_idx,
                                 listed_by: Vec::new(),
+                                extra: Vec::new(),
                             }
                         };
                         let n = if spec.empty_hours.contains(&h) {
@@ -173,6 +176,19 @@ impl MirrorBuilder {
                         let mut hour_logs: Vec<LogPlan> =
                             (0..n).map(|_| new_log(&mut rng, false)).collect();
                         hour_logs.sort_by(|a, b| (a.delivered, &a.key).cmp(&(b.delivered, &b.key)));
+                        if *region == spec.home_region
+                            && let Some(last) = hour_logs.last_mut()
+                        {
+                            for (_, event) in spec.trail_events.iter().filter(|(eh, _)| *eh == h) {
+                                last.extra.push(crate::records::trail_event(
+                                    *event,
+                                    account,
+                                    &spec.home_region,
+                                    &spec.trail_name,
+                                    last.events.1,
+                                ));
+                            }
+                        }
                         let late = spec
                             .backfill_hours
                             .contains(&h)
@@ -433,6 +449,7 @@ fn write_logs_parallel(logs: &[LogPlan], pools: &[Vec<Principal>]) -> Vec<LogRes
                             events_from: p.events.0,
                             events_to: p.events.1,
                             seed: p.seed,
+                            extra: &p.extra,
                         };
                         let r = write_log_file(&p.path, &body, p.delivered + (p.seed % 40) as i64);
                         done.push((i, r));
@@ -491,6 +508,7 @@ pub(crate) fn write_injected_log(
         events_from: delivered - rng.i64(300..900),
         events_to: delivered - rng.i64(15..60),
         seed: rng.u64(..),
+        extra: &[],
     };
     write_log_file(path, &body, delivered + 20).sha256_hex
 }

@@ -38,7 +38,7 @@ pub use mirror::{
     DigestEntry, LogEntry, Mirror, SIDECAR_SUFFIX, XATTR_BACKFILL_GENERATION, XATTR_SIGNATURE,
     XATTR_SIGNATURE_ALGORITHM, key_file_json,
 };
-pub use spec::{SignatureStore, TrailSpec};
+pub use spec::{SignatureStore, TrailEvent, TrailSpec};
 
 /// Re-export of the timestamp type used throughout the API.
 pub use jiff::Timestamp;

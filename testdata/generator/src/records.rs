@@ -138,6 +138,8 @@ pub(crate) struct LogBody<'a> {
     pub events_from: i64,
     pub events_to: i64,
     pub seed: u64,
+    /// Records appended after the generated ones (the trail's own API calls).
+    pub extra: &'a [Value],
 }
 
 /// Streams the uncompressed body of a log file into `sink`; returns (oldest, newest) event times.
@@ -181,6 +183,12 @@ pub(crate) fn write_log_body(body: &LogBody<'_>, sink: &mut dyn FnMut(&[u8])) ->
             buf.push(b',');
         }
         serde_json::to_writer(&mut buf, &rec).expect("serialize record");
+        sink(&buf);
+    }
+    for rec in body.extra {
+        buf.clear();
+        buf.push(b',');
+        serde_json::to_writer(&mut buf, rec).expect("serialize record");
         sink(&buf);
     }
     sink(b"]}");
@@ -664,4 +672,83 @@ fn public_ip(rng: &mut Rng) -> String {
         rng.u8(..),
         rng.u8(1..255)
     )
+}
+
+/// The record CloudTrail writes for an API call on the trail itself, made by an administrator
+/// with the AWS CLI at `t` (epoch seconds).
+pub(crate) fn trail_event(
+    event: crate::TrailEvent,
+    account: &str,
+    home_region: &str,
+    trail: &str,
+    t: i64,
+) -> Value {
+    use crate::TrailEvent as E;
+    let arn = format!("arn:aws:cloudtrail:{home_region}:{account}:trail/{trail}");
+    let (name, request, error) = match event {
+        E::StopLogging => ("StopLogging", json!({"name": arn}), None),
+        E::StopLoggingDenied => (
+            "StopLogging",
+            json!({"name": arn}),
+            Some((
+                "AccessDenied",
+                format!(
+                    "User: arn:aws:iam::{account}:user/emma.okafor is not authorized to perform: cloudtrail:StopLogging on resource: {arn} because no identity-based policy allows the cloudtrail:StopLogging action"
+                ),
+            )),
+        ),
+        E::StartLogging => ("StartLogging", json!({"name": arn}), None),
+        E::DeleteTrail => ("DeleteTrail", json!({"name": arn}), None),
+        E::CreateTrail => (
+            "CreateTrail",
+            json!({"name": trail, "s3BucketName": "acme-cloudtrail-logs", "isMultiRegionTrail": true, "enableLogFileValidation": true}),
+            None,
+        ),
+        E::ValidationOff => (
+            "UpdateTrail",
+            json!({"name": arn, "enableLogFileValidation": false}),
+            None,
+        ),
+        E::ValidationOn => (
+            "UpdateTrail",
+            json!({"name": arn, "enableLogFileValidation": true}),
+            None,
+        ),
+    };
+    let user = if error.is_some() {
+        "emma.okafor"
+    } else {
+        "alice.martin"
+    };
+    let mut r = json!({
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDAJ45Q7YFFAREXAMPLE",
+            "arn": format!("arn:aws:iam::{account}:user/{user}"),
+            "accountId": account,
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+            "userName": user,
+        },
+        "eventTime": format_time(Timestamp::from_second(t).expect("time")),
+        "eventSource": "cloudtrail.amazonaws.com",
+        "eventName": name,
+        "awsRegion": home_region,
+        "sourceIPAddress": "198.51.100.23",
+        "userAgent": "aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.0 md/arch#x86_64 lang/python#3.11.9 md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/distrib#ubuntu.24 md/prompt#off md/command#cloudtrail.stop-logging",
+        "requestParameters": request,
+        "responseElements": null,
+        "requestID": "9f3c1d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f",
+        "eventID": "0e1d2c3b-4a59-4867-8f90-a1b2c3d4e5f6",
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    });
+    if let Some((code, message)) = error {
+        r["errorCode"] = json!(code);
+        r["errorMessage"] = json!(message);
+    }
+    r
 }

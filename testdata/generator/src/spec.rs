@@ -66,6 +66,9 @@ pub struct TrailSpec {
     /// does not list, plus a `_backfill` digest (same window and key timestamp, all
     /// `previousDigest*` null) that lists it.
     pub backfill_hours: Vec<u32>,
+    /// `(hour, event)`: the trail's own lifecycle API calls (`StopLogging`, …), recorded as the
+    /// last record of the last log file of that hour in the home region (of every account).
+    pub trail_events: Vec<(u32, TrailEvent)>,
     /// `Some((h, new_bucket))`: from hour `h` on, the trail delivers to `new_bucket` (written under
     /// `<dir>/<new_bucket>`); the first digest there links to the last one in the old bucket.
     pub bucket_change_at_hour: Option<(u32, String)>,
@@ -102,6 +105,7 @@ impl TrailSpec {
             rotate_every_hours: 4,
             signature_store: SignatureStore::Sidecar,
             backfill_hours: Vec::new(),
+            trail_events: Vec::new(),
             bucket_change_at_hour: None,
             heavy_logs_per_mille: 0,
             spki_keys: false,
@@ -222,4 +226,23 @@ impl TrailSpec {
             && key.contains("/CloudTrail-Digest/")
             && key.contains(&infix)
     }
+}
+
+/// A CloudTrail API call on the trail itself, as CloudTrail records it in the trail's logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrailEvent {
+    /// `StopLogging`: no log files, no digests after it.
+    StopLogging,
+    /// `StopLogging` refused (`errorCode: AccessDenied`): logging goes on.
+    StopLoggingDenied,
+    /// `StartLogging`.
+    StartLogging,
+    /// `DeleteTrail`.
+    DeleteTrail,
+    /// `CreateTrail`.
+    CreateTrail,
+    /// `UpdateTrail` with `enableLogFileValidation: false`.
+    ValidationOff,
+    /// `UpdateTrail` with `enableLogFileValidation: true`.
+    ValidationOn,
 }

@@ -1,0 +1,384 @@
+//! Chain ends explained from CloudTrail's own records.
+//!
+//! CloudTrail delivers a digest every hour for every trail and region while
+//! the trail logs, even with no activity. So once the time the mirror was
+//! collected is known (`--collected-at`), a chain whose newest digest ends
+//! more than `--max-lag` before it was cut short (`chain.ends_early`) —
+//! unless the trail's own logs record that logging stopped: a successful
+//! `StopLogging`, `DeleteTrail`, or `UpdateTrail` turning log file
+//! validation off (`chain.stopped`, a warning naming when, who and from
+//! where). Only the log files the last digests of the trail list are read,
+//! and only those whose content is what an authentic digest recorded count.
+
+use crate::chain::{Chain, ChainKey};
+use crate::digest::LogFileRef;
+use crate::finding::{Finding, FindingCode};
+use crate::mirror::Inventory;
+use crate::record::DigestRecord;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use std::io::Read;
+
+/// When the mirror was taken, and how late a chain's newest digest may be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Collected {
+    /// `--collected-at`.
+    pub at: Timestamp,
+    /// `--max-lag`.
+    pub max_lag: SignedDuration,
+}
+
+/// How far around a chain's end the trail's digests are searched.
+const AROUND_END: SignedDuration = SignedDuration::from_hours(2);
+
+/// At most this many digests per chain end are searched (bounded work).
+const MAX_DIGESTS_SEARCHED: usize = 12;
+
+/// At most this many listed log files per digest are read.
+const MAX_LOGS_PER_DIGEST: usize = 256;
+
+/// Largest uncompressed log file read for an explanation.
+const MAX_LOG_BYTES: u64 = 256 << 20;
+
+/// A successful API call that stops a trail's digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stop {
+    /// `eventName` (`UpdateTrail` spelt out as turning validation off).
+    pub what: String,
+    /// `eventTime`.
+    pub at: String,
+    /// `userIdentity.arn`.
+    pub by: String,
+    /// `sourceIPAddress`.
+    pub from: String,
+    /// `s3://` URL of the log file recording it.
+    pub log: String,
+    /// `s3://` URL of the authentic digest listing that log file.
+    pub digest: String,
+}
+
+/// The findings about every chain that ends more than the allowed lag
+/// before the mirror was collected.
+pub(crate) fn explain_ends(
+    records: &[DigestRecord],
+    chains: &[Chain],
+    inventory: &Inventory,
+    collected: Collected,
+    max_digest_bytes: u64,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for chain in chains.iter().filter(|c| !c.key.backfill) {
+        let Some((newest, end)) = chain
+            .members
+            .iter()
+            .rev()
+            .filter_map(|&i| records.get(i))
+            .find_map(|r| Some((r, r.time()?)))
+        else {
+            continue;
+        };
+        let lag = collected.at.duration_since(end);
+        if lag <= collected.max_lag {
+            continue;
+        }
+        let searched = trail_digests_near(records, chains, &chain.key, end);
+        let stop = searched
+            .iter()
+            .filter_map(|r| stop_in(r, inventory, &chain.key, max_digest_bytes))
+            .max_by(|a, b| a.at.cmp(&b.at));
+        findings.push(match stop {
+            Some(stop) => stopped(chain, newest, end, lag, collected, &stop),
+            None => ends_early(chain, newest, end, lag, collected, searched.len()),
+        });
+    }
+    findings
+}
+
+/// The authentic digests of the chain's trail (every region) whose time
+/// lies within [`AROUND_END`] of `end`, newest first, at most
+/// [`MAX_DIGESTS_SEARCHED`]: the home region's logs record the trail's own calls.
+fn trail_digests_near<'r>(
+    records: &'r [DigestRecord],
+    chains: &[Chain],
+    key: &ChainKey,
+    end: Timestamp,
+) -> Vec<&'r DigestRecord> {
+    let same_trail = |k: &ChainKey| {
+        k.organization == key.organization
+            && k.account == key.account
+            && k.trail == key.trail
+            && k.home_region == key.home_region
+    };
+    let mut near: Vec<(&DigestRecord, Timestamp)> = chains
+        .iter()
+        .filter(|c| same_trail(&c.key))
+        .flat_map(|c| c.members.iter().filter_map(|&i| records.get(i)))
+        .filter(|r| r.is_authentic())
+        .filter_map(|r| Some((r, r.time()?)))
+        .filter(|(_, t)| t.duration_since(end).abs() <= AROUND_END)
+        .collect();
+    near.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    near.into_iter()
+        .take(MAX_DIGESTS_SEARCHED)
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// The latest call stopping the trail recorded in the log files `record` lists.
+fn stop_in(
+    record: &DigestRecord,
+    inventory: &Inventory,
+    key: &ChainKey,
+    max_digest_bytes: u64,
+) -> Option<Stop> {
+    let digest = crate::digest::read(&record.path, max_digest_bytes)
+        .parsed
+        .ok()?;
+    digest
+        .log_files
+        .iter()
+        .take(MAX_LOGS_PER_DIGEST)
+        .filter_map(|log| {
+            let calls = trail_calls(inventory, log)?;
+            let stop = calls
+                .into_iter()
+                .filter_map(|c| c.stop(&key.trail))
+                .max_by(|a, b| a.0.cmp(&b.0))?;
+            let (at, what, by, from) = stop;
+            Some(Stop {
+                what,
+                at,
+                by,
+                from,
+                log: crate::layout::s3_url(&log.bucket, &log.object),
+                digest: record.url(),
+            })
+        })
+        .max_by(|a, b| a.at.cmp(&b.at))
+}
+
+/// The trail API calls a listed log file records, if it is present, reads
+/// as one bounded gzip stream of CloudTrail records, and its uncompressed
+/// content has the SHA-256 the (authentic) digest lists.
+fn trail_calls(inventory: &Inventory, log: &LogFileRef) -> Option<Vec<TrailCall>> {
+    if !crate::mirror::is_safe_key(&log.object) {
+        return None;
+    }
+    // The scan does not list log folders: the file is opened where its
+    // key puts it (read-only, never a FIFO, device or final link). Its
+    // content counts only if it is what the authentic digest recorded.
+    let path = match inventory.resolve(&log.bucket, &log.object) {
+        Ok(file) => inventory.path_of(file),
+        Err(path) => path?,
+    };
+    let file = crate::evidence::open_evidence(&path).ok()?;
+    let mut reader = Hashing {
+        inner: flate2::read::GzDecoder::new(std::io::BufReader::new(file)).take(MAX_LOG_BYTES),
+        sha: Sha256::new(),
+    };
+    let mut buffered = std::io::BufReader::with_capacity(64 << 10, &mut reader);
+    let body: LogBody = serde_json::from_reader(&mut buffered).ok()?;
+    // Whatever follows the JSON (white space) is hashed too.
+    std::io::copy(&mut buffered, &mut std::io::sink()).ok()?;
+    drop(buffered);
+    let sha: [u8; 32] = reader.sha.finalize().into();
+    log.hash.matches(&sha).then_some(body.records)
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    sha: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// A log file's body: only the trail's own calls are kept.
+#[derive(Deserialize)]
+struct LogBody {
+    #[serde(rename = "Records", deserialize_with = "only_trail_calls")]
+    records: Vec<TrailCall>,
+}
+
+/// One record of a call to CloudTrail itself (other records are skipped as
+/// they stream by).
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct TrailCall {
+    event_source: Option<String>,
+    event_name: Option<String>,
+    event_time: Option<String>,
+    error_code: Option<String>,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: Option<String>,
+    /// Kept raw: its shape differs between services, and only a call to
+    /// CloudTrail's is read.
+    user_identity: Option<Box<serde_json::value::RawValue>>,
+    /// As `user_identity`.
+    request_parameters: Option<Box<serde_json::value::RawValue>>,
+}
+
+#[derive(Deserialize, Debug)]
+struct Identity {
+    arn: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct TrailParameters {
+    name: Option<String>,
+    enable_log_file_validation: Option<bool>,
+}
+
+/// Most trail calls kept from one log file.
+const MAX_CALLS_PER_LOG: usize = 64;
+
+fn only_trail_calls<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<TrailCall>, D::Error> {
+    struct Calls;
+    impl<'de> serde::de::Visitor<'de> for Calls {
+        type Value = Vec<TrailCall>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of CloudTrail records")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut kept = Vec::new();
+            while let Some(record) = seq.next_element::<Record>()? {
+                if let Record::Trail(call) = record
+                    && kept.len() < MAX_CALLS_PER_LOG
+                {
+                    kept.push(call);
+                }
+            }
+            Ok(kept)
+        }
+    }
+    d.deserialize_seq(Calls)
+}
+
+/// A record: a call to CloudTrail, or anything else (not kept).
+enum Record {
+    Trail(TrailCall),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Each record is read as a `TrailCall` (its other fields skipped)
+        // and kept only if it is a call to CloudTrail.
+        let call = TrailCall::deserialize(d)?;
+        Ok(
+            if call.event_source.as_deref() == Some("cloudtrail.amazonaws.com") {
+                Record::Trail(call)
+            } else {
+                Record::Other
+            },
+        )
+    }
+}
+
+impl TrailCall {
+    /// `(eventTime, what, who, from where)` if this is a successful call
+    /// that stops the digests of `trail`.
+    fn stop(self, trail: &str) -> Option<(String, String, String, String)> {
+        if self.error_code.is_some() {
+            return None; // refused: logging went on
+        }
+        let parameters: TrailParameters =
+            serde_json::from_str(self.request_parameters?.get()).ok()?;
+        let name = parameters.name?;
+        let names_trail = name == trail || name.ends_with(&format!(":trail/{trail}"));
+        if !names_trail {
+            return None;
+        }
+        let what = match self.event_name.as_deref()? {
+            "StopLogging" => "StopLogging".to_owned(),
+            "DeleteTrail" => "DeleteTrail".to_owned(),
+            "UpdateTrail" if parameters.enable_log_file_validation == Some(false) => {
+                "UpdateTrail turning log file validation off".to_owned()
+            }
+            _ => return None,
+        };
+        Some((
+            self.event_time?,
+            what,
+            self.user_identity
+                .and_then(|i| serde_json::from_str::<Identity>(i.get()).ok())
+                .and_then(|i| i.arn)
+                .unwrap_or_else(|| "an unknown caller".to_owned()),
+            self.source_ip_address
+                .unwrap_or_else(|| "an unknown address".to_owned()),
+        ))
+    }
+}
+
+fn stopped(
+    chain: &Chain,
+    newest: &DigestRecord,
+    end: Timestamp,
+    lag: SignedDuration,
+    collected: Collected,
+    stop: &Stop,
+) -> Finding {
+    Finding::new(
+        FindingCode::ChainStopped,
+        newest.url(),
+        format!(
+            "The chain's newest digest ends at {end}, {lag:#} before the mirror was collected ({}), because logging was stopped: {} at {} by {} from {} (recorded in {}, listed by the authentic digest {}). No digest is delivered while a trail does not log.",
+            collected.at,
+            crate::text::escape_control(&stop.what),
+            crate::text::escape_control(&stop.at),
+            crate::text::escape_control(&stop.by),
+            crate::text::escape_control(&stop.from),
+            stop.log,
+            stop.digest
+        ),
+    )
+    .at(Some(newest.path.clone()))
+    .values(
+        format!("a digest ending after {}", late_limit(collected)),
+        format!("the newest digest ends at {end}; {} at {}", stop.what, stop.at),
+    )
+    .in_chain(Some(chain.key.id()))
+}
+
+fn ends_early(
+    chain: &Chain,
+    newest: &DigestRecord,
+    end: Timestamp,
+    lag: SignedDuration,
+    collected: Collected,
+    searched: usize,
+) -> Finding {
+    Finding::new(
+        FindingCode::ChainEndsEarly,
+        newest.url(),
+        format!(
+            "The chain's newest digest ends at {end}, {lag:#} before the mirror was collected ({}), more than --max-lag {:#}. CloudTrail delivers a digest every hour while a trail logs, and the log files of the trail's last {searched} authentic digest(s) record no StopLogging, DeleteTrail or UpdateTrail turning log file validation off: the chain's newest digests (and the log files they list) are missing.",
+            collected.at, collected.max_lag
+        ),
+    )
+    .at(Some(newest.path.clone()))
+    .values(
+        format!("a digest ending after {}", late_limit(collected)),
+        format!("the newest digest ends at {end}"),
+    )
+    .in_chain(Some(chain.key.id()))
+}
+
+/// The earliest time the newest digest may end.
+fn late_limit(collected: Collected) -> Timestamp {
+    collected
+        .at
+        .checked_sub(collected.max_lag)
+        .unwrap_or(collected.at)
+}

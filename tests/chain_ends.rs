@@ -1,0 +1,141 @@
+//! Chain ends that must be explained (`--collected-at`, `--max-lag`): a chain
+//! that ends long before the mirror was taken was cut short, unless the
+//! trail's own (authentic) logs record that logging was stopped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{Case, f, small, sorted};
+use serde_json::{Value, json};
+use trailproof_testgen::{TrailEvent, TrailSpec, gunzip, gzip};
+
+/// The generator's default trail (home us-east-1, regions us-east-1 and
+/// eu-west-1, 6 hours) with the trail's own calls in hour 5.
+fn trail(seed: u64, events: &[TrailEvent]) -> TrailSpec {
+    let mut spec = small(seed);
+    spec.trail_events = events.iter().map(|e| (5, *e)).collect();
+    spec
+}
+
+/// A day after both chains end (2026-03-01T06:17:28Z).
+const A_DAY_LATER: &str = "2026-03-02T06:17:28Z";
+
+fn newest_findings(case: &Case, code: &str) -> Vec<(String, String)> {
+    sorted(
+        ["us-east-1", "eu-west-1"]
+            .iter()
+            .map(|r| {
+                let newest = case.newest(r);
+                f(code, &newest.bucket, &newest.key)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_chain_cut_short_is_an_error_once_the_collection_time_is_known() {
+    let case = Case::new(trail(201, &[]));
+    let blind = case.verify(&[]);
+    assert_eq!(blind.code, 0, "without --collected-at nothing can be said");
+    let out = case.verify(&["--collected-at", A_DAY_LATER]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.findings(), newest_findings(&case, "chain.ends_early"));
+    let newest = case.newest("eu-west-1");
+    let message = out.message("chain.ends_early", &newest.bucket, &newest.key);
+    assert!(
+        message.starts_with("The chain's newest digest ends at 2026-03-01T06:17:28Z, 24h before the mirror was collected (2026-03-02T06:17:28Z), more than --max-lag 2h."),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_chain_within_the_lag_is_fine_and_the_lag_is_configurable() {
+    let case = Case::new(trail(202, &[]));
+    let soon = "2026-03-01T07:47:28Z"; // 1h30m after the end
+    assert_eq!(case.verify(&["--collected-at", soon]).code, 0);
+    let out = case.verify(&["--collected-at", soon, "--max-lag", "1h"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.findings(), newest_findings(&case, "chain.ends_early"));
+    let exactly = "2026-03-01T08:17:28Z"; // exactly the default lag: still fine
+    assert_eq!(case.verify(&["--collected-at", exactly]).code, 0);
+}
+
+#[test]
+fn a_chain_stopped_by_stop_logging_is_a_warning_naming_when_who_and_where() {
+    let case = Case::new(trail(203, &[TrailEvent::StopLogging]));
+    let out = case.verify(&["--collected-at", A_DAY_LATER]);
+    assert_eq!(out.code, 0, "{:#?}", out.report["findings"]);
+    assert_eq!(out.findings(), newest_findings(&case, "chain.stopped"));
+    let newest = case.newest("eu-west-1");
+    let message = out.message("chain.stopped", &newest.bucket, &newest.key);
+    assert!(
+        message.contains("because logging was stopped: StopLogging at 2026-03-01T0")
+            && message.contains(" by arn:aws:iam::111122223333:user/alice.martin from 198.51.100.23 (recorded in s3://acme-cloudtrail-logs/AWSLogs/111122223333/CloudTrail/us-east-1/"),
+        "{message}"
+    );
+}
+
+#[test]
+fn delete_trail_and_validation_turned_off_explain_an_end_too() {
+    for event in [TrailEvent::DeleteTrail, TrailEvent::ValidationOff] {
+        let case = Case::new(trail(204, &[event]));
+        let out = case.verify(&["--collected-at", A_DAY_LATER]);
+        assert_eq!(out.code, 0, "{event:?}: {:#?}", out.report["findings"]);
+        assert_eq!(out.findings(), newest_findings(&case, "chain.stopped"));
+    }
+}
+
+#[test]
+fn a_refused_stop_logging_or_a_start_explains_nothing() {
+    for event in [
+        TrailEvent::StopLoggingDenied,
+        TrailEvent::StartLogging,
+        TrailEvent::ValidationOn,
+    ] {
+        let case = Case::new(trail(205, &[event]));
+        let out = case.verify(&["--collected-at", A_DAY_LATER]);
+        assert_eq!(out.code, 1, "{event:?}");
+        assert_eq!(out.findings(), newest_findings(&case, "chain.ends_early"));
+    }
+}
+
+/// An attacker who deletes the newest digests and adds a StopLogging record
+/// to a log file changes that file: its hash no longer matches its
+/// authentic digest, so it explains nothing.
+#[test]
+fn a_forged_stop_logging_record_explains_nothing() {
+    let case = Case::new(trail(206, &[]));
+    let newest = case.newest("us-east-1");
+    let log_key = newest.log_keys.last().unwrap().clone();
+    let path = case.mirror.path_of(&log_key);
+    let mut body: Value = serde_json::from_slice(&gunzip(&std::fs::read(&path).unwrap())).unwrap();
+    body["Records"].as_array_mut().unwrap().push(json!({
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice.martin"},
+        "eventTime": "2026-03-01T06:10:00Z",
+        "eventSource": "cloudtrail.amazonaws.com",
+        "eventName": "StopLogging",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.23",
+        "requestParameters": {"name": "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events"},
+        "responseElements": null
+    }));
+    std::fs::write(&path, gzip(&serde_json::to_vec(&body).unwrap())).unwrap();
+    let out = case.verify(&["--collected-at", A_DAY_LATER]);
+    assert_eq!(out.code, 1);
+    let mut expected = newest_findings(&case, "chain.ends_early");
+    expected.push(f("log.modified", &newest.bucket, &log_key));
+    assert_eq!(out.findings(), sorted(expected));
+}
+
+#[test]
+fn collected_at_and_max_lag_are_checked_as_arguments() {
+    let case = Case::new(trail(207, &[]));
+    let out = case.run(["--collected-at", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = case.run(["--collected-at", A_DAY_LATER, "--max-lag", "-1h"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = case.run(["--collected-at", A_DAY_LATER, "--max-lag", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected a duration such as 90m"));
+}
