@@ -272,8 +272,11 @@ impl Standing {
 /// What following every link concluded, as data for the later stages.
 #[derive(Debug, Default)]
 pub struct LinkOutcome {
-    /// `digest.missing`, `digest.modified`, `chain.gap`, `chain.out_of_order`.
+    /// `digest.missing`, `digest.modified`, `chain.out_of_order`.
     pub findings: Vec<Finding>,
+    /// Where a chain restarts (`chain.gap` once explained, or not, by the
+    /// trail's own records).
+    pub restarts: Vec<Restart>,
     /// Records whose content an authentic later digest contradicts
     /// (`digest.modified`): their own signature proves nothing.
     pub contradicted: BTreeSet<usize>,
@@ -331,7 +334,7 @@ pub fn check_links(
         &standing,
         &membership,
     ));
-    findings.extend(restarts(chains, records, &out_of_order));
+    let restarts = restarts(chains, records, &out_of_order);
     let (hash_findings, contradicted) =
         check_hashes(chains, records, &links, &out_of_order, &membership);
     findings.extend(hash_findings);
@@ -350,6 +353,7 @@ pub fn check_links(
     }
     LinkOutcome {
         findings,
+        restarts,
         contradicted,
     }
 }
@@ -592,12 +596,25 @@ fn fork_reason(loser: Option<Standing>, winner: Option<Standing>) -> &'static st
     }
 }
 
-/// `chain.gap` for every digest with null links after an earlier digest of
-/// its standard chain (digests already blamed for the order are skipped,
-/// and are not counted as the digest before).
-fn restarts(chains: &[Chain], records: &[DigestRecord], blamed: &BTreeSet<usize>) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for chain in chains {
+/// A digest with null links after an earlier digest of its standard chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    /// Index of the chain in the chains checked.
+    pub chain: usize,
+    /// The restarting digest's record.
+    pub record: usize,
+    /// The chain's digest before it in time.
+    pub previous: usize,
+}
+
+/// Every digest with null links after an earlier digest of its standard
+/// chain (digests already blamed for the order are skipped, and are not
+/// counted as the digest before). Backfill digests are delivered only now
+/// and then; whether they link to each other is not documented, so a null
+/// link there is no restart (SPEC §6, §10).
+fn restarts(chains: &[Chain], records: &[DigestRecord], blamed: &BTreeSet<usize>) -> Vec<Restart> {
+    let mut found = Vec::new();
+    for (chain_index, chain) in chains.iter().enumerate().filter(|(_, c)| !c.key.backfill) {
         let mut previous_in_time: Option<usize> = None;
         for &index in &chain.members {
             if blamed.contains(&index) {
@@ -608,51 +625,47 @@ fn restarts(chains: &[Chain], records: &[DigestRecord], blamed: &BTreeSet<usize>
             };
             if let Ok(digest) = &record.parsed
                 && digest.previous.is_none()
+                && let Some(previous) = previous_in_time
             {
-                findings.extend(restart(
-                    chain,
-                    record,
-                    digest,
-                    previous_in_time.and_then(|p| records.get(p)),
-                ));
+                found.push(Restart {
+                    chain: chain_index,
+                    record: index,
+                    previous,
+                });
             }
             previous_in_time = Some(index);
         }
     }
-    findings
+    found
 }
 
-/// A digest with null links after an earlier digest of a standard chain.
-fn restart(
+/// `chain.gap` for a restart, with what the trail's own records say of it
+/// (`explanation`, one or two sentences).
+#[must_use]
+pub fn restart_finding(
     chain: &Chain,
     record: &DigestRecord,
-    digest: &crate::digest::Digest,
-    previous: Option<&DigestRecord>,
-) -> Option<Finding> {
-    // Backfill digests are delivered only now and then; whether they link to
-    // each other is not documented, so a null link there is no restart
-    // (SPEC §6, §10).
-    if chain.key.backfill {
-        return None;
-    }
-    let prev = previous?;
-    let since = prev
+    previous: &DigestRecord,
+    explanation: &str,
+) -> Finding {
+    let since = previous
         .time()
         .map_or_else(|| "?".to_owned(), |t| t.to_string());
-    Some(
-        Finding::new(
-            FindingCode::ChainGap,
-            record.url(),
-            format!(
-                "The chain restarts here: this digest has no previous digest, so nothing proves the log files delivered between {since} ({}) and {} are complete.",
-                prev.url(),
-                digest.start_time
-            ),
-        )
-        .at(Some(record.path.clone()))
-        .values(format!("a link to {}", prev.url()), "previousDigestS3Object: null")
-        .in_chain(Some(chain.key.id())),
+    let until = record
+        .parsed
+        .as_ref()
+        .map_or_else(|_| "?".to_owned(), |d| d.start_time.to_string());
+    Finding::new(
+        FindingCode::ChainGap,
+        record.url(),
+        format!(
+            "The chain restarts here: this digest has no previous digest, so nothing proves the log files delivered between {since} ({}) and {until} are complete. {explanation}",
+            previous.url(),
+        ),
     )
+    .at(Some(record.path.clone()))
+    .values(format!("a link to {}", previous.url()), "previousDigestS3Object: null")
+    .in_chain(Some(chain.key.id()))
 }
 
 /// Finds digests deleted where no surviving link names them: a digest that
@@ -1090,6 +1103,12 @@ mod tests {
             .findings
             .iter()
             .map(|f| (f.code.as_str(), key_of(&f.object)))
+            .chain(
+                outcome
+                    .restarts
+                    .iter()
+                    .map(|r| ("chain.gap", records[r.record].key.clone())),
+            )
             .collect();
         findings.sort();
         let contradicted = outcome

@@ -41,10 +41,21 @@ const MAX_LOGS_PER_DIGEST: usize = 256;
 /// Largest uncompressed log file read for an explanation.
 const MAX_LOG_BYTES: u64 = 256 << 20;
 
-/// A successful API call that stops a trail's digests.
+/// Whether a call stops or (re)starts a trail's digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// `StopLogging`, `DeleteTrail`, `UpdateTrail` turning validation off.
+    Stop,
+    /// `StartLogging`, `CreateTrail`, `UpdateTrail` turning validation on.
+    Start,
+}
+
+/// A successful API call on the trail itself that stops or starts its digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Stop {
-    /// `eventName` (`UpdateTrail` spelt out as turning validation off).
+pub(crate) struct Call {
+    /// Stop or start.
+    pub kind: CallKind,
+    /// `eventName` (`UpdateTrail` spelt out as turning validation off or on).
     pub what: String,
     /// `eventTime`.
     pub at: String,
@@ -83,10 +94,13 @@ pub(crate) fn explain_ends(
             continue;
         }
         let searched = trail_digests_near(records, chains, &chain.key, end);
-        let stop = searched
-            .iter()
-            .filter_map(|r| stop_in(r, inventory, &chain.key, max_digest_bytes))
-            .max_by(|a, b| a.at.cmp(&b.at));
+        let stop = latest(
+            &searched,
+            inventory,
+            &chain.key,
+            max_digest_bytes,
+            CallKind::Stop,
+        );
         findings.push(match stop {
             Some(stop) => stopped(chain, newest, end, lag, collected, &stop),
             None => ends_early(chain, newest, end, lag, collected, searched.len()),
@@ -125,37 +139,52 @@ fn trail_digests_near<'r>(
         .collect()
 }
 
-/// The latest call stopping the trail recorded in the log files `record` lists.
-fn stop_in(
+/// The latest call of `kind` on the trail recorded in the log files the
+/// digests `searched` list.
+fn latest(
+    searched: &[&DigestRecord],
+    inventory: &Inventory,
+    key: &ChainKey,
+    max_digest_bytes: u64,
+    kind: CallKind,
+) -> Option<Call> {
+    searched
+        .iter()
+        .flat_map(|r| calls_in(r, inventory, key, max_digest_bytes))
+        .filter(|c| c.kind == kind)
+        .max_by(|a, b| a.at.cmp(&b.at))
+}
+
+/// The calls stopping or starting the trail recorded in the log files `record` lists.
+fn calls_in(
     record: &DigestRecord,
     inventory: &Inventory,
     key: &ChainKey,
     max_digest_bytes: u64,
-) -> Option<Stop> {
-    let digest = crate::digest::read(&record.path, max_digest_bytes)
-        .parsed
-        .ok()?;
+) -> Vec<Call> {
+    let Ok(digest) = crate::digest::read(&record.path, max_digest_bytes).parsed else {
+        return Vec::new();
+    };
     digest
         .log_files
         .iter()
         .take(MAX_LOGS_PER_DIGEST)
-        .filter_map(|log| {
-            let calls = trail_calls(inventory, log)?;
-            let stop = calls
-                .into_iter()
-                .filter_map(|c| c.stop(&key.trail))
-                .max_by(|a, b| a.0.cmp(&b.0))?;
-            let (at, what, by, from) = stop;
-            Some(Stop {
-                what,
-                at,
-                by,
-                from,
-                log: crate::layout::s3_url(&log.bucket, &log.object),
-                digest: record.url(),
+        .filter_map(|log| Some((log, trail_calls(inventory, log)?)))
+        .flat_map(|(log, calls)| {
+            calls.into_iter().filter_map(move |c| {
+                let (kind, at, what, by, from) = c.classify(&key.trail)?;
+                Some(Call {
+                    kind,
+                    what,
+                    at,
+                    by,
+                    from,
+                    log: crate::layout::s3_url(&log.bucket, &log.object),
+                    digest: record.url(),
+                })
             })
         })
-        .max_by(|a, b| a.at.cmp(&b.at))
+        .collect()
 }
 
 /// The trail API calls a listed log file records, if it is present, reads
@@ -287,9 +316,9 @@ impl<'de> Deserialize<'de> for Record {
 }
 
 impl TrailCall {
-    /// `(eventTime, what, who, from where)` if this is a successful call
-    /// that stops the digests of `trail`.
-    fn stop(self, trail: &str) -> Option<(String, String, String, String)> {
+    /// `(kind, eventTime, what, who, from where)` if this is a successful
+    /// call that stops or starts the digests of `trail`.
+    fn classify(self, trail: &str) -> Option<(CallKind, String, String, String, String)> {
         if self.error_code.is_some() {
             return None; // refused: logging went on
         }
@@ -300,17 +329,28 @@ impl TrailCall {
         if !names_trail {
             return None;
         }
-        let what = match self.event_name.as_deref()? {
-            "StopLogging" => "StopLogging".to_owned(),
-            "DeleteTrail" => "DeleteTrail".to_owned(),
-            "UpdateTrail" if parameters.enable_log_file_validation == Some(false) => {
-                "UpdateTrail turning log file validation off".to_owned()
-            }
+        let (kind, what) = match self.event_name.as_deref()? {
+            "StopLogging" => (CallKind::Stop, "StopLogging"),
+            "DeleteTrail" => (CallKind::Stop, "DeleteTrail"),
+            "StartLogging" => (CallKind::Start, "StartLogging"),
+            "CreateTrail" => (CallKind::Start, "CreateTrail"),
+            "UpdateTrail" => match parameters.enable_log_file_validation {
+                Some(false) => (
+                    CallKind::Stop,
+                    "UpdateTrail turning log file validation off",
+                ),
+                Some(true) => (
+                    CallKind::Start,
+                    "UpdateTrail turning log file validation on",
+                ),
+                None => return None,
+            },
             _ => return None,
         };
         Some((
+            kind,
             self.event_time?,
-            what,
+            what.to_owned(),
             self.user_identity
                 .and_then(|i| serde_json::from_str::<Identity>(i.get()).ok())
                 .and_then(|i| i.arn)
@@ -327,7 +367,7 @@ fn stopped(
     end: Timestamp,
     lag: SignedDuration,
     collected: Collected,
-    stop: &Stop,
+    stop: &Call,
 ) -> Finding {
     Finding::new(
         FindingCode::ChainStopped,
@@ -381,4 +421,92 @@ fn late_limit(collected: Collected) -> Timestamp {
         .at
         .checked_sub(collected.max_lag)
         .unwrap_or(collected.at)
+}
+
+/// At most this many restarts are explained from the logs (bounded work);
+/// later ones say they were not examined.
+const MAX_RESTARTS_EXPLAINED: usize = 64;
+
+/// `chain.gap` for every restart, saying what the trail's own records tell
+/// of it: a call that stopped logging (or validation) before it and one
+/// that started it again, or that nothing explains it.
+pub(crate) fn explain_restarts(
+    records: &[DigestRecord],
+    chains: &[Chain],
+    restarts: &[crate::chain::Restart],
+    inventory: &Inventory,
+    max_digest_bytes: u64,
+) -> Vec<Finding> {
+    restarts
+        .iter()
+        .enumerate()
+        .filter_map(|(n, restart)| {
+            let chain = chains.get(restart.chain)?;
+            let record = records.get(restart.record)?;
+            let previous = records.get(restart.previous)?;
+            let explanation = if n < MAX_RESTARTS_EXPLAINED {
+                explain_restart(records, chains, chain, record, previous, inventory, max_digest_bytes)
+            } else {
+                format!("It was not examined for an explanation: only the first {MAX_RESTARTS_EXPLAINED} restarts of a run are.")
+            };
+            Some(crate::chain::restart_finding(chain, record, previous, &explanation))
+        })
+        .collect()
+}
+
+/// What the trail's logs around a restart record of it.
+fn explain_restart(
+    records: &[DigestRecord],
+    chains: &[Chain],
+    chain: &Chain,
+    record: &DigestRecord,
+    previous: &DigestRecord,
+    inventory: &Inventory,
+    max_digest_bytes: u64,
+) -> String {
+    let (Some(before), Some(after)) = (previous.time(), record.time()) else {
+        return "Unexplained: the times around it are unknown.".to_owned();
+    };
+    let near_stop = trail_digests_near(records, chains, &chain.key, before);
+    let near_start = trail_digests_near(records, chains, &chain.key, after);
+    let stop = latest(
+        &near_stop,
+        inventory,
+        &chain.key,
+        max_digest_bytes,
+        CallKind::Stop,
+    );
+    let start = latest(
+        &near_start,
+        inventory,
+        &chain.key,
+        max_digest_bytes,
+        CallKind::Start,
+    );
+    let said = |c: &Call| {
+        format!(
+            "{} at {} by {} from {} (in {})",
+            crate::text::escape_control(&c.what),
+            crate::text::escape_control(&c.at),
+            crate::text::escape_control(&c.by),
+            crate::text::escape_control(&c.from),
+            c.log
+        )
+    };
+    match (stop, start) {
+        (Some(stop), Some(start)) => format!(
+            "Explained by the trail's own records: {}, then {}.",
+            said(&stop),
+            said(&start)
+        ),
+        (Some(stop), None) => format!(
+            "Partly explained: the trail's records show {}, but no call that started logging or validation again.",
+            said(&stop)
+        ),
+        (None, Some(start)) => format!(
+            "Unexplained: the trail's records show {}, but no call that stopped logging or validation before it.",
+            said(&start)
+        ),
+        (None, None) => "Unexplained: the log files of the trail's authentic digests around it record no call that stopped and restarted logging or log file validation.".to_owned(),
+    }
 }

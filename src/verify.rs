@@ -205,6 +205,13 @@ fn check_digests(
         }
     }
     findings.extend(links.findings);
+    findings.extend(crate::lifecycle::explain_restarts(
+        &records,
+        &chains,
+        &links.restarts,
+        inventory,
+        options.max_digest_bytes,
+    ));
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
     // A checkpoint is about the whole archive, whatever the range.

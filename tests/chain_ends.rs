@@ -139,3 +139,46 @@ fn collected_at_and_max_lag_are_checked_as_arguments() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected a duration such as 90m"));
 }
+
+/// A restart inside a chain (validation off for hour 2): explained when the
+/// trail's records show validation turned off and on again, else it says
+/// it is unexplained. Either way it stays a warning.
+#[test]
+fn a_restart_is_explained_by_the_calls_around_it_or_says_it_is_not() {
+    let gap = |events: Vec<(u32, TrailEvent)>| {
+        let mut spec = small(208);
+        spec.gaps = vec![(2, 1)];
+        spec.trail_events = events;
+        Case::new(spec)
+    };
+    let restart_message = |case: &Case| {
+        let out = case.verify(&[]);
+        assert_eq!(out.code, 0, "{:#?}", out.report["findings"]);
+        let restart = case.chain("eu-west-1")[2].clone();
+        out.message("chain.gap", &restart.bucket, &restart.key)
+            .to_owned()
+    };
+    let explained = gap(vec![
+        (1, TrailEvent::ValidationOff),
+        (3, TrailEvent::ValidationOn),
+    ]);
+    let message = restart_message(&explained);
+    assert!(
+        message.contains("Explained by the trail's own records: UpdateTrail turning log file validation off at 2026-03-01T0")
+            && message.contains(", then UpdateTrail turning log file validation on at 2026-03-01T0")
+            && message.contains(" by arn:aws:iam::111122223333:user/alice.martin from 198.51.100.23"),
+        "{message}"
+    );
+    let unexplained = gap(Vec::new());
+    let message = restart_message(&unexplained);
+    assert!(
+        message.ends_with("Unexplained: the log files of the trail's authentic digests around it record no call that stopped and restarted logging or log file validation."),
+        "{message}"
+    );
+    let half = gap(vec![(1, TrailEvent::StopLogging)]);
+    let message = restart_message(&half);
+    assert!(
+        message.contains("Partly explained: the trail's records show StopLogging at "),
+        "{message}"
+    );
+}
