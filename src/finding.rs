@@ -150,6 +150,12 @@ finding_codes! {
     /// A chain ends early because the trail's own logs record logging stopped.
     ChainStopped => "chain.stopped", Warning,
         "a chain ends more than --max-lag before the mirror was collected because logging was stopped: its trail's logs record StopLogging, DeleteTrail or UpdateTrail turning validation off (when, who, from where)";
+    /// A chain starts long after its trail's other chains, unexplained.
+    ChainStartsLate => "chain.starts_late", Warning,
+        "with --collected-at: a chain starts (its oldest digest links to none) more than --max-lag after its trail's oldest digest in another region, and its trail's logs record no call that started logging: unexplained";
+    /// A chain starts late because the trail's own logs record logging started.
+    ChainStarted => "chain.started", Warning,
+        "with --collected-at: a chain starts that late because logging (or validation) started then: its trail's logs record StartLogging, CreateTrail or UpdateTrail turning validation on (when, who, from where)";
     /// A chain a checkpoint knows has no digest in the mirror.
     CheckpointChainMissing => "checkpoint.chain_missing", Error,
         "a chain a checkpoint records has no digest at all in the mirror now";
@@ -379,7 +385,9 @@ pub fn default_help(code: FindingCode) -> &'static str {
         | FindingCode::CheckpointFork
         | FindingCode::CheckpointChainMissing
         | FindingCode::ChainEndsEarly
-        | FindingCode::ChainStopped => audit_help(code),
+        | FindingCode::ChainStopped
+        | FindingCode::ChainStartsLate
+        | FindingCode::ChainStarted => audit_help(code),
         FindingCode::DigestMissing => {
             "Restore the digest from the bucket (or its versions/backups) and re-run; if the mirror deliberately starts later, limit the run with --start-time."
         }
@@ -459,6 +467,12 @@ fn audit_help(code: FindingCode) -> &'static str {
         FindingCode::ChainStopped => {
             "Logging was stopped by the call named: confirm it was authorised (change ticket, the caller's role). Nothing was delivered, so nothing can be verified, while the trail did not log."
         }
+        FindingCode::ChainStartsLate => {
+            "Find out why this region's digests begin later than the trail's others (a region enabled later, or the mirror missing its oldest digests: compare with the bucket); nothing before its first digest can be verified."
+        }
+        FindingCode::ChainStarted => {
+            "Logging started by the call named: confirm it was authorised. Nothing was delivered in this region before it."
+        }
         FindingCode::CheckpointHeadMissing
         | FindingCode::CheckpointRollback
         | FindingCode::CheckpointChainMissing => {
@@ -514,6 +528,8 @@ mod tests {
                 "checkpoint.fork",
                 "chain.ends_early",
                 "chain.stopped",
+                "chain.starts_late",
+                "chain.started",
                 "checkpoint.chain_missing",
             ]
         );
@@ -540,7 +556,9 @@ mod tests {
                 "mirror.stray_file",
                 "log.not_covered",
                 "digest.not_examined",
-                "chain.stopped"
+                "chain.stopped",
+                "chain.starts_late",
+                "chain.started"
             ]
         );
     }

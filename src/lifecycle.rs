@@ -109,6 +109,122 @@ pub(crate) fn explain_ends(
     findings
 }
 
+/// The findings about every chain that starts (its oldest digest links to
+/// none) more than `max_lag` after the earliest chain of its trail (another
+/// region): `chain.started` when the trail's records show logging or
+/// validation started then, else `chain.starts_late` (unexplained; both
+/// warnings, as the start itself is authentic).
+pub(crate) fn explain_starts(
+    records: &[DigestRecord],
+    chains: &[Chain],
+    inventory: &Inventory,
+    max_lag: SignedDuration,
+    max_digest_bytes: u64,
+) -> Vec<Finding> {
+    let first = |chain: &Chain| {
+        chain
+            .members
+            .iter()
+            .filter_map(|&i| records.get(i))
+            .find_map(|r| Some((r, r.time()?)))
+    };
+    let standard: Vec<&Chain> = chains.iter().filter(|c| !c.key.backfill).collect();
+    let mut findings = Vec::new();
+    for chain in &standard {
+        let Some((oldest, start)) = first(chain) else {
+            continue;
+        };
+        // An oldest digest that links to a predecessor is no start: the
+        // missing predecessor is `digest.missing`.
+        if oldest
+            .parsed
+            .as_ref()
+            .map_or(true, |d| d.previous.is_some())
+        {
+            continue;
+        }
+        let Some(trail_start) = standard
+            .iter()
+            .filter(|c| same_trail(&c.key, &chain.key))
+            .filter_map(|c| first(c).map(|(_, t)| t))
+            .min()
+        else {
+            continue;
+        };
+        let late = start.duration_since(trail_start);
+        if late <= max_lag {
+            continue;
+        }
+        let searched = trail_digests_near(records, chains, &chain.key, start);
+        let call = latest(
+            &searched,
+            inventory,
+            &chain.key,
+            max_digest_bytes,
+            CallKind::Start,
+        );
+        let span = (trail_start, start, max_lag);
+        findings.push(late_start(chain, oldest, span, call.as_ref()));
+    }
+    findings
+}
+
+/// `chain.started` naming the call that started logging, or
+/// `chain.starts_late`; `span` is (the trail's oldest digest's time, the
+/// chain's, the lag allowed).
+fn late_start(
+    chain: &Chain,
+    oldest: &DigestRecord,
+    span: (Timestamp, Timestamp, SignedDuration),
+    call: Option<&Call>,
+) -> Finding {
+    let (trail_start, start, max_lag) = span;
+    let late = start.duration_since(trail_start);
+    let head = format!(
+        "The chain's oldest digest ends at {start}, {late:#} after the oldest digest of its trail in another region ({trail_start}), more than --max-lag {max_lag:#}."
+    );
+    let finding = match call {
+        Some(call) => Finding::new(
+            FindingCode::ChainStarted,
+            oldest.url(),
+            format!(
+                "{head} Logging started then: {} at {} by {} from {} (recorded in {}, listed by the authentic digest {}).",
+                crate::text::escape_control(&call.what),
+                crate::text::escape_control(&call.at),
+                crate::text::escape_control(&call.by),
+                crate::text::escape_control(&call.from),
+                call.log,
+                call.digest
+            ),
+        ),
+        None => Finding::new(
+            FindingCode::ChainStartsLate,
+            oldest.url(),
+            format!(
+                "{head} Unexplained: the log files of the trail's authentic digests around its start record no StartLogging, CreateTrail or UpdateTrail turning log file validation on."
+            ),
+        ),
+    };
+    finding
+        .at(Some(oldest.path.clone()))
+        .values(
+            format!(
+                "a digest ending by {}",
+                trail_start.checked_add(max_lag).unwrap_or(trail_start)
+            ),
+            format!("the oldest digest ends at {start}"),
+        )
+        .in_chain(Some(chain.key.id()))
+}
+
+/// Whether two chains are the same trail's (in any region).
+fn same_trail(a: &ChainKey, b: &ChainKey) -> bool {
+    a.organization == b.organization
+        && a.account == b.account
+        && a.trail == b.trail
+        && a.home_region == b.home_region
+}
+
 /// The authentic digests of the chain's trail (every region) whose time
 /// lies within [`AROUND_END`] of `end`, newest first, at most
 /// [`MAX_DIGESTS_SEARCHED`]: the home region's logs record the trail's own calls.
@@ -118,15 +234,9 @@ fn trail_digests_near<'r>(
     key: &ChainKey,
     end: Timestamp,
 ) -> Vec<&'r DigestRecord> {
-    let same_trail = |k: &ChainKey| {
-        k.organization == key.organization
-            && k.account == key.account
-            && k.trail == key.trail
-            && k.home_region == key.home_region
-    };
     let mut near: Vec<(&DigestRecord, Timestamp)> = chains
         .iter()
-        .filter(|c| same_trail(&c.key))
+        .filter(|c| same_trail(&c.key, key))
         .flat_map(|c| c.members.iter().filter_map(|&i| records.get(i)))
         .filter(|r| r.is_authentic())
         .filter_map(|r| Some((r, r.time()?)))

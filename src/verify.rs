@@ -234,6 +234,13 @@ fn check_digests(
             collected,
             options.max_digest_bytes,
         ));
+        findings.extend(crate::lifecycle::explain_starts(
+            &records,
+            &chains,
+            inventory,
+            options.max_lag,
+            options.max_digest_bytes,
+        ));
     }
     let heads = checkpoint::heads(&records, &chains);
     let chains = chain::in_range(&chains, &records);

@@ -182,3 +182,56 @@ fn a_restart_is_explained_by_the_calls_around_it_or_says_it_is_not() {
         "{message}"
     );
 }
+
+/// With the collection time known, a chain that starts (its oldest digest
+/// links to none) hours after its trail's other region says whether the
+/// trail's records explain it. (Deleting a chain's oldest digests instead
+/// leaves a link to a missing digest: `digest.missing`.) Both are warnings:
+/// the start itself is authentic.
+#[test]
+fn a_chain_that_starts_late_says_whether_logging_started_then() {
+    // The trail's eu-west-1 chain begins two hours after its us-east-1 one.
+    let late = |events: Vec<(u32, TrailEvent)>| {
+        let mut east = small(209);
+        east.regions = vec!["us-east-1".to_owned()];
+        east.trail_events = events;
+        let mut west = small(210);
+        west.regions = vec!["eu-west-1".to_owned()];
+        west.start = east
+            .start
+            .checked_add(jiff::SignedDuration::from_hours(2))
+            .unwrap();
+        west.hours = 4;
+        Case::with_trails(vec![east, west])
+    };
+    let collected = "2026-03-01T07:00:00Z";
+    let cut = late(Vec::new());
+    let oldest = case_oldest(&cut);
+    let out = cut.verify(&["--collected-at", collected, "--max-lag", "1h"]);
+    assert_eq!(out.code, 0, "{:#?}", out.report["findings"]);
+    let message = out.message("chain.starts_late", &oldest.bucket, &oldest.key);
+    assert!(
+        message.starts_with("The chain's oldest digest ends at 2026-03-01T03:17:28Z, 2h after the oldest digest of its trail in another region (2026-03-01T01:17:28Z), more than --max-lag 1h. Unexplained"),
+        "{message}"
+    );
+    assert!(
+        cut.verify(&["--collected-at", collected])
+            .findings()
+            .iter()
+            .all(|(c, _)| c != "chain.starts_late"),
+        "2h is within the default lag"
+    );
+    let started = late(vec![(2, TrailEvent::StartLogging)]);
+    let oldest = case_oldest(&started);
+    let out = started.verify(&["--collected-at", collected, "--max-lag", "1h"]);
+    assert_eq!(out.code, 0, "{:#?}", out.report["findings"]);
+    let message = out.message("chain.started", &oldest.bucket, &oldest.key);
+    assert!(
+        message.contains("Logging started then: StartLogging at 2026-03-01T0"),
+        "{message}"
+    );
+}
+
+fn case_oldest(case: &Case) -> trailproof_testgen::DigestEntry {
+    case.chain("eu-west-1")[0].clone()
+}
