@@ -540,3 +540,61 @@ fn tamper_helpers() {
     assert!(m.path_of(&k2).starts_with(&m.extra_roots[0]));
     assert_ne!(m.inject_log("111122223333", "eu-west-1", at), k);
 }
+
+/// The trail's own calls are CloudTrail records (the schema trailproof and
+/// any reader expect), appended to the last log of their hour in the home
+/// region only, inside that log's hashed content.
+#[test]
+fn trail_events_are_records_of_the_home_regions_last_log_of_their_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = TrailSpec::small(77);
+    spec.trail_events = vec![
+        (4, TrailEvent::StopLoggingDenied),
+        (4, TrailEvent::ValidationOff),
+    ];
+    let m = MirrorBuilder::new(dir.path()).trail(spec.clone()).build();
+    let mut found = Vec::new();
+    for log in &m.logs {
+        let body = crate::gunzip(&std::fs::read(&log.path).unwrap());
+        assert_eq!(crate::sha256_hex(&body), log.sha256_hex);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        for r in v["Records"].as_array().unwrap() {
+            if r["eventSource"] == "cloudtrail.amazonaws.com" {
+                found.push((log.clone(), r.clone()));
+            }
+        }
+    }
+    assert_eq!(found.len(), 2, "one record per event");
+    let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events";
+    for (log, r) in &found {
+        assert_eq!(log.region, "us-east-1");
+        let hour_end = spec.digest_end(4);
+        let t: Timestamp = r["eventTime"].as_str().unwrap().parse().unwrap();
+        assert!(t <= hour_end && t >= spec.window_start(4), "{t}");
+        assert_eq!(r["requestParameters"]["name"], arn);
+        assert!(
+            r["userIdentity"]["arn"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:iam::111122223333:user/")
+        );
+        assert_eq!(r["sourceIPAddress"], "198.51.100.23");
+        assert_eq!(r["eventType"], "AwsApiCall");
+    }
+    let denied = &found
+        .iter()
+        .find(|(_, r)| r["eventName"] == "StopLogging")
+        .unwrap()
+        .1;
+    assert_eq!(denied["errorCode"], "AccessDenied");
+    let update = &found
+        .iter()
+        .find(|(_, r)| r["eventName"] == "UpdateTrail")
+        .unwrap()
+        .1;
+    assert_eq!(
+        update["requestParameters"]["enableLogFileValidation"],
+        false
+    );
+    assert!(update.get("errorCode").is_none());
+}
