@@ -242,7 +242,15 @@ fn trail_digests_near<'r>(
         .filter_map(|r| Some((r, r.time()?)))
         .filter(|(_, t)| t.duration_since(end).abs() <= AROUND_END)
         .collect();
-    near.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    // The trail's own calls are recorded where they were made, mostly its
+    // home region: those digests are searched first.
+    near.sort_by_key(|(r, t)| {
+        let home = r
+            .layout
+            .as_ref()
+            .is_some_and(|l| l.region == key.home_region);
+        (!home, std::cmp::Reverse(*t))
+    });
     near.into_iter()
         .take(MAX_DIGESTS_SEARCHED)
         .map(|(r, _)| r)
@@ -258,12 +266,17 @@ fn latest(
     max_digest_bytes: u64,
     kind: CallKind,
 ) -> Option<Call> {
+    let budget = std::cell::Cell::new(MAX_BYTES_PER_SEARCH);
     searched
         .iter()
-        .flat_map(|r| calls_in(r, inventory, key, max_digest_bytes))
+        .flat_map(|r| calls_in(r, inventory, key, max_digest_bytes, &budget))
         .filter(|c| c.kind == kind)
         .max_by(|a, b| a.at.cmp(&b.at))
 }
+
+/// At most this many uncompressed bytes of log files are read per search
+/// (a hostile mirror may hold gzip bombs where logs should be).
+const MAX_BYTES_PER_SEARCH: u64 = 1 << 30;
 
 /// The calls stopping or starting the trail recorded in the log files `record` lists.
 fn calls_in(
@@ -271,6 +284,7 @@ fn calls_in(
     inventory: &Inventory,
     key: &ChainKey,
     max_digest_bytes: u64,
+    budget: &std::cell::Cell<u64>,
 ) -> Vec<Call> {
     let Ok(digest) = crate::digest::read(&record.path, max_digest_bytes).parsed else {
         return Vec::new();
@@ -279,7 +293,7 @@ fn calls_in(
         .log_files
         .iter()
         .take(MAX_LOGS_PER_DIGEST)
-        .filter_map(|log| Some((log, trail_calls(inventory, log)?)))
+        .filter_map(|log| Some((log, trail_calls(inventory, log, budget)?)))
         .flat_map(|(log, calls)| {
             calls.into_iter().filter_map(move |c| {
                 let (kind, at, what, by, from) = c.classify(&key.trail)?;
@@ -300,8 +314,13 @@ fn calls_in(
 /// The trail API calls a listed log file records, if it is present, reads
 /// as one bounded gzip stream of CloudTrail records, and its uncompressed
 /// content has the SHA-256 the (authentic) digest lists.
-fn trail_calls(inventory: &Inventory, log: &LogFileRef) -> Option<Vec<TrailCall>> {
-    if !crate::mirror::is_safe_key(&log.object) {
+fn trail_calls(
+    inventory: &Inventory,
+    log: &LogFileRef,
+    budget: &std::cell::Cell<u64>,
+) -> Option<Vec<TrailCall>> {
+    let allowed = budget.get().min(MAX_LOG_BYTES);
+    if allowed == 0 || !crate::mirror::is_safe_key(&log.object) {
         return None;
     }
     // The scan does not list log folders: the file is opened where its
@@ -313,14 +332,17 @@ fn trail_calls(inventory: &Inventory, log: &LogFileRef) -> Option<Vec<TrailCall>
     };
     let file = crate::evidence::open_evidence(&path).ok()?;
     let mut reader = Hashing {
-        inner: flate2::read::GzDecoder::new(std::io::BufReader::new(file)).take(MAX_LOG_BYTES),
+        inner: flate2::read::GzDecoder::new(std::io::BufReader::new(file)).take(allowed),
         sha: Sha256::new(),
+        read: 0,
     };
     let mut buffered = std::io::BufReader::with_capacity(64 << 10, &mut reader);
-    let body: LogBody = serde_json::from_reader(&mut buffered).ok()?;
+    let body: Result<LogBody, _> = serde_json::from_reader(&mut buffered);
     // Whatever follows the JSON (white space) is hashed too.
-    std::io::copy(&mut buffered, &mut std::io::sink()).ok()?;
+    let rest = std::io::copy(&mut buffered, &mut std::io::sink());
     drop(buffered);
+    budget.set(budget.get().saturating_sub(reader.read));
+    let (body, _) = (body.ok()?, rest.ok()?);
     let sha: [u8; 32] = reader.sha.finalize().into();
     log.hash.matches(&sha).then_some(body.records)
 }
@@ -329,12 +351,15 @@ fn trail_calls(inventory: &Inventory, log: &LogFileRef) -> Option<Vec<TrailCall>
 struct Hashing<R> {
     inner: R,
     sha: Sha256,
+    /// Bytes read so far.
+    read: u64,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.sha.update(buf.get(..n).unwrap_or_default());
+        self.read += n as u64;
         Ok(n)
     }
 }
