@@ -71,13 +71,10 @@ pub(crate) struct Call {
 
 /// The findings about every chain that ends more than the allowed lag
 /// before the mirror was collected.
-pub(crate) fn explain_ends(
-    records: &[DigestRecord],
-    chains: &[Chain],
-    inventory: &Inventory,
-    collected: Collected,
-    max_digest_bytes: u64,
-) -> Vec<Finding> {
+pub(crate) fn explain_ends(search: Search<'_>, collected: Collected) -> Vec<Finding> {
+    let Search {
+        records, chains, ..
+    } = search;
     let mut findings = Vec::new();
     for chain in chains.iter().filter(|c| !c.key.backfill) {
         let Some((newest, end)) = chain
@@ -93,17 +90,10 @@ pub(crate) fn explain_ends(
         if lag <= collected.max_lag {
             continue;
         }
-        let searched = trail_digests_near(records, chains, &chain.key, end);
-        let stop = latest(
-            &searched,
-            inventory,
-            &chain.key,
-            max_digest_bytes,
-            CallKind::Stop,
-        );
+        let (stop, searched) = search.call(&chain.key, end, CallKind::Stop);
         findings.push(match stop {
             Some(stop) => stopped(chain, newest, end, lag, collected, &stop),
-            None => ends_early(chain, newest, end, lag, collected, searched.len()),
+            None => ends_early(chain, newest, end, lag, collected, searched),
         });
     }
     findings
@@ -114,13 +104,10 @@ pub(crate) fn explain_ends(
 /// region): `chain.started` when the trail's records show logging or
 /// validation started then, else `chain.starts_late` (unexplained; both
 /// warnings, as the start itself is authentic).
-pub(crate) fn explain_starts(
-    records: &[DigestRecord],
-    chains: &[Chain],
-    inventory: &Inventory,
-    max_lag: SignedDuration,
-    max_digest_bytes: u64,
-) -> Vec<Finding> {
+pub(crate) fn explain_starts(search: Search<'_>, max_lag: SignedDuration) -> Vec<Finding> {
+    let Search {
+        records, chains, ..
+    } = search;
     let first = |chain: &Chain| {
         chain
             .members
@@ -155,14 +142,7 @@ pub(crate) fn explain_starts(
         if late <= max_lag {
             continue;
         }
-        let searched = trail_digests_near(records, chains, &chain.key, start);
-        let call = latest(
-            &searched,
-            inventory,
-            &chain.key,
-            max_digest_bytes,
-            CallKind::Start,
-        );
+        let (call, _) = search.call(&chain.key, start, CallKind::Start);
         let span = (trail_start, start, max_lag);
         findings.push(late_start(chain, oldest, span, call.as_ref()));
     }
@@ -272,6 +252,30 @@ fn latest(
         .flat_map(|r| calls_in(r, inventory, key, max_digest_bytes, &budget))
         .filter(|c| c.kind == kind)
         .max_by(|a, b| a.at.cmp(&b.at))
+}
+
+/// Where the trail's own calls are looked for: the run's digests and mirror.
+#[derive(Clone, Copy)]
+pub(crate) struct Search<'a> {
+    /// Every digest read.
+    pub records: &'a [DigestRecord],
+    /// Every chain (whatever the time range).
+    pub chains: &'a [Chain],
+    /// The mirror.
+    pub inventory: &'a Inventory,
+    /// Bound on a digest's inflated size.
+    pub max_digest_bytes: u64,
+}
+
+impl Search<'_> {
+    /// The latest call of `kind` on the trail of `key` recorded in the log
+    /// files of its authentic digests around `at`, and how many digests
+    /// were searched.
+    fn call(&self, key: &ChainKey, at: Timestamp, kind: CallKind) -> (Option<Call>, usize) {
+        let searched = trail_digests_near(self.records, self.chains, key, at);
+        let call = latest(&searched, self.inventory, key, self.max_digest_bytes, kind);
+        (call, searched.len())
+    }
 }
 
 /// At most this many uncompressed bytes of log files are read per search
@@ -566,12 +570,12 @@ const MAX_RESTARTS_EXPLAINED: usize = 64;
 /// of it: a call that stopped logging (or validation) before it and one
 /// that started it again, or that nothing explains it.
 pub(crate) fn explain_restarts(
-    records: &[DigestRecord],
-    chains: &[Chain],
+    search: Search<'_>,
     restarts: &[crate::chain::Restart],
-    inventory: &Inventory,
-    max_digest_bytes: u64,
 ) -> Vec<Finding> {
+    let Search {
+        records, chains, ..
+    } = search;
     restarts
         .iter()
         .enumerate()
@@ -580,7 +584,7 @@ pub(crate) fn explain_restarts(
             let record = records.get(restart.record)?;
             let previous = records.get(restart.previous)?;
             let explanation = if n < MAX_RESTARTS_EXPLAINED {
-                explain_restart(records, chains, chain, record, previous, inventory, max_digest_bytes)
+                explain_restart(search, chain, record, previous)
             } else {
                 format!("It was not examined for an explanation: only the first {MAX_RESTARTS_EXPLAINED} restarts of a run are.")
             };
@@ -591,33 +595,16 @@ pub(crate) fn explain_restarts(
 
 /// What the trail's logs around a restart record of it.
 fn explain_restart(
-    records: &[DigestRecord],
-    chains: &[Chain],
+    search: Search<'_>,
     chain: &Chain,
     record: &DigestRecord,
     previous: &DigestRecord,
-    inventory: &Inventory,
-    max_digest_bytes: u64,
 ) -> String {
     let (Some(before), Some(after)) = (previous.time(), record.time()) else {
         return "Unexplained: the times around it are unknown.".to_owned();
     };
-    let near_stop = trail_digests_near(records, chains, &chain.key, before);
-    let near_start = trail_digests_near(records, chains, &chain.key, after);
-    let stop = latest(
-        &near_stop,
-        inventory,
-        &chain.key,
-        max_digest_bytes,
-        CallKind::Stop,
-    );
-    let start = latest(
-        &near_start,
-        inventory,
-        &chain.key,
-        max_digest_bytes,
-        CallKind::Start,
-    );
+    let (stop, _) = search.call(&chain.key, before, CallKind::Stop);
+    let (start, _) = search.call(&chain.key, after, CallKind::Start);
     let said = |c: &Call| {
         format!(
             "{} at {} by {} from {} (in {})",

@@ -205,15 +205,24 @@ fn check_digests(
         }
     }
     findings.extend(links.findings);
-    findings.extend(crate::lifecycle::explain_restarts(
-        &records,
-        &chains,
-        &links.restarts,
+    let search = crate::lifecycle::Search {
+        records: &records,
+        chains: &chains,
         inventory,
-        options.max_digest_bytes,
-    ));
+        max_digest_bytes: options.max_digest_bytes,
+    };
+    findings.extend(crate::lifecycle::explain_restarts(search, &links.restarts));
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
+    // Chain ends and starts are judged against when the mirror was taken.
+    if let Some(at) = options.collected_at {
+        let collected = crate::lifecycle::Collected {
+            at,
+            max_lag: options.max_lag,
+        };
+        findings.extend(crate::lifecycle::explain_ends(search, collected));
+        findings.extend(crate::lifecycle::explain_starts(search, options.max_lag));
+    }
     // A checkpoint is about the whole archive, whatever the range.
     let judged = checkpoint::check(checkpoints, &records, &chains, inventory)?;
     findings.extend(judged.findings);
@@ -222,26 +231,6 @@ fn check_digests(
     } else {
         Vec::new()
     };
-    if let Some(at) = options.collected_at {
-        let collected = crate::lifecycle::Collected {
-            at,
-            max_lag: options.max_lag,
-        };
-        findings.extend(crate::lifecycle::explain_ends(
-            &records,
-            &chains,
-            inventory,
-            collected,
-            options.max_digest_bytes,
-        ));
-        findings.extend(crate::lifecycle::explain_starts(
-            &records,
-            &chains,
-            inventory,
-            options.max_lag,
-            options.max_digest_bytes,
-        ));
-    }
     let heads = checkpoint::heads(&records, &chains);
     let chains = chain::in_range(&chains, &records);
     for record in &mut records {
