@@ -630,3 +630,22 @@ fn a_checkpoint_hash_that_is_not_one_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_incremental_run_still_finds_a_log_injected_into_the_trusted_part() {
+    let (case, checkpoint, chain) = extended(127);
+    let delivered = chain[1].end_time - jiff::SignedDuration::from_mins(30);
+    let injected = case
+        .mirror
+        .inject_log(&chain[1].account, "eu-west-1", delivered);
+    let out = case.verify(&[
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--incremental",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.errors(),
+        vec![f("log.unreferenced", &chain[1].bucket, &injected)]
+    );
+}
