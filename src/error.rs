@@ -217,6 +217,19 @@ pub enum Error {
         /// What the mirror holds, for display.
         ours: String,
     },
+    /// `--collected-at` is earlier than a digest the mirror holds: the mirror
+    /// cannot have been taken then.
+    #[error(
+        "--collected-at {collected} is before the end of a digest the mirror holds ({newest}, {object}): the mirror cannot have been taken then"
+    )]
+    CollectedTooEarly {
+        /// `--collected-at`.
+        collected: jiff::Timestamp,
+        /// The newest digest's time.
+        newest: jiff::Timestamp,
+        /// Its `s3://` URL.
+        object: String,
+    },
     /// The worker pool could not be started.
     #[error("cannot start {jobs} worker threads: {reason}")]
     ThreadPool {
@@ -280,6 +293,9 @@ impl Error {
                 "Pass the checkpoint written by an audit of this bucket and these accounts (one per earlier audit; --checkpoint is repeatable)."
             }
             Error::ThreadPool { .. } => "Lower --jobs.",
+            Error::CollectedTooEarly { .. } => {
+                "Give the time the copy of the bucket was finished (e.g. when `aws s3 sync` ended), in UTC or with its offset."
+            }
         }
     }
 }

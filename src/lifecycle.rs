@@ -29,6 +29,29 @@ pub(crate) struct Collected {
     pub max_lag: SignedDuration,
 }
 
+impl Collected {
+    /// Checks that no authentic digest of the mirror ends after the
+    /// collection time (an unproven one proves nothing about it).
+    ///
+    /// # Errors
+    /// [`crate::Error::CollectedTooEarly`] naming the newest digest.
+    pub fn check(&self, records: &[DigestRecord]) -> Result<(), crate::Error> {
+        let newest = records
+            .iter()
+            .filter(|r| r.is_authentic())
+            .filter_map(|r| Some((r.time()?, r)))
+            .max_by_key(|(t, _)| *t);
+        match newest {
+            Some((newest, record)) if newest > self.at => Err(crate::Error::CollectedTooEarly {
+                collected: self.at,
+                newest,
+                object: record.url(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// How far around a chain's end the trail's digests are searched.
 const AROUND_END: SignedDuration = SignedDuration::from_hours(2);
 

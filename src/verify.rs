@@ -220,6 +220,7 @@ fn check_digests(
             at,
             max_lag: options.max_lag,
         };
+        collected.check(&records)?;
         findings.extend(crate::lifecycle::explain_ends(search, collected));
         findings.extend(crate::lifecycle::explain_starts(search, options.max_lag));
     }

@@ -135,6 +135,14 @@ fn collected_at_and_max_lag_are_checked_as_arguments() {
     assert_eq!(out.status.code(), Some(2));
     let out = case.run(["--collected-at", A_DAY_LATER, "--max-lag", "-1h"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = case.run(["--collected-at", "2026-03-01T05:00:00Z"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the mirror holds digests ending later"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--collected-at 2026-03-01T05:00:00Z is before the end of a digest the mirror holds (2026-03-01T06:17:28Z"), "{stderr}");
     let out = case.run(["--collected-at", A_DAY_LATER, "--max-lag", "soon"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected a duration such as 90m"));
