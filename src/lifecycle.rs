@@ -220,10 +220,12 @@ fn late_start(
         .in_chain(Some(chain.key.id()))
 }
 
-/// Whether two chains are the same trail's (in any region).
+/// Whether two chains are the same trail's (in any region; for an
+/// organization trail, in any member account: the calls on it are made in
+/// the management account).
 fn same_trail(a: &ChainKey, b: &ChainKey) -> bool {
     a.organization == b.organization
-        && a.account == b.account
+        && (a.organization.is_some() || a.account == b.account)
         && a.trail == b.trail
         && a.home_region == b.home_region
 }
@@ -426,6 +428,7 @@ struct Identity {
 struct TrailParameters {
     name: Option<String>,
     enable_log_file_validation: Option<bool>,
+    is_multi_region_trail: Option<bool>,
 }
 
 /// Most trail calls kept from one log file.
@@ -486,7 +489,7 @@ impl TrailCall {
         }
         let parameters: TrailParameters =
             serde_json::from_str(self.request_parameters?.get()).ok()?;
-        let name = parameters.name?;
+        let name = parameters.name.as_deref()?;
         let names_trail = name == trail || name.ends_with(&format!(":trail/{trail}"));
         if !names_trail {
             return None;
@@ -496,17 +499,7 @@ impl TrailCall {
             "DeleteTrail" => (CallKind::Stop, "DeleteTrail"),
             "StartLogging" => (CallKind::Start, "StartLogging"),
             "CreateTrail" => (CallKind::Start, "CreateTrail"),
-            "UpdateTrail" => match parameters.enable_log_file_validation {
-                Some(false) => (
-                    CallKind::Stop,
-                    "UpdateTrail turning log file validation off",
-                ),
-                Some(true) => (
-                    CallKind::Start,
-                    "UpdateTrail turning log file validation on",
-                ),
-                None => return None,
-            },
+            "UpdateTrail" => update_trail(&parameters)?,
             _ => return None,
         };
         Some((
@@ -520,6 +513,27 @@ impl TrailCall {
             self.source_ip_address
                 .unwrap_or_else(|| "an unknown address".to_owned()),
         ))
+    }
+}
+
+/// What an `UpdateTrail` call does to a trail's digests, if anything.
+fn update_trail(parameters: &TrailParameters) -> Option<(CallKind, &'static str)> {
+    match (
+        parameters.enable_log_file_validation,
+        parameters.is_multi_region_trail,
+    ) {
+        (Some(false), _) => Some((
+            CallKind::Stop,
+            "UpdateTrail turning log file validation off",
+        )),
+        // The other regions' chains end when a trail becomes single-region.
+        (_, Some(false)) => Some((CallKind::Stop, "UpdateTrail making the trail single-region")),
+        (Some(true), _) => Some((
+            CallKind::Start,
+            "UpdateTrail turning log file validation on",
+        )),
+        (_, Some(true)) => Some((CallKind::Start, "UpdateTrail making the trail multi-region")),
+        (None, None) => None,
     }
 }
 

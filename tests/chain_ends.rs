@@ -76,8 +76,12 @@ fn a_chain_stopped_by_stop_logging_is_a_warning_naming_when_who_and_where() {
 }
 
 #[test]
-fn delete_trail_and_validation_turned_off_explain_an_end_too() {
-    for event in [TrailEvent::DeleteTrail, TrailEvent::ValidationOff] {
+fn delete_trail_validation_off_and_single_region_explain_an_end_too() {
+    for event in [
+        TrailEvent::DeleteTrail,
+        TrailEvent::ValidationOff,
+        TrailEvent::SingleRegion,
+    ] {
         let case = Case::new(trail(204, &[event]));
         let out = case.verify(&["--collected-at", A_DAY_LATER]);
         assert_eq!(out.code, 0, "{event:?}: {:#?}", out.report["findings"]);

@@ -714,6 +714,11 @@ pub(crate) fn trail_event(
             json!({"name": arn, "enableLogFileValidation": true}),
             None,
         ),
+        E::SingleRegion => (
+            "UpdateTrail",
+            json!({"name": arn, "isMultiRegionTrail": false}),
+            None,
+        ),
     };
     let user = if error.is_some() {
         "emma.okafor"

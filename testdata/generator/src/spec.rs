@@ -245,4 +245,6 @@ pub enum TrailEvent {
     ValidationOff,
     /// `UpdateTrail` with `enableLogFileValidation: true`.
     ValidationOn,
+    /// `UpdateTrail` with `isMultiRegionTrail: false`: the other regions' chains end.
+    SingleRegion,
 }
