@@ -207,7 +207,7 @@ pub enum Error {
     },
     /// A checkpoint knows none of the mirror's buckets and accounts.
     #[error(
-        "the checkpoint {path} is for other buckets or accounts than the mirror: it records {theirs}; the mirror holds {ours}"
+        "checkpoint.foreign: the checkpoint {path} is for other buckets or accounts than the mirror: it records {theirs}; the mirror holds {ours}"
     )]
     CheckpointForeign {
         /// The file as given.

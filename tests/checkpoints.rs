@@ -314,7 +314,8 @@ fn a_checkpoint_of_another_bucket_is_a_mistake_not_an_accusation() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("is for other buckets or accounts than the mirror"),
+        stderr.contains("checkpoint.foreign: the checkpoint ")
+            && stderr.contains("is for other buckets or accounts than the mirror"),
         "{stderr}"
     );
     assert!(
