@@ -202,6 +202,18 @@ fn newest_digests_deleted_after_an_audit_pass_without_the_checkpoint_but_not_wit
     );
     let missing = again.finding("checkpoint.head_missing", &url(&head.bucket, &head.key));
     assert_eq!(missing["path"], head.path.to_str().unwrap());
+    let written = read_json(&checkpoint)["created_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        missing["message"].as_str().unwrap().contains(&format!(
+            "when checkpoint {} (written {written}) was written is gone",
+            checkpoint.display()
+        )),
+        "{}",
+        missing["message"]
+    );
     let rollback = again.finding("checkpoint.rollback", &url(&head.bucket, &head.key));
     let now = chain[3];
     assert_eq!(
@@ -649,4 +661,36 @@ fn an_incremental_run_still_finds_a_log_injected_into_the_trusted_part() {
         out.errors(),
         vec![f("log.unreferenced", &chain[1].bucket, &injected)]
     );
+}
+
+/// Two checkpoints of one chain (two earlier audits): the newer head is
+/// what is trusted, whichever is given first.
+#[test]
+fn of_two_checkpoints_the_newer_head_is_trusted() {
+    let case = one_region(128);
+    let chain: Vec<DigestEntry> = case.chain("eu-west-1").into_iter().cloned().collect();
+    let newer_part: Vec<&DigestEntry> = chain[4..].iter().collect();
+    let newest_part: Vec<&DigestEntry> = chain[2..].iter().collect();
+    let hidden = Hidden::digests(&case, &newest_part);
+    let (_, older) = audit(&case, "older");
+    hidden.restore();
+    let hidden = Hidden::digests(&case, &newer_part);
+    let (_, newer) = audit(&case, "newer");
+    hidden.restore();
+    for (first, second) in [(&older, &newer), (&newer, &older)] {
+        let out = case.verify(&[
+            "--checkpoint",
+            first.to_str().unwrap(),
+            "--checkpoint",
+            second.to_str().unwrap(),
+            "--incremental",
+        ]);
+        assert_eq!(out.code, 0, "{:#?}", out.report["findings"]);
+        let trusted = &out.report["chains"][0]["trusted"];
+        assert_eq!(trusted["head"], url(&chain[3].bucket, &chain[3].key));
+        assert_eq!(
+            out.report["summary"]["logs"]["trusted"],
+            logs_listed(&chain[..4])
+        );
+    }
 }
