@@ -247,3 +247,42 @@ fn a_chain_that_starts_late_says_whether_logging_started_then() {
 fn case_oldest(case: &Case) -> trailproof_testgen::DigestEntry {
     case.chain("eu-west-1")[0].clone()
 }
+
+/// A call on one trail explains nothing about another trail of the account.
+#[test]
+fn another_trails_stop_explains_nothing() {
+    let stopped = trail(211, &[TrailEvent::StopLogging]);
+    let mut other = small(212);
+    other.trail_name = "data-events".to_owned();
+    let case = Case::with_trails(vec![stopped, other]);
+    let out = case.verify(&["--collected-at", A_DAY_LATER]);
+    assert_eq!(out.code, 1);
+    let codes: Vec<(String, String)> = out.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["chain"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(
+            codes.contains(&(
+                "chain.stopped".to_owned(),
+                format!("111122223333/{region}/management-events@us-east-1")
+            )),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&(
+                "chain.ends_early".to_owned(),
+                format!("111122223333/{region}/data-events@us-east-1")
+            )),
+            "{codes:?}"
+        );
+    }
+    assert_eq!(codes.len(), 4, "{codes:?}");
+}

@@ -264,6 +264,12 @@ fn a_checkpointed_head_compressed_again_is_head_modified_by_its_stored_bytes() {
     );
     assert_eq!(finding["expected"], sha256_hex(&stored));
     assert_eq!(finding["actual"], sha256_hex(&again_stored));
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("its stored bytes differ (its uncompressed content is the same")
+    );
 }
 
 #[test]
@@ -693,4 +699,33 @@ fn of_two_checkpoints_the_newer_head_is_trusted() {
             logs_listed(&chain[..4])
         );
     }
+}
+
+#[test]
+fn a_checkpointed_head_with_other_content_is_head_modified_by_its_content() {
+    let case = one_region(129);
+    let (_, checkpoint) = audit(&case, "first");
+    let head = case.newest("eu-west-1");
+    let before = std::fs::read(&head.path).unwrap();
+    // Rewritten and re-signed (TEST-ONLY key): only the checkpoint can tell.
+    let mut json = case.mirror.read_digest_json(&head.key);
+    json["logFiles"] = Value::Array(Vec::new());
+    case.mirror
+        .write_digest(&head.key, &json, Some(head.signed_by));
+    let again = reaudit(&case, &checkpoint);
+    assert_eq!(again.code, 1);
+    assert!(checkpoint_findings(&again).contains(&f(
+        "checkpoint.head_modified",
+        &head.bucket,
+        &head.key
+    )));
+    let finding = again.finding("checkpoint.head_modified", &url(&head.bucket, &head.key));
+    assert_eq!(finding["compared"], "SHA-256 of the uncompressed content");
+    assert_eq!(finding["expected"], sha256_hex(&gunzip(&before)));
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("but its content differs.")
+    );
 }
