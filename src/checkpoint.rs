@@ -13,7 +13,7 @@
 use crate::chain::Chain;
 use crate::digest::SignatureText;
 use crate::error::Error;
-use crate::finding::{Finding, FindingCode, UNCOMPRESSED_SHA256};
+use crate::finding::{Finding, FindingCode, STORED_SHA256, UNCOMPRESSED_SHA256};
 use crate::keys::{KeyLookup, KeyRing, SigningTime};
 use crate::mirror::Inventory;
 use crate::record::DigestRecord;
@@ -32,9 +32,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Largest checkpoint read (a few hundred bytes per chain and partition).
 const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
-
-/// What the stored bytes of a digest hash: the file as it lies.
-pub(crate) const STORED_SHA256: &str = "SHA-256 of the stored (compressed) bytes";
 
 /// One audit's record of every chain's head: see the [module](self) docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -509,13 +506,8 @@ pub(crate) fn check(
         }
     }
     // A chain some checkpoint finds fault with is verified in full.
-    let faulted: BTreeSet<&str> = outcome
-        .findings
-        .iter()
-        .filter_map(|f| f.chain.as_deref())
-        .collect();
-    let faulted: BTreeSet<String> = faulted.into_iter().map(str::to_owned).collect();
-    outcome.trusted.retain(|t| !faulted.contains(&t.chain));
+    let CheckpointOutcome { findings, trusted } = &mut outcome;
+    trusted.retain(|t| !findings.iter().any(|f| f.chain.as_ref() == Some(&t.chain)));
     Ok(outcome)
 }
 

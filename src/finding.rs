@@ -32,6 +32,9 @@ impl fmt::Display for Severity {
 /// hash: the uncompressed content (never the stored gzip bytes).
 pub const UNCOMPRESSED_SHA256: &str = "SHA-256 of the uncompressed content";
 
+/// What a file's stored bytes hash: the file as it lies (compressed).
+pub const STORED_SHA256: &str = "SHA-256 of the stored (compressed) bytes";
+
 macro_rules! finding_codes {
     ($( $(#[$doc:meta])* $variant:ident => $code:literal, $severity:ident, $summary:literal; )*) => {
         /// Stable identifier of a kind of finding (`area.snake_case`).

@@ -18,7 +18,9 @@ use crate::record::DigestRecord;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
 use std::io::Read;
+use std::rc::Rc;
 
 /// When the mirror was taken, and how late a chain's newest digest may be.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +96,7 @@ pub(crate) struct Call {
 
 /// The findings about every chain that ends more than the allowed lag
 /// before the mirror was collected.
-pub(crate) fn explain_ends(search: Search<'_>, collected: Collected) -> Vec<Finding> {
+pub(crate) fn explain_ends(search: &Search<'_>, collected: Collected) -> Vec<Finding> {
     let Search {
         records, chains, ..
     } = search;
@@ -127,7 +129,7 @@ pub(crate) fn explain_ends(search: Search<'_>, collected: Collected) -> Vec<Find
 /// region): `chain.started` when the trail's records show logging or
 /// validation started then, else `chain.starts_late` (unexplained; both
 /// warnings, as the start itself is authentic).
-pub(crate) fn explain_starts(search: Search<'_>, max_lag: SignedDuration) -> Vec<Finding> {
+pub(crate) fn explain_starts(search: &Search<'_>, max_lag: SignedDuration) -> Vec<Finding> {
     let Search {
         records, chains, ..
     } = search;
@@ -262,44 +264,69 @@ fn trail_digests_near<'r>(
         .collect()
 }
 
-/// The latest call of `kind` on the trail recorded in the log files the
-/// digests `searched` list.
-fn latest(
-    searched: &[&DigestRecord],
-    inventory: &Inventory,
-    key: &ChainKey,
-    max_digest_bytes: u64,
-    kind: CallKind,
-) -> Option<Call> {
-    let budget = std::cell::Cell::new(MAX_BYTES_PER_SEARCH);
-    searched
-        .iter()
-        .flat_map(|r| calls_in(r, inventory, key, max_digest_bytes, &budget))
-        .filter(|c| c.kind == kind)
-        .max_by(|a, b| a.at.cmp(&b.at))
-}
-
 /// Where the trail's own calls are looked for: the run's digests and mirror.
-#[derive(Clone, Copy)]
+/// The calls each digest's log files record are read once per run (the
+/// chains of one trail share those digests).
 pub(crate) struct Search<'a> {
-    /// Every digest read.
-    pub records: &'a [DigestRecord],
-    /// Every chain (whatever the time range).
-    pub chains: &'a [Chain],
-    /// The mirror.
-    pub inventory: &'a Inventory,
-    /// Bound on a digest's inflated size.
-    pub max_digest_bytes: u64,
+    records: &'a [DigestRecord],
+    chains: &'a [Chain],
+    inventory: &'a Inventory,
+    max_digest_bytes: u64,
+    /// Per digest file (its index in the inventory), the calls read.
+    read: std::cell::RefCell<HashMap<usize, Rc<[Call]>>>,
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
+    /// A search over every digest read (`records`), every chain (whatever
+    /// the time range) and the mirror; digests are read up to `max_digest_bytes`.
+    pub fn new(
+        records: &'a [DigestRecord],
+        chains: &'a [Chain],
+        inventory: &'a Inventory,
+        max_digest_bytes: u64,
+    ) -> Self {
+        Search {
+            records,
+            chains,
+            inventory,
+            max_digest_bytes,
+            read: std::cell::RefCell::new(HashMap::new()),
+        }
+    }
+
     /// The latest call of `kind` on the trail of `key` recorded in the log
     /// files of its authentic digests around `at`, and how many digests
     /// were searched.
     fn call(&self, key: &ChainKey, at: Timestamp, kind: CallKind) -> (Option<Call>, usize) {
         let searched = trail_digests_near(self.records, self.chains, key, at);
-        let call = latest(&searched, self.inventory, key, self.max_digest_bytes, kind);
+        let budget = std::cell::Cell::new(MAX_BYTES_PER_SEARCH);
+        let call = searched
+            .iter()
+            .flat_map(|r| self.calls_in(r, key, &budget).to_vec())
+            .filter(|c| c.kind == kind)
+            .max_by(|a, b| a.at.cmp(&b.at));
         (call, searched.len())
+    }
+
+    /// The calls recorded in the log files `record` lists, read once (a
+    /// reading the budget cut short is not kept).
+    fn calls_in(
+        &self,
+        record: &DigestRecord,
+        key: &ChainKey,
+        budget: &std::cell::Cell<u64>,
+    ) -> Rc<[Call]> {
+        if let Some(calls) = self.read.borrow().get(&record.file) {
+            return Rc::clone(calls);
+        }
+        let calls: Rc<[Call]> =
+            calls_in(record, self.inventory, key, self.max_digest_bytes, budget).into();
+        if budget.get() > 0 {
+            self.read
+                .borrow_mut()
+                .insert(record.file, Rc::clone(&calls));
+        }
+        calls
     }
 }
 
@@ -607,7 +634,7 @@ const MAX_RESTARTS_EXPLAINED: usize = 64;
 /// of it: a call that stopped logging (or validation) before it and one
 /// that started it again, or that nothing explains it.
 pub(crate) fn explain_restarts(
-    search: Search<'_>,
+    search: &Search<'_>,
     restarts: &[crate::chain::Restart],
 ) -> Vec<Finding> {
     let Search {
@@ -632,7 +659,7 @@ pub(crate) fn explain_restarts(
 
 /// What the trail's logs around a restart record of it.
 fn explain_restart(
-    search: Search<'_>,
+    search: &Search<'_>,
     chain: &Chain,
     record: &DigestRecord,
     previous: &DigestRecord,

@@ -205,13 +205,9 @@ fn check_digests(
         }
     }
     findings.extend(links.findings);
-    let search = crate::lifecycle::Search {
-        records: &records,
-        chains: &chains,
-        inventory,
-        max_digest_bytes: options.max_digest_bytes,
-    };
-    findings.extend(crate::lifecycle::explain_restarts(search, &links.restarts));
+    let search =
+        crate::lifecycle::Search::new(&records, &chains, inventory, options.max_digest_bytes);
+    findings.extend(crate::lifecycle::explain_restarts(&search, &links.restarts));
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
     // Chain ends and starts are judged against when the mirror was taken.
@@ -221,8 +217,8 @@ fn check_digests(
             max_lag: options.max_lag,
         };
         collected.check(&records)?;
-        findings.extend(crate::lifecycle::explain_ends(search, collected));
-        findings.extend(crate::lifecycle::explain_starts(search, options.max_lag));
+        findings.extend(crate::lifecycle::explain_ends(&search, collected));
+        findings.extend(crate::lifecycle::explain_starts(&search, options.max_lag));
     }
     // A checkpoint is about the whole archive, whatever the range.
     let judged = checkpoint::check(checkpoints, &records, &chains, inventory)?;
