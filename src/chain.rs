@@ -1064,6 +1064,7 @@ mod tests {
             contradicted: false,
             trusted: false,
             in_range: true,
+            deselected: false,
             dropped_listing: None,
             routes: Vec::new(),
             listed: 0,

@@ -150,17 +150,22 @@ pub(crate) struct LoadedCheckpoint {
 }
 
 /// A checkpoint a run checked the mirror against, as the reports name it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct CheckpointUsed {
     /// The path as given.
     pub path: String,
     /// SHA-256 of the file (hex): compare it with the one kept in the case file.
+    #[schemars(extend("pattern" = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     /// When the run that wrote it started.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub created_at: Timestamp,
     /// That run's verdict.
+    #[schemars(extend("enum" = ["pass", "fail", "incomplete"]))]
     pub verdict: String,
     /// SHA-256 of that run's JSON report.
+    #[schemars(extend("pattern" = "^[0-9a-f]{64}$"))]
     pub report_sha256: Option<String>,
     /// Chains it records.
     pub chains: usize,
@@ -423,19 +428,24 @@ fn head_digest(record: &DigestRecord) -> Option<HeadDigest> {
 /// The part of a chain an earlier audit verified: its digests up to the
 /// head a checkpoint recorded, which is still there, unchanged, with the
 /// chain going on through it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TrustedPart {
     /// The chain's id.
     pub chain: String,
     /// The head's `digestEndTime`: digests up to it are vouched for.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub until: Timestamp,
     /// The head's `s3://` URL.
     pub head: String,
     /// When the audit that verified it ran.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub verified_on: Timestamp,
     /// SHA-256 of that audit's JSON report, if it wrote one.
+    #[schemars(extend("pattern" = "^[0-9a-f]{64}$"))]
     pub report_sha256: Option<String>,
     /// SHA-256 of the checkpoint file.
+    #[schemars(extend("pattern" = "^[0-9a-f]{64}$"))]
     pub checkpoint_sha256: String,
 }
 

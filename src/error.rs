@@ -69,6 +69,15 @@ pub enum Error {
         /// The newest digest's time.
         last: jiff::Timestamp,
     },
+    /// Digest files exist in the time range, but none of a selected chain
+    /// (`--account-id`, `--region`, `--trail-arn`, `--trail`).
+    #[error(
+        "no CloudTrail digest file of the chains selected by --account-id, --region, --trail-arn or --trail lies in the mirror (and time range); the mirror holds the chains (account/region/trail@home-region): {chains}"
+    )]
+    NoDigestsSelected {
+        /// The chains the mirror holds, joined for display.
+        chains: String,
+    },
     /// No digest could be read because the folders holding them cannot be read.
     #[error(
         "no CloudTrail digest file could be read: these folders cannot be read by this user: {folders}"
@@ -253,6 +262,9 @@ impl Error {
             }
             Error::NoDigestsInRange { .. } => {
                 "Choose --start-time/--end-time inside the time the digests cover (or leave them out to verify everything)."
+            }
+            Error::NoDigestsSelected { .. } => {
+                "Check the account ID, region and trail name or ARN against the chains listed (an organization trail's chains lie in its member accounts' folders), or leave the filters out to verify everything."
             }
             Error::DigestsUnreadable { .. } => {
                 "Run as a user who can read the whole mirror (or give this user read access to a copy; never change the evidence itself)."

@@ -10,7 +10,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// How bad a finding is. Error-severity findings make the verdict `fail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The evidence is intact but incomplete or not fully provable.
@@ -63,6 +65,22 @@ macro_rules! finding_codes {
             #[must_use]
             pub fn summary(self) -> &'static str {
                 match self { $( FindingCode::$variant => $summary, )* }
+            }
+        }
+
+        /// In the JSON report's schema: one of the code strings (a new code
+        /// changes the schema).
+        impl schemars::JsonSchema for FindingCode {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                "FindingCode".into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "description": "Stable identifier of a kind of finding (`area.snake_case`): codes may be added, never renamed.",
+                    "type": "string",
+                    "enum": [ $( $code ),* ]
+                })
             }
         }
     };
@@ -194,7 +212,8 @@ impl Serialize for FindingCode {
 /// `object` is the S3 URL the object has (or should have); `path` is the
 /// local file (or where it would be). `expected`/`actual` carry the two
 /// values whose difference is the finding, where there are two.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Finding {
     /// Stable code.
     pub code: FindingCode,
@@ -205,24 +224,29 @@ pub struct Finding {
     /// Local path of the object, or where it was expected; `None` when no
     /// mirror root holds that bucket.
     #[serde(serialize_with = "lossy_path")]
+    #[schemars(with = "Option<String>")]
     pub path: Option<PathBuf>,
     /// What is wrong, in one or two sentences.
     pub message: String,
     /// The value the evidence should have.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub expected: Option<String>,
     /// The value the evidence has.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub actual: Option<String>,
     /// What `expected` and `actual` are, when they are hashes: e.g. "SHA-256
     /// of the uncompressed content" (never left to guess between the hash of
     /// the stored, compressed bytes and that of the uncompressed content).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", extend("enum" = [UNCOMPRESSED_SHA256, STORED_SHA256]))]
     pub compared: Option<String>,
     /// What to do next.
     pub help: String,
     /// Identifier of the chain the object belongs to, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub chain: Option<String>,
     /// Where in the evidence the compared values are written (for excerpts).
     #[serde(skip)]

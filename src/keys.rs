@@ -96,7 +96,8 @@ pub struct PublicKeyEntry {
 }
 
 /// Summary of one key file, for the report.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct KeyFileSummary {
     /// The file as given.
     pub path: String,
@@ -107,6 +108,7 @@ pub struct KeyFileSummary {
     /// SHA-256 of the file (hex in the report), so the report pins the
     /// exact keys used.
     #[serde(serialize_with = "hex::serde::serialize")]
+    #[schemars(with = "String", extend("pattern" = "^[0-9a-f]{64}$"))]
     pub sha256: [u8; 32],
 }
 

@@ -10,7 +10,7 @@ use crate::gzip::{GzipError, LogHasher, StoredHash};
 use crate::layout::{Location, LogKey, Service, area_of};
 use crate::mirror::{self, FileKind, Inventory, MirrorFile};
 use crate::options::TimeRange;
-use crate::progress::Progress;
+use crate::progress::{Progress, Proved};
 use crate::record::DigestRecord;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
@@ -204,6 +204,8 @@ pub struct LogContext<'a> {
     pub coverage: &'a Coverage,
     /// The run's time range.
     pub range: &'a TimeRange,
+    /// The chains, accounts and regions the run examines.
+    pub selection: &'a crate::selection::Selection,
     /// Whether to hash the stored bytes for the manifest.
     pub hash_stored: bool,
 }
@@ -232,20 +234,20 @@ pub fn verify_logs(
         checker.results.outcomes.push(outcome);
     }
     checker.hash(progress);
+    if progress.wants_proved() {
+        let outcomes = checker.results.outcomes.iter();
+        for (((bucket, key), _), outcome) in listings.entries.iter().zip(outcomes) {
+            if outcome.status == LogStatus::Valid {
+                progress.proved(Proved::Log, &mirror::s3_url(bucket, key));
+            }
+        }
+    }
     let Checker {
         mut results,
         missing,
         ..
     } = checker;
-    let unlisted = find_unreferenced(
-        inventory,
-        context.range,
-        context.coverage,
-        context.chains,
-        &listings,
-        context.records,
-        &mut results,
-    );
+    let unlisted = find_unreferenced(context, inventory, &listings, &mut results);
     match_moved(
         inventory,
         &listings,
@@ -744,6 +746,15 @@ impl Coverage {
                 all.entry(location).or_default().push(window);
             }
         }
+        // A file delivered in the window of an authentic digest of a chain
+        // the run does not examine may be that trail's: it is not judged.
+        for record in records.iter().filter(|r| r.deselected && r.is_authentic()) {
+            if let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) {
+                let location = Location::of(&record.bucket, layout);
+                let window = (digest.start_time, digest.end_time, usize::MAX);
+                blind.entry(location).or_default().push(window);
+            }
+        }
         for list in all
             .values_mut()
             .chain(authentic.values_mut())
@@ -828,14 +839,19 @@ struct Unlisted {
 /// time authentic digests (or any digest) cover, `log.not_covered` outside
 /// it, `mirror.stray_file` when it is not a CloudTrail object at all.
 fn find_unreferenced(
+    context: &LogContext<'_>,
     inventory: &Inventory,
-    range: &TimeRange,
-    coverage: &Coverage,
-    chains: &[Chain],
     listings: &Listings<'_>,
-    records: &[DigestRecord],
     results: &mut LogResults,
 ) -> Vec<Unlisted> {
+    let LogContext {
+        records,
+        chains,
+        coverage,
+        range,
+        selection,
+        ..
+    } = *context;
     let mut unlisted = Vec::new();
     for (index, file) in inventory.files.iter().enumerate() {
         if !matches!(file.kind, FileKind::Log | FileKind::Other) {
@@ -852,6 +868,9 @@ fn find_unreferenced(
             continue; // vouched for and hashed, or reported as log.unverified
         }
         let url = mirror::s3_url(&bucket, &key);
+        if !selection.admits_url(&url) {
+            continue; // another account's or region's file: outside the selection
+        }
         let name = key.rsplit('/').next().unwrap_or_default();
         let path = inventory.path_of(file);
         if mirror::parse_log_time(name).is_none() {
@@ -862,18 +881,7 @@ fn find_unreferenced(
                 file: index,
                 finding: results.findings.len(),
             });
-            results.findings.push(
-                Finding::new(
-                    FindingCode::MirrorStrayFile,
-                    &url,
-                    format!(
-                        "This file lies in a CloudTrail {} folder, but its name is not the name of a CloudTrail {}; no digest lists it.",
-                        if area == Service::Logs { "log" } else { "digest" },
-                        if area == Service::Logs { "log file" } else { "digest or its metadata" },
-                    ),
-                )
-                .at(Some(path)),
-            );
+            results.findings.push(stray_file(&url, area).at(Some(path)));
             continue;
         }
         let Some(judged) = judge_unlisted(&bucket, &key, range, coverage, chains, listing, records)
@@ -906,6 +914,23 @@ fn find_unreferenced(
         results.findings.push(finding);
     }
     unlisted
+}
+
+/// `mirror.stray_file`: a file in a CloudTrail folder of `area` whose name
+/// is no CloudTrail object's.
+fn stray_file(url: &str, area: Service) -> Finding {
+    let (folder, object) = if area == Service::Logs {
+        ("log", "log file")
+    } else {
+        ("digest", "digest or its metadata")
+    };
+    Finding::new(
+        FindingCode::MirrorStrayFile,
+        url,
+        format!(
+            "This file lies in a CloudTrail {folder} folder, but its name is not the name of a CloudTrail {object}; no digest lists it."
+        ),
+    )
 }
 
 /// Whether a key is a digest's metadata sidecar: `<digest key>.metadata.json`.

@@ -1,6 +1,7 @@
 //! What a run is asked to do: the mirrors, keys and settings, and the time
 //! range it reports on.
 
+use crate::selection::Selection;
 use jiff::{SignedDuration, Timestamp};
 use std::path::PathBuf;
 
@@ -44,6 +45,8 @@ pub struct Options {
     pub collected_at: Option<Timestamp>,
     /// How long before `collected_at` a chain's newest digest may end (`--max-lag`).
     pub max_lag: SignedDuration,
+    /// Which chains are examined (`--account-id`, `--region`, `--trail-arn`, `--trail`).
+    pub selection: Selection,
 }
 
 impl Options {
@@ -67,6 +70,7 @@ impl Options {
             incremental: false,
             collected_at: None,
             max_lag: SignedDuration::from_hours(2),
+            selection: Selection::default(),
         }
     }
 }
@@ -99,7 +103,7 @@ impl TimeRange {
 }
 
 /// Which findings make a run fail (`--fail-on`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FailOn {
     /// Error findings (the verdict `fail`).

@@ -30,7 +30,11 @@ pub(crate) struct Partition {
 }
 
 /// The partitions of a run, in the order of their places (the misc partition last).
-pub(crate) fn plan(inventory: &Inventory, records: &[DigestRecord]) -> Vec<Partition> {
+pub(crate) fn plan(
+    inventory: &Inventory,
+    records: &[DigestRecord],
+    selection: &crate::selection::Selection,
+) -> Vec<Partition> {
     let mut partitions: BTreeMap<Route, Partition> = BTreeMap::new();
     let partition = |route: Route| Partition {
         route,
@@ -38,7 +42,11 @@ pub(crate) fn plan(inventory: &Inventory, records: &[DigestRecord]) -> Vec<Parti
         listers: Vec::new(),
     };
     for (index, folder) in inventory.day_folders.iter().enumerate() {
-        if let Some(route) = route_of_folder(inventory, folder) {
+        // Day folders of accounts and regions outside the selection are not listed.
+        if let Some(route) = route_of_folder(inventory, folder).filter(|route| match route {
+            Route::Day(location, _) => selection.admits_place(&location.account, &location.region),
+            Route::Misc => true,
+        }) {
             partitions
                 .entry(route.clone())
                 .or_insert_with(|| partition(route))
@@ -247,7 +255,8 @@ fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
 /// One partition as the JSON report lists it (`partitions`): where it lies
 /// and what its log files came to. Partitions are the unit a run checks
 /// one after another, so a report can be read partition by partition.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct PartitionReport {
     /// `s3://` URL of its day folder (`…/CloudTrail/REGION/YYYY/MM/DD/`), or
     /// `misplaced` for listed keys that lie in no day folder of their place.
@@ -259,6 +268,7 @@ pub struct PartitionReport {
     /// Delivering region.
     pub region: Option<String>,
     /// The day (UTC) of the folder.
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub date: Option<jiff::civil::Date>,
     /// Digests (in the time range) that list a log file in it.
     pub digests: usize,

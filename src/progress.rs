@@ -39,6 +39,40 @@ pub trait Progress: Sync {
     fn advance(&self, bytes: u64) {
         let _ = bytes;
     }
+
+    /// Whether [`Progress::proved`] is wanted (naming every file costs time).
+    fn wants_proved(&self) -> bool {
+        false
+    }
+
+    /// A digest or log file was proved valid: authentic, intact and in its
+    /// place (`--verbose` lists them, like `validate-logs --verbose`).
+    fn proved(&self, evidence: Proved, url: &str) {
+        let _ = (evidence, url);
+    }
+}
+
+/// What kind of file [`Progress::proved`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proved {
+    /// A digest file: its signature verifies, and it links into its chain.
+    Digest,
+    /// A backfill digest file, likewise.
+    BackfillDigest,
+    /// A log file: its uncompressed SHA-256 is the one an authentic digest lists.
+    Log,
+}
+
+impl Proved {
+    /// The label `validate-logs --verbose` uses.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Proved::Digest => "Digest file",
+            Proved::BackfillDigest => "(backfill) Digest file",
+            Proved::Log => "Log file",
+        }
+    }
 }
 
 /// Progress that goes nowhere.

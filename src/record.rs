@@ -48,6 +48,11 @@ pub struct DigestRecord {
     /// an earlier one in range), but nothing is reported about them and
     /// the log files they list are not examined.
     pub in_range: bool,
+    /// Whether its time is in range but its chain is not selected
+    /// (`--account-id`, `--region`, `--trail…`): treated as out of range, and
+    /// when authentic, the files delivered in its window at its place are
+    /// not judged (they may be its trail's, not a selected one's).
+    pub deselected: bool,
     /// Whether an earlier audit's checkpoint vouches for it (`--incremental`):
     /// it lies in its chain at or before the checkpointed head, which is
     /// still there, unchanged, with the chain going on through it. The log

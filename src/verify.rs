@@ -19,6 +19,7 @@ use crate::report::LogTally;
 use crate::report::manifest::{EvidenceKind, Manifest};
 use crate::report::stream::{Head, ReportStream};
 use crate::report::{Inputs, Report, ReportFormat, Tool};
+use crate::selection::Selection;
 use crate::signature::{self, SignatureProblem};
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -228,7 +229,13 @@ fn check_digests(
     } else {
         Vec::new()
     };
-    let heads = checkpoint::heads(&records, &chains);
+    // Nothing is said about chains, accounts or regions outside the selection.
+    findings.retain(|f| options.selection.admits_url(&f.object));
+    if progress.wants_proved() {
+        prove_digests(&records, &findings, progress);
+    }
+    let mut heads = checkpoint::heads(&records, &chains);
+    heads.retain(|h| options.selection.admits_url(&h.head.object));
     let chains = chain::in_range(&chains, &records);
     for record in &mut records {
         record.keep_only_what_reports_need();
@@ -240,6 +247,27 @@ fn check_digests(
         heads,
         trusted,
     })
+}
+
+/// Names every digest in range that is authentic, uncontradicted and the
+/// object of no error finding (`--verbose`).
+fn prove_digests(records: &[DigestRecord], findings: &[Finding], progress: &dyn Progress) {
+    let wrong: std::collections::HashSet<&str> = findings
+        .iter()
+        .filter(|f| f.severity == crate::finding::Severity::Error)
+        .map(|f| f.object.as_str())
+        .collect();
+    for record in records.iter().filter(|r| r.in_range) {
+        let url = record.url();
+        if record.is_authentic() && !record.contradicted && !wrong.contains(url.as_str()) {
+            let kind = if record.is_backfill() {
+                crate::progress::Proved::BackfillDigest
+            } else {
+                crate::progress::Proved::Digest
+            };
+            progress.proved(kind, &url);
+        }
+    }
 }
 
 /// What the log stage of a run reads from.
@@ -279,7 +307,11 @@ impl Run<'_> {
         crate::report::key_entries(&mut manifest, keys);
         stream.manifest(&mut manifest);
         findings.append(&mut checked.findings);
-        findings.extend(leftovers(self.inventory, self.range, &findings));
+        findings.extend(
+            leftovers(self.inventory, self.range, &findings)
+                .into_iter()
+                .filter(|f| self.options.selection.admits_url(&f.object)),
+        );
         drop_moot_warnings(&mut findings);
         checked.findings = findings;
         checked
@@ -343,11 +375,12 @@ fn check_logs(
         membership: &membership,
         coverage: &coverage,
         range,
+        selection: &options.selection,
         hash_stored: options.manifest_hashes,
     };
     let in_range = records.iter().filter(|r| r.in_range);
     progress.start(Phase::Logs, in_range.map(|r| r.listed as u64).sum(), 0);
-    let partitions = partition::plan(inventory, records);
+    let partitions = partition::plan(inventory, records, &options.selection);
     let mut tally = LogTally::new(chains.len());
     let mut findings = Vec::new();
     let mut emitted = std::collections::HashSet::new();
@@ -663,6 +696,19 @@ fn check_digests_found(
     if records.iter().any(|r| r.in_range) {
         return Ok(());
     }
+    if records.iter().any(|r| r.deselected) {
+        let mut chains: Vec<String> = records
+            .iter()
+            .filter(|r| r.deselected)
+            .filter_map(|r| crate::chain::ChainKey::of_key(&r.key))
+            .map(|k| k.id())
+            .collect();
+        chains.sort();
+        chains.dedup();
+        return Err(Error::NoDigestsSelected {
+            chains: chains.join(", "),
+        });
+    }
     let times: Vec<Timestamp> = records.iter().filter_map(DigestRecord::time).collect();
     let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
         return Ok(());
@@ -693,7 +739,8 @@ fn check_keys_match(records: &[DigestRecord], keys: &KeyRing) -> Result<(), Erro
         last: Option<Timestamp>,
     }
     let mut regions: BTreeMap<&str, Need> = BTreeMap::new();
-    for record in records {
+    // Regions outside the selection (`--region`) need no key.
+    for record in records.iter().filter(|r| !r.deselected) {
         let (Ok(digest), Some(layout)) = (&record.parsed, &record.layout) else {
             continue;
         };
@@ -841,7 +888,7 @@ fn read_digests(
     // Completed in place: a record is about 1 KB, and a second vector of
     // them would double the peak.
     for record in &mut records {
-        complete_record(inventory, range, record);
+        complete_record(inventory, range, &options.selection, record);
     }
     Ok(records)
 }
@@ -893,6 +940,7 @@ fn read_all(
                 contradicted: false,
                 trusted: false,
                 in_range: true,
+                deselected: false,
                 dropped_listing: None,
                 routes,
                 listed,
@@ -983,7 +1031,12 @@ fn locate(
 
 /// Completes the record of one digest read, now that its root is located:
 /// its bucket and key, what its place says, and whether it is in range.
-fn complete_record(inventory: &Inventory, range: &TimeRange, record: &mut DigestRecord) {
+fn complete_record(
+    inventory: &Inventory,
+    range: &TimeRange,
+    selection: &Selection,
+    record: &mut DigestRecord,
+) {
     let Some(file) = inventory.files.get(record.file) else {
         return;
     };
@@ -996,7 +1049,10 @@ fn complete_record(inventory: &Inventory, range: &TimeRange, record: &mut Digest
     let time = parsed
         .map(|d| d.end_time)
         .or_else(|| name.as_ref().map(|n| n.time));
-    let in_range = time.is_none_or(|t| range.admits_digest(t));
+    let in_time = time.is_none_or(|t| range.admits_digest(t));
+    let selected = selection.is_all() || selection.admits_url(&mirror::s3_url(&bucket, &key));
+    let in_range = in_time && selected;
+    record.deselected = in_time && !selected;
     record.claimed_metadata = parsed
         .filter(|_| moved)
         .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())

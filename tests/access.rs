@@ -63,8 +63,10 @@ impl AsNobody {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        let report = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}); stderr: {stderr}"));
+        let report = common::checked(
+            serde_json::from_slice(&output.stdout)
+                .unwrap_or_else(|e| panic!("not JSON ({e}); stderr: {stderr}")),
+        );
         common::Outcome {
             code: output.status.code().unwrap(),
             report,

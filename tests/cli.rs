@@ -105,7 +105,7 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
         .assert()
         .code(0)
         .stdout("");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let json = common::report_json(std::fs::read(&report).unwrap());
     assert_eq!(json["verdict"], "pass");
     assert_eq!(json["tool"]["name"], "trailproof");
 }

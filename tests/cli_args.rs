@@ -22,7 +22,9 @@ fn trailproof(args: &[OsString]) -> (i32, Option<Value>, String) {
         .args(args)
         .output()
         .unwrap();
-    let report = serde_json::from_slice(&out.stdout).ok();
+    let report = serde_json::from_slice(&out.stdout)
+        .ok()
+        .map(common::checked);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out.status.code().unwrap(), report, stderr)
 }

@@ -44,7 +44,7 @@ fn verify_capped(case: &Case) -> (i32, serde_json::Value) {
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    (code, report)
+    (code, common::checked(report))
 }
 
 fn gzip_zeros(bytes: u64) -> Vec<u8> {
@@ -230,7 +230,7 @@ fn digests_listing_more_than_the_memory_budget_end_incomplete_with_a_report() {
                     String::from_utf8_lossy(&output.stderr)
                 )
             });
-        (output.status.code(), report)
+        (output.status.code(), common::checked(report))
     };
     let (code, report) = run();
     assert_eq!(code, Some(2), "{:#}", report["summary"]);

@@ -50,9 +50,10 @@ fn mkfifo(path: &Path) {
     assert!(status.success());
 }
 
+/// Whether `bytes` are a whole JSON report (validated against the schema).
 fn is_json_report(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes)
-        .is_ok_and(|v| v["tool"]["name"] == "trailproof")
+        .is_ok_and(|v| common::checked(v)["tool"]["name"] == "trailproof")
 }
 
 #[test]

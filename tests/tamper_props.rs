@@ -897,7 +897,15 @@ fn run(case: &Case, range: Range) -> Result<trailproof::Report, trailproof::Erro
     options.jobs = Some(2);
     options.start_time = range.start;
     options.end_time = range.end;
-    trailproof::verify(&options)
+    // The JSON report too, validated against the schema (`common::report_json`).
+    let mut json = Vec::new();
+    let outputs: Vec<(_, &mut (dyn std::io::Write + Send))> =
+        vec![(trailproof::report::ReportFormat::Json, &mut json)];
+    let (report, failed) =
+        trailproof::verify_into(&options, &trailproof::progress::Silent, outputs)?;
+    assert!(failed.is_empty(), "{failed:?}");
+    common::report_json(&json);
+    Ok(report)
 }
 
 /// The times of the digest files trailproof will read (folders whose name

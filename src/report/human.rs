@@ -190,6 +190,9 @@ fn render_summary(report: &Report, out: &mut String) {
             safe(&mirror.prefix)
         );
     }
+    if let Some(selection) = &report.inputs.selection {
+        let _ = writeln!(out, "selected {}", safe(&selection.to_string()));
+    }
     for checkpoint in &report.inputs.checkpoints {
         let _ = writeln!(
             out,

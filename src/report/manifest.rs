@@ -12,7 +12,9 @@ use serde::Serialize;
 use std::io::Write as _;
 
 /// What a manifest entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     /// A digest file.
@@ -57,8 +59,10 @@ struct Entry {
     hashed: bool,
 }
 
-/// One manifest entry, spelt out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One manifest entry, spelt out (the JSON report's manifest is written
+/// as this serializes, by `Manifest::write_json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ManifestEntry {
     /// What the file is.
     pub kind: EvidenceKind,
@@ -73,6 +77,7 @@ pub struct ManifestEntry {
     pub size: u64,
     /// SHA-256 of the bytes as stored (compressed for `.gz` files), hex;
     /// `null` when the run was asked not to hash log files' stored bytes.
+    #[schemars(extend("pattern" = "^[0-9a-f]{64}$"))]
     pub sha256: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 //! [`json`]. Its JSON form (schema version 1) is the contract other tools
 //! read; README documents it.
 
+pub mod failure;
 pub mod html;
 pub mod human;
 pub mod json;
@@ -20,7 +21,9 @@ use crate::mirror::Inventory;
 use crate::options::Options;
 use crate::record::DigestRecord;
 use jiff::Timestamp;
+pub use json::json_schema;
 use manifest::{EvidenceKind, Manifest};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 pub use tally::LogTally;
@@ -104,7 +107,7 @@ impl Report {
 }
 
 /// What the evidence shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// No error-severity finding, and every part of the mirror was examined.
@@ -135,7 +138,8 @@ impl Verdict {
 pub use crate::options::FailOn;
 
 /// What the run's caller gets: the verdict under `--fail-on`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Gate {
     /// The `--fail-on` setting.
     pub fail_on: FailOn,
@@ -161,9 +165,11 @@ impl Gate {
 }
 
 /// The tool that wrote the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Tool {
     /// `trailproof`.
+    #[schemars(extend("const" = env!("CARGO_PKG_NAME")))]
     pub name: &'static str,
     /// Crate version.
     pub version: &'static str,
@@ -195,12 +201,14 @@ impl Inputs {
             start_time: options.start_time,
             end_time: options.end_time,
             checkpoints: Vec::new(),
+            selection: (!options.selection.is_all()).then(|| options.selection.clone()),
         }
     }
 }
 
 /// Who ran what, where and when: the case header of an evidence report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Run {
     /// The command line, one argument per element (empty when the library
     /// was called directly).
@@ -210,13 +218,16 @@ pub struct Run {
     /// User name the run had (`null` when it cannot be read).
     pub user: Option<String>,
     /// When the run started.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub started_at: Timestamp,
     /// When the run finished (the report was assembled).
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub finished_at: Timestamp,
 }
 
 /// A mirror root and the location it was found to stand for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MirrorInput {
     /// The directory as given.
     pub path: String,
@@ -227,23 +238,33 @@ pub struct MirrorInput {
 }
 
 /// What the run was asked to do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Inputs {
     /// Mirror roots.
     pub mirrors: Vec<MirrorInput>,
     /// Key files and how many keys each held.
     pub public_keys: Vec<KeyFileSummary>,
     /// `--start-time`.
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub start_time: Option<Timestamp>,
     /// `--end-time`.
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub end_time: Option<Timestamp>,
     /// Checkpoints of earlier audits the mirror was checked against (`--checkpoint`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub checkpoints: Vec<crate::checkpoint::CheckpointUsed>,
+    /// The chains examined (`--account-id`, `--region`, `--trail-arn`,
+    /// `--trail`); absent when every chain was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::selection::Selection")]
+    pub selection: Option<crate::selection::Selection>,
 }
 
 /// Digest counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct DigestCounts {
     /// Digest files examined.
     pub total: usize,
@@ -258,7 +279,8 @@ pub struct DigestCounts {
 }
 
 /// Log file counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct LogCounts {
     /// Distinct log files listed by the digests.
     pub listed: usize,
@@ -283,7 +305,8 @@ pub struct LogCounts {
 }
 
 /// Finding counts by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct FindingCounts {
     /// Error-severity findings.
     pub errors: usize,
@@ -293,7 +316,8 @@ pub struct FindingCounts {
 
 /// Totals of the run: always the sum of the chains' counts and of
 /// [`Summary::outside_chains`].
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     /// Digest counts.
     pub digests: DigestCounts,
@@ -307,7 +331,8 @@ pub struct Summary {
 }
 
 /// Counts of what belongs to no chain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct OutsideChains {
     /// Digest counts.
     pub digests: DigestCounts,
@@ -316,7 +341,8 @@ pub struct OutsideChains {
 }
 
 /// One chain's part of the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ChainReport {
     /// Stable identifier `[org/]account/region/trail@home[/backfill]`.
     pub id: String,
@@ -331,6 +357,7 @@ pub struct ChainReport {
     /// Home region.
     pub home_region: String,
     /// `standard` or `backfill`.
+    #[schemars(extend("enum" = ["standard", "backfill"]))]
     pub kind: &'static str,
     /// Buckets its digests lie in.
     pub buckets: Vec<String>,
@@ -339,8 +366,10 @@ pub struct ChainReport {
     /// Newest digest.
     pub last_digest: Option<String>,
     /// `digestStartTime` of the oldest parsed digest.
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub start_time: Option<Timestamp>,
     /// `digestEndTime` of the newest parsed digest.
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub end_time: Option<Timestamp>,
     /// Stretches of its timeline that no digest covers (restarts after
     /// logging or validation was off, `chain.gap`).
@@ -355,18 +384,22 @@ pub struct ChainReport {
     /// The part an earlier audit verified and `--incremental` took from its
     /// checkpoint: log files only its digests list were not hashed again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::checkpoint::TrustedPart")]
     pub trusted: Option<crate::checkpoint::TrustedPart>,
 }
 
 /// Everything a run concluded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
+    #[schemars(extend("const" = SCHEMA_VERSION))]
     pub schema_version: u32,
     /// The tool.
     pub tool: Tool,
     /// When the run started (with `run.started_at` and `run.finished_at`, the
     /// only fields that differ between runs on the same mirror and machine).
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub generated_at: Timestamp,
     /// Command line, host, user, start and end.
     pub run: Run,

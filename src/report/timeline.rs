@@ -10,7 +10,9 @@ use serde::Serialize;
 
 /// What is known about a stretch of a chain's time. Ordered from best to
 /// worst: where evidence overlaps, the worst status is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CoverageStatus {
     /// Covered by an authentic digest whose log files all verified.
@@ -61,11 +63,14 @@ impl CoverageStatus {
 }
 
 /// A stretch of time with one status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Segment {
     /// Inclusive start.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub start: Timestamp,
     /// Exclusive end.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub end: Timestamp,
     /// What is known about it.
     pub status: CoverageStatus,

@@ -1,5 +1,7 @@
 //! Shared helpers for the integration tests: build a mirror with the
-//! TEST-ONLY generator, run the real `trailproof` binary on it, read its JSON.
+//! TEST-ONLY generator, run the real `trailproof` binary on it, read its JSON
+//! (every JSON report read is validated against the committed schema:
+//! [`report_json`]).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -11,6 +13,7 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use tempfile::TempDir;
 use trailproof_testgen::{DigestEntry, Mirror, MirrorBuilder, TrailSpec};
 
@@ -225,11 +228,101 @@ pub fn run_json(args: &[String]) -> Outcome {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    let report = checked(report);
     Outcome {
         code: output.status.code().unwrap(),
         report,
         stderr,
     }
+}
+
+/// The committed JSON Schemas of the documents trailproof prints, by the
+/// document's `kind` (a report has none): `(kind, file under schemas/)`.
+/// The exit-2 error document (`"kind": "error"`) has no schema yet: add its
+/// file here when it gets one.
+pub const SCHEMAS: &[(&str, &str)] = &[
+    ("report", "trailproof-report.schema.json"),
+    ("error", "trailproof-error.schema.json"),
+];
+
+/// The kind of a JSON document trailproof printed: its top-level `kind`, or
+/// `report` (the report has no top-level `kind`).
+pub fn document_kind(doc: &Value) -> &str {
+    doc.get("kind").and_then(Value::as_str).unwrap_or("report")
+}
+
+/// The committed schema file of `kind` (a path under the crate root).
+pub fn schema_path(kind: &str) -> PathBuf {
+    let (_, file) = SCHEMAS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .unwrap_or_else(|| panic!("no schema for JSON documents of kind {kind:?}"));
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(file)
+}
+
+/// The validator of the committed schema of `kind` (compiled once per test
+/// binary), `None` for a kind with no schema yet.
+pub fn validator(kind: &str) -> Option<&'static jsonschema::Validator> {
+    static VALIDATORS: OnceLock<Vec<(&'static str, jsonschema::Validator)>> = OnceLock::new();
+    let validators = VALIDATORS.get_or_init(|| {
+        SCHEMAS
+            .iter()
+            .map(|(kind, _)| {
+                let path = schema_path(kind);
+                let text = std::fs::read(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                let schema: Value = serde_json::from_slice(&text).unwrap();
+                let validator = jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&schema)
+                    .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()));
+                (*kind, validator)
+            })
+            .collect()
+    });
+    validators.iter().find(|(k, _)| *k == kind).map(|(_, v)| v)
+}
+
+/// Every way `doc` breaks the committed schema of its kind, as `at PATH:
+/// message` lines (empty when it is valid, or of a kind with no schema).
+pub fn schema_errors(doc: &Value) -> Vec<String> {
+    let Some(validator) = validator(document_kind(doc)) else {
+        return Vec::new();
+    };
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("at {:?}: {e}", e.instance_path().as_str()))
+        .collect()
+}
+
+/// `doc` (a JSON document trailproof printed) after validating it against
+/// the committed schema of its kind; panics listing every error.
+pub fn checked(doc: Value) -> Value {
+    let errors = schema_errors(&doc);
+    assert!(
+        errors.is_empty(),
+        "the JSON {} does not match {} (the code and the schema drifted: fix the code, or \
+         regenerate the schema with `UPDATE_SCHEMA=1 cargo test --test schema`):\n{}",
+        document_kind(&doc),
+        schema_path(document_kind(&doc)).display(),
+        errors.join("\n")
+    );
+    doc
+}
+
+/// A JSON report (or other JSON document trailproof printed) parsed from
+/// `bytes` and validated against the committed schema ([`checked`]).
+pub fn report_json(bytes: impl AsRef<[u8]>) -> Value {
+    let bytes = bytes.as_ref();
+    let doc: Value = serde_json::from_slice(bytes).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(2000)])
+        )
+    });
+    checked(doc)
 }
 
 /// `s3://bucket/key`.

@@ -1,0 +1,365 @@
+//! What each finding code means, for `trailproof explain CODE`: the same
+//! one-line meaning and advice the reports carry ([`FindingCode::summary`],
+//! [`default_help`]), plus what usually causes it and what it proves.
+
+use crate::finding::{FindingCode, Severity, default_help};
+
+/// Everything there is to say about one finding code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Explanation {
+    /// The code explained.
+    pub code: FindingCode,
+    /// Its severity.
+    pub severity: Severity,
+    /// What a finding of this code means (the reports' one-line summary).
+    pub meaning: &'static str,
+    /// What usually causes it, innocent causes first.
+    pub causes: &'static str,
+    /// What a finding of this code proves.
+    pub proves: &'static str,
+    /// What it does not prove.
+    pub does_not_prove: &'static str,
+    /// What to do (the reports' help text for it).
+    pub action: &'static str,
+}
+
+impl Explanation {
+    /// The exit status a run with a finding of this code (and nothing worse) ends with.
+    #[must_use]
+    pub fn exit_status(&self) -> &'static str {
+        if self.code.leaves_run_incomplete() {
+            "2 (the run is incomplete), unless an error elsewhere makes it 1"
+        } else if self.severity == Severity::Error {
+            "1 (the evidence is not intact), unless --fail-on never"
+        } else {
+            "0, unless --fail-on warning (then 1)"
+        }
+    }
+}
+
+/// The code whose stable string form is `name` (`digest.missing`), if any.
+#[must_use]
+pub fn code_named(name: &str) -> Option<FindingCode> {
+    FindingCode::ALL
+        .iter()
+        .copied()
+        .find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
+}
+
+/// The codes whose names are close to `name`, for "did you mean": those it
+/// begins, else those holding it or its last word, or at most two edits away.
+#[must_use]
+pub fn codes_like(name: &str) -> Vec<FindingCode> {
+    let name = name.trim().to_ascii_lowercase();
+    if name.is_empty() {
+        return Vec::new();
+    }
+    let starting: Vec<FindingCode> = FindingCode::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.as_str().starts_with(&name))
+        .collect();
+    if !starting.is_empty() {
+        return starting;
+    }
+    let tail = name.rsplit(['.', '_']).next().unwrap_or_default();
+    FindingCode::ALL
+        .iter()
+        .copied()
+        .filter(|c| {
+            let code = c.as_str();
+            code.contains(&name)
+                || (tail.len() >= 3 && code.contains(tail))
+                || strsim::levenshtein(code, &name) <= 2
+        })
+        .collect()
+}
+
+/// The explanation of `code`.
+#[must_use]
+pub fn explain(code: FindingCode) -> Explanation {
+    let (causes, proves, does_not_prove) = texts(code);
+    Explanation {
+        code,
+        severity: code.severity(),
+        meaning: code.summary(),
+        causes,
+        proves,
+        does_not_prove,
+        action: default_help(code),
+    }
+}
+
+/// Causes, what it proves, what it does not prove.
+fn texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::DigestMissing
+        | FindingCode::DigestSignatureInvalid
+        | FindingCode::DigestModified
+        | FindingCode::DigestMoved
+        | FindingCode::DigestMalformed
+        | FindingCode::DigestKeyUnknown
+        | FindingCode::DigestUnsigned
+        | FindingCode::DigestNotExamined => digest_texts(code),
+        FindingCode::LogMissing
+        | FindingCode::LogModified
+        | FindingCode::LogMalformed
+        | FindingCode::LogUnreferenced
+        | FindingCode::LogUnverified
+        | FindingCode::LogUnsafePath
+        | FindingCode::LogMoved
+        | FindingCode::LogNotCovered => log_texts(code),
+        FindingCode::MirrorUnreadable
+        | FindingCode::MirrorNotRegular
+        | FindingCode::MirrorInvalidName
+        | FindingCode::MirrorStrayFile => mirror_texts(code),
+        FindingCode::ChainGap
+        | FindingCode::ChainOutOfOrder
+        | FindingCode::ChainEndsEarly
+        | FindingCode::ChainStopped
+        | FindingCode::ChainStartsLate
+        | FindingCode::ChainStarted => chain_texts(code),
+        FindingCode::CheckpointHeadMissing
+        | FindingCode::CheckpointHeadModified
+        | FindingCode::CheckpointRollback
+        | FindingCode::CheckpointFork
+        | FindingCode::CheckpointChainMissing => checkpoint_texts(code),
+    }
+}
+
+fn digest_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::DigestMissing => (
+            "The digest was deleted from the bucket or the mirror, the copy (aws s3 sync, rclone) was interrupted or filtered, or the mirror was taken from a prefix that misses part of the chain.",
+            "A later, verified digest names this digest (key, SHA-256 and signature): CloudTrail delivered it, and it is not in the mirror.",
+            "Not that the log files it listed were altered: those no remaining digest lists are reported on their own (log.not_covered or log.unreferenced).",
+        ),
+        FindingCode::DigestSignatureInvalid => (
+            "The digest's content or its signature was changed after delivery, the signature sidecar belongs to another digest, or the key with its fingerprint is not the one CloudTrail signed with.",
+            "The bytes and signature present do not verify with the public key named by the digest's fingerprint.",
+            "Not who changed it, nor that the log files it lists were changed (they are checked against it all the same and reported as log.unverified).",
+        ),
+        FindingCode::DigestModified => (
+            "The digest file was edited, re-compressed or replaced after the next digest was signed.",
+            "The SHA-256 of the file differs from the hash the next, verified digest recorded for it: this is not the file CloudTrail delivered.",
+            "Not what was changed in it: compare with the bucket's object versions.",
+        ),
+        FindingCode::DigestMoved => (
+            "The file was copied or renamed to another key (another date folder, region or account), or a digest of another bucket was placed here.",
+            "The digest's own signed digestS3Bucket/digestS3Object name another place than where it lies.",
+            "Not that its content was changed: its signature and its log files are still checked.",
+        ),
+        FindingCode::DigestMalformed => (
+            "A truncated download, data appended to the gzip stream, a file that is not gzip or not JSON, or a digest larger than --max-digest-mib.",
+            "The file cannot be read as one complete CloudTrail digest, so nothing it would say can be trusted.",
+            "Not deliberate tampering by itself: a broken transfer looks the same. Re-download and compare.",
+        ),
+        FindingCode::DigestKeyUnknown => (
+            "The key file given with --public-keys lacks the region's key for that time (keys rotate), or is another partition's (aws-cn, aws-us-gov), or the digest names a fingerprint CloudTrail never used.",
+            "No public key supplied can check the signature, so the digest is unauthenticated.",
+            "Not that the digest is forged: with the right key file it may verify. This is usually a mistake in the key file.",
+        ),
+        FindingCode::DigestUnsigned => (
+            "The mirror was copied without S3 object metadata (aws s3 sync drops it; rclone --metadata or a head-object sidecar keeps it), and no later digest carries its signature.",
+            "Nothing: no signature is available for this digest, so its content is not authenticated.",
+            "Not that it was altered; save its metadata beside it to verify it.",
+        ),
+        FindingCode::DigestNotExamined => (
+            "The digests list more log files than --memory-budget-mib lets the run hold at once, or a digest changed while it was being read.",
+            "Part of the evidence was not examined: the run is incomplete.",
+            "Nothing about the files that were not examined, good or bad.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn log_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::LogMissing => (
+            "The log file was deleted from the bucket or the mirror, or the copy was interrupted, filtered (--exclude) or taken from a partial prefix.",
+            "An authentic digest lists this log file with its hash: CloudTrail delivered it, and it is not at its key in the mirror.",
+            "Not what the file held. Restore it and re-run to check it.",
+        ),
+        FindingCode::LogModified => (
+            "The log file was edited (events added, removed or changed) and re-compressed, or replaced by another file.",
+            "The SHA-256 of its uncompressed bytes differs from the hash an authentic digest recorded: its content is not what CloudTrail delivered.",
+            "Not which events changed: compare with the bucket's object versions.",
+        ),
+        FindingCode::LogMalformed => (
+            "A truncated download, data appended after the gzip stream, or a corrupted or bombed file.",
+            "The file at the listed key is not one complete, valid gzip stream, so it is not the file CloudTrail delivered.",
+            "Not whether the events in it were altered; a broken transfer looks the same.",
+        ),
+        FindingCode::LogUnreferenced => (
+            "A file was placed in the mirror (injected events), a digest listing it was removed and replaced, or another trail delivers into the same folder with its digests missing.",
+            "No authentic digest covering its delivery time lists it: CloudTrail did not vouch for this file.",
+            "Not that its events are false; only that nothing proves they are CloudTrail's.",
+        ),
+        FindingCode::LogUnverified => (
+            "The only digests listing it have findings of their own (bad or missing signature, unknown key).",
+            "Nothing about the file itself: it matches what an unauthenticated digest says.",
+            "Not that it is intact or altered: fix the digest's finding first.",
+        ),
+        FindingCode::LogUnsafePath => (
+            "A digest (possibly forged) names a key with `..`, an absolute path, NUL or backslashes, or one leading through a symbolic link in the mirror.",
+            "The digest names a key that cannot be a plain file of the mirror; it was not opened.",
+            "Not that the digest is forged, if its signature verifies: then S3 holds such a key.",
+        ),
+        FindingCode::LogMoved => (
+            "The log file was renamed or copied to another key (date folder, region, account).",
+            "A file with exactly the listed content lies at another key, and nothing lies at the listed one.",
+            "Not that events were changed: the content is intact; where it lies is not.",
+        ),
+        FindingCode::LogNotCovered => (
+            "The digest of its hour is missing (see digest.missing), log file validation was off then, or the mirror's digests end before its delivery.",
+            "No digest present covers the time it was delivered in, so it cannot be verified.",
+            "Not that it was injected or altered.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn mirror_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::MirrorUnreadable => (
+            "The user running trailproof lacks read permission on a folder or file of the mirror, or the file system returned an I/O error.",
+            "Part of the mirror was not examined: the run is incomplete (exit 2).",
+            "Nothing about the evidence: it is a problem of the machine or the user, not of the archive.",
+        ),
+        FindingCode::MirrorNotRegular => (
+            "A symbolic link, FIFO, socket or device was placed in the mirror, or a copy tool kept links of the source.",
+            "Where S3 holds only objects, the mirror holds something else; it was not followed or opened.",
+            "Not what the link points to, nor that it is malicious.",
+        ),
+        FindingCode::MirrorInvalidName => (
+            "A file was created in the mirror by something other than a copy from S3, or a copy tool mangled its name.",
+            "The name is not UTF-8, so no S3 key has it: it cannot have come from the bucket.",
+            "Not what it holds: it was not examined.",
+        ),
+        FindingCode::MirrorStrayFile => (
+            "A desktop's metadata file (.DS_Store, Thumbs.db), an interrupted download's temporary file, or a file put there by hand.",
+            "The file is not a CloudTrail object, so no digest can vouch for it.",
+            "Not tampering: such files are common. It is a warning.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn chain_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::ChainGap => (
+            "Logging was stopped and started again, or log file validation was turned off and on (StopLogging/StartLogging, UpdateTrail); trailproof names the calls when the trail's logs record them.",
+            "CloudTrail started a new chain: digests before and after are not linked, so deleting digests across the gap would not show in the links.",
+            "Not tampering by itself: a restart is normal when logging stops. Check who stopped it and why.",
+        ),
+        FindingCode::ChainOutOfOrder => (
+            "Digests were renamed or their times altered, or two digests were made to claim the same predecessor (a forked chain).",
+            "The links between digests contradict their times or each other.",
+            "Not which digest is the genuine one: the signatures and the bucket's object versions tell.",
+        ),
+        FindingCode::ChainEndsEarly => (
+            "The newest digests (and their logs) were deleted, the mirror was copied before --collected-at says, or CloudTrail stopped delivering without a recorded call.",
+            "With --collected-at, the chain's newest digest ends more than --max-lag before the mirror was taken, and the trail's own logs record no call that stopped logging.",
+            "Not that digests were deleted if --collected-at is wrong: it is taken on the auditor's word.",
+        ),
+        FindingCode::ChainStopped => (
+            "Someone stopped logging, deleted the trail or turned validation off; the finding names when, who and from where.",
+            "The trail's own authentic logs record the call that ended the chain.",
+            "Not that the call was legitimate: check that person's authority for it.",
+        ),
+        FindingCode::ChainStartsLate => (
+            "The region was added to the trail later, its oldest digests were deleted, or the mirror misses them.",
+            "With --collected-at, the chain starts more than --max-lag after its trail's oldest digest in another region, and no recorded call explains it.",
+            "Not deletion by itself: compare with the trail's history.",
+        ),
+        FindingCode::ChainStarted => (
+            "Logging or validation was started then (StartLogging, CreateTrail, UpdateTrail).",
+            "The trail's own authentic logs record the call that started the chain.",
+            "Not that the earlier time was never logged elsewhere.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn checkpoint_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::CheckpointHeadMissing => (
+            "Digests were deleted after the earlier audit, or this mirror is another or older copy.",
+            "The digest the earlier audit saw as the chain's newest, recorded with its hashes and signature, is not in the mirror now.",
+            "Not what else changed; the rest of the chain is still verified.",
+        ),
+        FindingCode::CheckpointHeadModified => (
+            "The head digest was edited, re-compressed or replaced since the earlier audit.",
+            "Its bytes differ from the SHA-256 the checkpoint recorded (the finding says whether the stored or the uncompressed hash).",
+            "Not which copy is genuine if the checkpoint itself was not kept safe.",
+        ),
+        FindingCode::CheckpointRollback => (
+            "The newest digests were deleted after the earlier audit, or the mirror was restored from an older copy.",
+            "The chain now ends before the head the earlier audit recorded.",
+            "Nothing about the files the chain still holds: they are verified as usual.",
+        ),
+        FindingCode::CheckpointFork => (
+            "The chain after the checkpointed head was rewritten, which needs CloudTrail's private key or a re-signed forgery with a supplied key.",
+            "A digest after the head links past it, or links to it with another hash.",
+            "Not how it was done: preserve both the checkpoint and the mirror.",
+        ),
+        FindingCode::CheckpointChainMissing => (
+            "A whole region's or account's digests were deleted, the mirror was taken with a narrower prefix, or a filter left the chain out.",
+            "A chain the earlier audit verified has no digest in the mirror at all.",
+            "Not deletion, if this run was deliberately narrowed to part of the bucket.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_explained_in_full() {
+        for &code in FindingCode::ALL {
+            let e = explain(code);
+            for (what, text) in [
+                ("causes", e.causes),
+                ("proves", e.proves),
+                ("does_not_prove", e.does_not_prove),
+            ] {
+                assert!(text.len() > 20, "{code}: {what} is empty");
+            }
+            assert_eq!(e.action, default_help(code));
+            assert_eq!(e.meaning, code.summary());
+            assert_eq!(code_named(code.as_str()), Some(code));
+        }
+    }
+
+    #[test]
+    fn names_are_looked_up_exactly_and_loosely() {
+        assert_eq!(code_named(" LOG.Modified "), Some(FindingCode::LogModified));
+        assert_eq!(code_named("log.modifie"), None);
+        assert_eq!(codes_like("log.modifie"), vec![FindingCode::LogModified]);
+        assert!(codes_like("missing").contains(&FindingCode::DigestMissing));
+        assert!(codes_like("missing").contains(&FindingCode::LogMissing));
+        assert_eq!(codes_like("log.modifed"), vec![FindingCode::LogModified]);
+        assert!(codes_like("zzz").is_empty());
+    }
+
+    #[test]
+    fn exit_statuses_follow_the_gate() {
+        assert!(
+            explain(FindingCode::LogModified)
+                .exit_status()
+                .starts_with('1')
+        );
+        assert!(
+            explain(FindingCode::ChainGap)
+                .exit_status()
+                .starts_with('0')
+        );
+        assert!(
+            explain(FindingCode::MirrorUnreadable)
+                .exit_status()
+                .starts_with('2')
+        );
+    }
+}
