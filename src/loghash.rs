@@ -867,10 +867,10 @@ fn find_unreferenced(
         if listing.is_some_and(|l| l.is_vouched() || l.by_unsigned_backfill) {
             continue; // vouched for and hashed, or reported as log.unverified
         }
-        let url = mirror::s3_url(&bucket, &key);
-        if !selection.admits_url(&url) {
+        if !selection.admits_key(&key) {
             continue; // another account's or region's file: outside the selection
         }
+        let url = mirror::s3_url(&bucket, &key);
         let name = key.rsplit('/').next().unwrap_or_default();
         let path = inventory.path_of(file);
         if mirror::parse_log_time(name).is_none() {

@@ -37,21 +37,25 @@ impl Selection {
             && (self.trails.is_empty() || self.trails.iter().any(|t| t.matches(key)))
     }
 
-    /// Whether what an S3 URL (`s3://bucket/key`) names is examined: a
-    /// digest of a selected chain, or a file of a selected account and
-    /// region; what lies outside any CloudTrail folder is always examined.
+    /// Whether what an S3 URL (`s3://bucket/key`) names is examined (see
+    /// [`Selection::admits_key`]); what is no S3 URL is always examined.
     #[must_use]
     pub fn admits_url(&self, url: &str) -> bool {
+        self.is_all()
+            || url
+                .strip_prefix("s3://")
+                .and_then(|rest| rest.split_once('/'))
+                .is_none_or(|(_, key)| self.admits_key(key))
+    }
+
+    /// Whether the object at `key` is examined: a digest of a selected
+    /// chain, or a file of a selected account and region; what lies outside
+    /// any CloudTrail folder is always examined.
+    #[must_use]
+    pub fn admits_key(&self, key: &str) -> bool {
         if self.is_all() {
             return true;
         }
-        let Some(key) = url
-            .strip_prefix("s3://")
-            .and_then(|rest| rest.split_once('/'))
-            .map(|(_, key)| key)
-        else {
-            return true;
-        };
         if let Some(chain) = crate::chain::ChainKey::of_key(key) {
             return self.admits_chain(&chain);
         }

@@ -1050,7 +1050,7 @@ fn complete_record(
         .map(|d| d.end_time)
         .or_else(|| name.as_ref().map(|n| n.time));
     let in_time = time.is_none_or(|t| range.admits_digest(t));
-    let selected = selection.is_all() || selection.admits_url(&mirror::s3_url(&bucket, &key));
+    let selected = selection.admits_key(&key);
     let in_range = in_time && selected;
     record.deselected = in_time && !selected;
     record.claimed_metadata = parsed

@@ -36,7 +36,7 @@ impl Counts {
 }
 
 /// Where the run's progress goes.
-pub(crate) struct Display {
+pub(crate) struct Feedback {
     bar: Option<Bar>,
     plain: Option<Plain>,
     verbose: Option<Mutex<Box<dyn std::io::Write + Send>>>,
@@ -52,10 +52,10 @@ pub(crate) struct Choice {
     pub(crate) verbose: Option<bool>,
 }
 
-impl Display {
+impl Feedback {
     /// Progress as chosen.
-    pub(crate) fn new(choice: &Choice) -> Display {
-        Display {
+    pub(crate) fn new(choice: &Choice) -> Feedback {
+        Feedback {
             bar: choice.bar.then(Bar::new),
             plain: choice.plain.then(Plain::start),
             verbose: choice.verbose.map(|to_stdout| {
@@ -80,7 +80,7 @@ impl Display {
     }
 }
 
-impl Progress for Display {
+impl Progress for Feedback {
     fn start(&self, phase: Phase, files: u64, bytes: u64) {
         if let Some(bar) = &self.bar {
             bar.start(phase, files, bytes);

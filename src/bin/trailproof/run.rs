@@ -77,7 +77,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<u8, Failed> {
     if to_stdout_too {
         outputs.push((args.format, &mut stdout));
     }
-    let display = crate::progress::Display::new(&progress_choice(args));
+    let display = crate::progress::Feedback::new(&progress_choice(args));
     let result = trailproof::verify_into(&options, &display, outputs);
     display.finish();
     let (report, errors) =
