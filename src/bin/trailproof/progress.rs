@@ -48,8 +48,17 @@ pub(crate) struct Choice {
     pub(crate) bar: bool,
     /// The plain line every few seconds.
     pub(crate) plain: bool,
-    /// Lines for `--verbose`, to stdout (true) or stderr.
-    pub(crate) verbose: Option<bool>,
+    /// Where the `--verbose` lines go, if asked for.
+    pub(crate) verbose: Option<Stream>,
+}
+
+/// A standard output stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    /// stdout (before the human report, like `validate-logs`).
+    Stdout,
+    /// stderr (when stdout carries a machine-readable report).
+    Stderr,
 }
 
 impl Feedback {
@@ -58,11 +67,10 @@ impl Feedback {
         Feedback {
             bar: choice.bar.then(Bar::new),
             plain: choice.plain.then(Plain::start),
-            verbose: choice.verbose.map(|to_stdout| {
-                let sink: Box<dyn std::io::Write + Send> = if to_stdout {
-                    Box::new(std::io::stdout())
-                } else {
-                    Box::new(std::io::stderr())
+            verbose: choice.verbose.map(|stream| {
+                let sink: Box<dyn std::io::Write + Send> = match stream {
+                    Stream::Stdout => Box::new(std::io::stdout()),
+                    Stream::Stderr => Box::new(std::io::stderr()),
                 };
                 Mutex::new(sink)
             }),

@@ -56,7 +56,11 @@ fn progress_choice(args: &VerifyArgs) -> crate::progress::Choice {
     crate::progress::Choice {
         bar: when != ProgressWhen::Never && terminal,
         plain: when == ProgressWhen::Always && !terminal,
-        verbose: args.verbose.then_some(human_on_stdout),
+        verbose: args.verbose.then_some(if human_on_stdout {
+            crate::progress::Stream::Stdout
+        } else {
+            crate::progress::Stream::Stderr
+        }),
     }
 }
 
