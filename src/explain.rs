@@ -109,6 +109,15 @@ fn texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
         | FindingCode::LogUnsafePath
         | FindingCode::LogMoved
         | FindingCode::LogNotCovered => log_texts(code),
+        FindingCode::LogDeleted
+        | FindingCode::LogDeletedVersionExists
+        | FindingCode::LogOverwrittenVersionExists => history_texts(code),
+        FindingCode::CollectionModified
+        | FindingCode::CollectionAdded
+        | FindingCode::CollectionRemoved
+        | FindingCode::CollectionConflict
+        | FindingCode::CollectionIncomplete
+        | FindingCode::CollectionRecordInvalid => collection_texts(code),
         FindingCode::MirrorUnreadable
         | FindingCode::MirrorNotRegular
         | FindingCode::MirrorInvalidName
@@ -214,6 +223,63 @@ fn log_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
             "The digest of its hour is missing (see digest.missing), log file validation was off then, or the mirror's digests end before its delivery.",
             "No digest present covers the time it was delivered in, so it cannot be verified.",
             "Not that it was injected or altered.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn history_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::LogDeleted => (
+            "Someone with s3:DeleteObject deleted the log file after CloudTrail delivered it, and its older versions were removed too (or the bucket was not versioned then).",
+            "An authentic digest lists the file, and the bucket's own versioning records a delete marker for its key (when the deletion happened).",
+            "Who deleted it: see CloudTrail data events or S3 server access logs for the marker's time.",
+        ),
+        FindingCode::LogDeletedVersionExists => (
+            "Someone deleted the log file after delivery on a versioned bucket, which kept the original as a noncurrent version.",
+            "The object was deleted (the delete marker's time), and a saved older version has exactly the content the authentic digest lists: nothing of its events is lost.",
+            "Who deleted it, or why.",
+        ),
+        FindingCode::LogOverwrittenVersionExists => (
+            "Someone wrote other content to the log file's key after delivery, on a versioned bucket that kept the original.",
+            "The current object is not what CloudTrail delivered, and a saved older version has exactly the listed content: the original survives.",
+            "Who overwrote it, or what the change was meant to hide: compare the two versions.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn collection_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::CollectionModified => (
+            "The collected folder was edited, damaged or partly replaced after `trailproof collect` wrote it (during transport, on a shared drive, by a person).",
+            "The file's bytes differ from the SHA-256 the collection record took as it wrote them: the change happened on this side of the chain of custody, after collection.",
+            "Anything about the bucket: the object may still be intact there. Not who changed it.",
+        ),
+        FindingCode::CollectionAdded => (
+            "A file was copied into the collected folder after collection: by hand, by another sync tool, or to plant evidence.",
+            "The collection record, written when the folder was filled, does not list it.",
+            "That the file is forged: it may be a genuine object added from another copy. It did not come from this collection.",
+        ),
+        FindingCode::CollectionRemoved => (
+            "A file was deleted from the collected folder after collection, or the folder was copied incompletely.",
+            "The collection record lists the file with its hash, and it is not there now.",
+            "That the bucket lost it: the object was in the bucket at collection time.",
+        ),
+        FindingCode::CollectionConflict => (
+            "The folder already held a file at that key (an earlier copy, a manual edit) whose bytes differ from the bucket's object; collect never overwrites.",
+            "At collection, the local file and the bucket's object differed (compared by downloading the object).",
+            "Which one is genuine: the digests decide that (see the file's log.* or digest.* findings).",
+        ),
+        FindingCode::CollectionIncomplete => (
+            "`trailproof collect` was interrupted (Ctrl-C, lost connection, a killed job) or could not fetch some objects (permissions, throttling that outlasted the retries).",
+            "The folder's collection did not finish: not every object of the bucket was taken or checked.",
+            "That anything is missing from the bucket.",
+        ),
+        FindingCode::CollectionRecordInvalid => (
+            "The record or its object list was edited, truncated or replaced after collection, or written by another tool.",
+            "The collection record cannot vouch for this folder: it is unreadable, or its object list's SHA-256 differs from the one the record holds.",
+            "That the evidence files themselves were changed: the digests still prove or disprove them.",
         ),
         _ => ("", "", ""),
     }

@@ -180,6 +180,33 @@ finding_codes! {
     /// A chain a checkpoint knows has no digest in the mirror.
     CheckpointChainMissing => "checkpoint.chain_missing", Error,
         "a chain a checkpoint records has no digest at all in the mirror now";
+    /// A listed log file was deleted in the bucket (a delete marker), and no saved version matches.
+    LogDeleted => "log.deleted", Error,
+        "a listed log file is absent and the bucket records its deletion (a delete marker, collect --versions); no older version has its hash";
+    /// A listed log file was deleted in the bucket, but an older version still has its hash.
+    LogDeletedVersionExists => "log.deleted_version_exists", Error,
+        "a listed log file was deleted in the bucket (a delete marker, collect --versions), but an older version of it still has the digest's hash: the original exists";
+    /// A log file was overwritten in the bucket; an older version still has the digest's hash.
+    LogOverwrittenVersionExists => "log.overwritten_version_exists", Error,
+        "a log file differs from its digest's hash because it was overwritten in the bucket: an older version (collect --versions) still has the digest's hash";
+    /// A collected file changed since `trailproof collect` wrote it.
+    CollectionModified => "collection.modified", Error,
+        "a file differs from the bytes `trailproof collect` wrote (its collection record's SHA-256): changed after collection, not in the bucket";
+    /// A file was put into a collected folder after the collection.
+    CollectionAdded => "collection.added", Error,
+        "a file in a collected folder that its collection record does not list: added after collection";
+    /// A file `trailproof collect` wrote is gone.
+    CollectionRemoved => "collection.removed", Error,
+        "a file the collection record lists is gone from the collected folder: removed after collection";
+    /// At collection, a local file differed from the bucket's object and was kept.
+    CollectionConflict => "collection.conflict", Error,
+        "when collecting, a file already in the folder differed from the bucket's object; collect kept it (never overwrites), so it is not the bucket's object";
+    /// The collection did not finish (interrupted, or objects could not be fetched).
+    CollectionIncomplete => "collection.incomplete", Warning,
+        "`trailproof collect` did not finish: it was interrupted, or some objects could not be fetched; run it again to complete the folder";
+    /// The collection record cannot be read or was changed after collection.
+    CollectionRecordInvalid => "collection.record_invalid", Error,
+        "the collection record (.trailproof-collection/record.json, objects.jsonl) cannot be read, is malformed, or was changed after collection";
 }
 
 impl FindingCode {
@@ -444,6 +471,29 @@ pub fn default_help(code: FindingCode) -> &'static str {
         }
         FindingCode::ChainOutOfOrder => {
             "The links between digests contradict their times: preserve the files and compare them with the bucket's object versions."
+        }
+        FindingCode::LogDeleted => {
+            "Find out who deleted the object at the delete marker's time (CloudTrail data events, S3 server access logs); its events are lost unless a copy exists elsewhere."
+        }
+        FindingCode::LogDeletedVersionExists => {
+            "Preserve the original version saved in the collection folder, find out who deleted the object, and restore it."
+        }
+        FindingCode::LogOverwrittenVersionExists => {
+            "Preserve the original version saved in the collection folder, find out who overwrote the object, and compare both."
+        }
+        FindingCode::CollectionModified
+        | FindingCode::CollectionAdded
+        | FindingCode::CollectionRemoved => {
+            "The collected folder was changed after `trailproof collect` took it: find out who had access to it since; run `trailproof collect` again into a new folder to get the bucket's objects."
+        }
+        FindingCode::CollectionConflict => {
+            "Move the local file aside (keep it as evidence) and run `trailproof collect` again to fetch the bucket's object; compare the two."
+        }
+        FindingCode::CollectionIncomplete => {
+            "Run the same `trailproof collect` command again: it fetches only what is missing and finishes the record."
+        }
+        FindingCode::CollectionRecordInvalid => {
+            "Do not rely on this folder's chain of custody: collect again into a new folder, and keep this one as evidence of the change."
         }
         FindingCode::LogMissing => {
             "Restore the log file from S3 (or its object versions) into the mirror and re-run."

@@ -41,6 +41,9 @@
 pub(crate) mod budget;
 pub(crate) mod chain;
 pub mod checkpoint;
+#[cfg(feature = "collect")]
+pub mod collect;
+pub mod custody;
 pub(crate) mod digest;
 pub(crate) mod error;
 pub(crate) mod evidence;

@@ -3,6 +3,7 @@
 use crate::chain;
 use crate::chain::Chain;
 use crate::checkpoint::{self, LoadedCheckpoint};
+use crate::custody::Custodies;
 use crate::digest::{self, DigestError};
 use crate::error::Error;
 use crate::finding::{Finding, FindingCode, Locus};
@@ -65,6 +66,7 @@ pub fn verify_into(
     progress.start(Phase::Scanning, 0, 0);
     let mut inventory = mirror::scan(&options.mirrors)?;
     pool.install(|| {
+        let custodies = Custodies::check(&inventory.roots);
         let CheckedDigests {
             records,
             chains,
@@ -78,9 +80,12 @@ pub fn verify_into(
             options,
             &range,
             progress,
+            &custodies,
         )?;
         let mut inputs = Inputs::new(options, &inventory, &keys);
         inputs.checkpoints = checkpoints.iter().map(LoadedCheckpoint::used).collect();
+        inputs.collected_at = options.collected_at.or(custodies.collected_at);
+        inputs.collections.clone_from(&custodies.used);
         let mut stream = ReportStream::new(outputs);
         stream.begin(&Head {
             schema_version: crate::report::SCHEMA_VERSION,
@@ -94,6 +99,7 @@ pub fn verify_into(
             chains: &chains,
             options,
             range: &range,
+            custodies: &custodies,
         };
         let checked = run.check_logs(findings, &keys, progress, &mut stream);
         let emitted = checked.emitted;
@@ -183,6 +189,7 @@ fn check_digests(
     options: &Options,
     range: &TimeRange,
     progress: &dyn Progress,
+    custodies: &Custodies,
 ) -> Result<CheckedDigests, Error> {
     let mut records = read_digests(inventory, range, options, progress)?;
     check_digests_found(&records, inventory, options, range)?;
@@ -211,13 +218,20 @@ fn check_digests(
     findings.extend(crate::lifecycle::explain_restarts(&search, &links.restarts));
     // The range limits what is reported, not which evidence was used.
     findings.retain(|f| reportable(f, range));
-    // Chain ends and starts are judged against when the mirror was taken.
-    if let Some(at) = options.collected_at {
+    // The collected folder against its collection record.
+    findings.extend(custodies.findings.iter().cloned());
+    // Chain ends and starts are judged against when the mirror was taken
+    // (`--collected-at`, or when `trailproof collect` finished).
+    if let Some(at) = options.collected_at.or(custodies.collected_at) {
         let collected = crate::lifecycle::Collected {
             at,
             max_lag: options.max_lag,
         };
-        collected.check(&records)?;
+        match collected.check(&records) {
+            // A digest newer than the record's end is a `collection.added`.
+            Err(e) if options.collected_at.is_some() => return Err(e),
+            _ => {}
+        }
         findings.extend(crate::lifecycle::explain_ends(&search, collected));
         findings.extend(crate::lifecycle::explain_starts(&search, options.max_lag));
     }
@@ -277,6 +291,8 @@ struct Run<'a> {
     chains: &'a [Chain],
     options: &'a Options,
     range: &'a TimeRange,
+    /// What the collection records say (for the logs: the buckets' histories).
+    custodies: &'a Custodies,
 }
 
 impl Run<'_> {
@@ -366,6 +382,7 @@ fn check_logs(
         chains,
         options,
         range,
+        custodies,
     } = *run;
     let membership = chain::Membership::new(chains, records.len());
     let coverage = loghash::Coverage::new(records, chains);
@@ -395,7 +412,11 @@ fn check_logs(
     for chunk in partitions.chunks(PARTITIONS_AT_ONCE) {
         let done: Vec<PartitionDone> = chunk
             .par_iter()
-            .map(|w| run_partition(w, &context, inventory, options, progress, &render))
+            .map(|w| {
+                run_partition(
+                    w, &context, inventory, options, progress, &render, custodies,
+                )
+            })
             .collect();
         for mut partition in done {
             reports.extend(partition.report.take());
@@ -476,6 +497,7 @@ fn run_partition(
     options: &Options,
     progress: &dyn Progress,
     render: &Render<'_>,
+    custodies: &Custodies,
 ) -> PartitionDone {
     let local;
     let files = if w.route == Route::Misc {
@@ -490,7 +512,8 @@ fn run_partition(
         options.max_digest_bytes,
         options.memory_budget,
     );
-    let results = loghash::verify_logs(context, files, &listings.lists, progress);
+    let mut results = loghash::verify_logs(context, files, &listings.lists, progress);
+    custodies.explain(&mut results.findings);
     let findings = if w.route == Route::Misc {
         Vec::new()
     } else {

@@ -202,6 +202,8 @@ impl Inputs {
             end_time: options.end_time,
             checkpoints: Vec::new(),
             selection: (!options.selection.is_all()).then(|| options.selection.clone()),
+            collected_at: options.collected_at,
+            collections: Vec::new(),
         }
     }
 }
@@ -260,6 +262,15 @@ pub struct Inputs {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "crate::selection::Selection")]
     pub selection: Option<crate::selection::Selection>,
+    /// When the mirror was taken: `--collected-at`, or the end of the
+    /// earliest collection record (`trailproof collect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub collected_at: Option<Timestamp>,
+    /// The collection records found in the roots, each checked against its root.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
+    pub collections: Vec<crate::custody::CollectionUsed>,
 }
 
 /// Digest counts.

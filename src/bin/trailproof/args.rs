@@ -66,6 +66,23 @@ pub(crate) enum Command {
     /// Verify digests, chains, signatures and log files of one or more mirrors.
     #[command(override_usage = VERIFY_USAGE, after_help = concat!(verify_examples!(), "\n", exit_status!()))]
     Verify(Box<VerifyArgs>),
+    /// Download a bucket's CloudTrail evidence (logs, digests, signatures, public keys)
+    /// into a folder, with a collection record that `verify` checks the folder against.
+    #[cfg(feature = "collect")]
+    #[command(after_help = "\
+Examples:
+  trailproof collect s3://my-trail-bucket evidence/my-trail-bucket
+  trailproof collect s3://my-trail-bucket/prefix evidence/b --since 2026-01-01 --until 2026-04-01
+  trailproof collect s3://org-trail evidence/org --account 111122223333 --region eu-west-1 --versions
+  trailproof verify evidence/my-trail-bucket --public-keys evidence/my-trail-bucket/.trailproof-collection/public-keys/*.json
+
+Run it again with the same arguments to finish an interrupted collection: only what is
+missing is fetched, and no local file is ever overwritten (a differing one is reported).
+
+Exit status: 0 every object was collected and checked, 1 a local file differed from the
+bucket's object (kept, reported in the record), 2 it could not run or some objects could
+not be fetched (run it again).")]
+    Collect(Box<CollectArgs>),
     /// Explain a finding code: what it means, its causes, what it proves, what to do.
     #[command(after_help = "\
 Examples:
@@ -96,6 +113,66 @@ Examples:
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },
+}
+
+/// `collect`'s arguments.
+#[cfg(feature = "collect")]
+#[derive(clap::Args)]
+pub(crate) struct CollectArgs {
+    /// The bucket and optional key prefix, e.g. s3://my-trail-bucket or s3://bucket/prefix.
+    #[arg(value_name = "S3_URL", value_parser = parse_s3_url)]
+    pub(crate) source: (String, String),
+    /// The folder to fill: objects at DIR/<key>, the record in DIR/.trailproof-collection/.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: std::path::PathBuf,
+    /// Only digests ending at or after T (and the logs they list).
+    #[arg(long, value_name = "T", value_parser = trailproof::timearg::parse_time)]
+    pub(crate) since: Option<jiff::Timestamp>,
+    /// Only digests ending up to an hour after T (and the logs they list).
+    #[arg(long, value_name = "T", value_parser = trailproof::timearg::parse_time)]
+    pub(crate) until: Option<jiff::Timestamp>,
+    /// Only this account's objects (repeatable).
+    #[arg(long = "account", value_name = "ID", value_parser = parse_account)]
+    pub(crate) accounts: Vec<String>,
+    /// Only this delivering region's objects (repeatable).
+    #[arg(long = "region", value_name = "REGION", value_parser = parse_region)]
+    pub(crate) regions: Vec<String>,
+    /// Also take noncurrent versions and delete markers (versioned buckets):
+    /// `verify` then says when a missing log was deleted and whether the original survives.
+    #[arg(long)]
+    pub(crate) versions: bool,
+    /// Downloads at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub(crate) jobs: usize,
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long, value_name = "P")]
+    pub(crate) profile: Option<String>,
+    /// S3 (and STS) endpoint, for S3-compatible stores and tests; CloudTrail's
+    /// follows AWS_ENDPOINT_URL_CLOUDTRAIL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint_url: Option<String>,
+    /// When progress is shown on stderr.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub(crate) progress: ProgressWhen,
+}
+
+/// `s3://BUCKET[/PREFIX]`.
+#[cfg(feature = "collect")]
+fn parse_s3_url(value: &str) -> Result<(String, String), String> {
+    let rest = value
+        .strip_prefix("s3://")
+        .ok_or_else(|| "expected s3://BUCKET or s3://BUCKET/PREFIX".to_owned())?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !valid {
+        return Err(format!(
+            "{bucket:?} is not an S3 bucket name (3 to 63 lower-case letters, digits, dots, hyphens)"
+        ));
+    }
+    Ok((bucket.to_owned(), prefix.to_owned()))
 }
 
 /// `explain`'s arguments.

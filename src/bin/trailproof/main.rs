@@ -2,6 +2,8 @@
 //! report and maps the verdict to the exit status (0 pass, 1 fail, 2 cannot run).
 
 mod args;
+#[cfg(feature = "collect")]
+mod collect;
 mod docs;
 mod explain;
 mod failure;
@@ -29,6 +31,11 @@ fn main() -> ExitCode {
                 failed.failures,
                 !failed.report_written && args::wants_json_on_stdout(),
             ),
+        },
+        #[cfg(feature = "collect")]
+        Command::Collect(args) => match collect::run(&args) {
+            Ok(status) => ExitCode::from(status),
+            Err(failure) => failure::cannot_run(vec![failure], false),
         },
         Command::Explain(args) => {
             let text = match (args.list, args.code) {

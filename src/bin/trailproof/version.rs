@@ -19,3 +19,14 @@ pub(crate) const fn long() -> &'static str {
         env!("CARGO_PKG_LICENSE"),
     )
 }
+
+/// `trailproof 0.1.0 (commit …)`, for records.
+#[cfg(feature = "collect")]
+pub(crate) fn short() -> String {
+    format!(
+        "{} {} (commit {})",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        env!("TRAILPROOF_GIT_COMMIT")
+    )
+}
