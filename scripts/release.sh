@@ -10,7 +10,8 @@
 #   2. it is built with an EMPTY CARGO_HOME whose config.toml points crates-io at the vendored
 #      folder, `--offline --frozen` (what an organisation without internet access repeats),
 #      statically linked (`-C target-feature=+crt-static`, x86_64-unknown-linux-gnu), by
-#      `cargo auditable build --release`, which embeds the dependency list in the binary;
+#      `cargo auditable build --release --no-default-features` (no `collect`: no network code at
+#      all), which embeds the dependency list in the binary;
 #   3. the binary is checked: statically linked, the embedded list names rsa and sha2, and
 #      `--version` names the commit;
 #   4. the chroot proof: inside a folder that holds only the binary and the demo data (no /lib,
@@ -123,7 +124,7 @@ EOF
         RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=$src=/trailproof-$version" \
         TRAILPROOF_GIT_COMMIT="$TRAILPROOF_GIT_COMMIT" SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" \
         cargo auditable build --release --offline --frozen --target "$target" \
-        -p trailproof --bin trailproof
+        -p trailproof --bin trailproof --no-default-features
 ) || fail "the offline build failed"
 bin=$work/target/$target/release/trailproof
 [ -x "$bin" ] || fail "no binary at $bin"
@@ -157,7 +158,8 @@ names = {p["name"] for p in packages}
 missing = {"trailproof", "rsa", "sha2"} - names
 print(f"   embedded dependency list: {len(packages)} packages, e.g. "
       + ", ".join(f"{p['name']} {p['version']}" for p in packages if p["name"] in ("rsa", "sha2")))
-banned = names & {"reqwest", "hyper", "h2", "ureq", "curl", "rustls", "native-tls", "openssl", "socket2", "mio"}
+banned = names & {"reqwest", "hyper", "h2", "ureq", "curl", "rustls", "native-tls", "openssl", "socket2",
+                  "mio", "tokio", "aws-lc-rs", "aws-lc-sys", "ring", "aws-config", "aws-sdk-s3"}
 if missing:
     sys.exit(f"   missing: {sorted(missing)}")
 if banned:

@@ -472,29 +472,6 @@ pub fn default_help(code: FindingCode) -> &'static str {
         FindingCode::ChainOutOfOrder => {
             "The links between digests contradict their times: preserve the files and compare them with the bucket's object versions."
         }
-        FindingCode::LogDeleted => {
-            "Find out who deleted the object at the delete marker's time (CloudTrail data events, S3 server access logs); its events are lost unless a copy exists elsewhere."
-        }
-        FindingCode::LogDeletedVersionExists => {
-            "Preserve the original version saved in the collection folder, find out who deleted the object, and restore it."
-        }
-        FindingCode::LogOverwrittenVersionExists => {
-            "Preserve the original version saved in the collection folder, find out who overwrote the object, and compare both."
-        }
-        FindingCode::CollectionModified
-        | FindingCode::CollectionAdded
-        | FindingCode::CollectionRemoved => {
-            "The collected folder was changed after `trailproof collect` took it: find out who had access to it since; run `trailproof collect` again into a new folder to get the bucket's objects."
-        }
-        FindingCode::CollectionConflict => {
-            "Move the local file aside (keep it as evidence) and run `trailproof collect` again to fetch the bucket's object; compare the two."
-        }
-        FindingCode::CollectionIncomplete => {
-            "Run the same `trailproof collect` command again: it fetches only what is missing and finishes the record."
-        }
-        FindingCode::CollectionRecordInvalid => {
-            "Do not rely on this folder's chain of custody: collect again into a new folder, and keep this one as evidence of the change."
-        }
         FindingCode::LogMissing => {
             "Restore the log file from S3 (or its object versions) into the mirror and re-run."
         }
@@ -531,6 +508,8 @@ pub fn default_help(code: FindingCode) -> &'static str {
         FindingCode::LogUnsafePath => {
             "The digest names a key that cannot be a plain file in the mirror; the file was not opened. Inspect the digest."
         }
+        // Every other code: a collected folder's, or its bucket's history.
+        _ => custody_help(code),
     }
 }
 
@@ -560,6 +539,36 @@ fn audit_help(code: FindingCode) -> &'static str {
         }
         FindingCode::CheckpointFork => {
             "The chain after the last audit does not continue from what that audit saw: compare these digests with the bucket's object versions and preserve them as evidence."
+        }
+        _ => "",
+    }
+}
+
+/// What to do about the findings of a collected folder and of its bucket's history.
+fn custody_help(code: FindingCode) -> &'static str {
+    match code {
+        FindingCode::LogDeleted => {
+            "Find out who deleted the object at the delete marker's time (CloudTrail data events, S3 server access logs); its events are lost unless a copy exists elsewhere."
+        }
+        FindingCode::LogDeletedVersionExists => {
+            "Preserve the original version saved in the collection folder, find out who deleted the object, and restore it."
+        }
+        FindingCode::LogOverwrittenVersionExists => {
+            "Preserve the original version saved in the collection folder, find out who overwrote the object, and compare both."
+        }
+        FindingCode::CollectionModified
+        | FindingCode::CollectionAdded
+        | FindingCode::CollectionRemoved => {
+            "The collected folder was changed after `trailproof collect` took it: find out who had access to it since; run `trailproof collect` again into a new folder to get the bucket's objects."
+        }
+        FindingCode::CollectionConflict => {
+            "Move the local file aside (keep it as evidence) and run `trailproof collect` again to fetch the bucket's object; compare the two."
+        }
+        FindingCode::CollectionIncomplete => {
+            "Run the same `trailproof collect` command again: it fetches only what is missing and finishes the record."
+        }
+        FindingCode::CollectionRecordInvalid => {
+            "Do not rely on this folder's chain of custody: collect again into a new folder, and keep this one as evidence of the change."
         }
         _ => "",
     }
@@ -608,6 +617,15 @@ mod tests {
                 "chain.starts_late",
                 "chain.started",
                 "checkpoint.chain_missing",
+                "log.deleted",
+                "log.deleted_version_exists",
+                "log.overwritten_version_exists",
+                "collection.modified",
+                "collection.added",
+                "collection.removed",
+                "collection.conflict",
+                "collection.incomplete",
+                "collection.record_invalid",
             ]
         );
         let mut sorted = codes.clone();
@@ -635,7 +653,8 @@ mod tests {
                 "digest.not_examined",
                 "chain.stopped",
                 "chain.starts_late",
-                "chain.started"
+                "chain.started",
+                "collection.incomplete"
             ]
         );
     }

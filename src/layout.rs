@@ -463,6 +463,11 @@ impl ObjectKey {
     }
 }
 
+/// Folder inside a collected mirror root that holds what `trailproof
+/// collect` adds: the record, the public keys, and the object versions (it
+/// is not part of the bucket: keys cannot start with it).
+pub const COLLECTION_DIR: &str = ".trailproof-collection";
+
 /// Suffix of the sidecar that holds a digest's S3 metadata.
 pub const SIDECAR_SUFFIX: &str = ".metadata.json";
 

@@ -203,7 +203,7 @@ fn walk_root(inventory: &mut Inventory, index: usize, root: &Path) -> Result<(),
             match entry.kind {
                 // What `trailproof collect` keeps beside the objects (record,
                 // keys, old versions) is checked by the custody stage.
-                EntryKind::Folder if key == crate::custody::COLLECTION_DIR => {}
+                EntryKind::Folder if key == crate::layout::COLLECTION_DIR => {}
                 EntryKind::Folder if day_folder_date(&key).is_some() => {
                     if let Some(date) = day_folder_date(&key) {
                         inventory.day_folders.push(DayFolder {

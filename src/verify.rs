@@ -382,7 +382,7 @@ fn check_logs(
         chains,
         options,
         range,
-        custodies,
+        ..
     } = *run;
     let membership = chain::Membership::new(chains, records.len());
     let coverage = loghash::Coverage::new(records, chains);
@@ -412,11 +412,7 @@ fn check_logs(
     for chunk in partitions.chunks(PARTITIONS_AT_ONCE) {
         let done: Vec<PartitionDone> = chunk
             .par_iter()
-            .map(|w| {
-                run_partition(
-                    w, &context, inventory, options, progress, &render, custodies,
-                )
-            })
+            .map(|w| run_partition(w, &context, run, progress, &render))
             .collect();
         for mut partition in done {
             reports.extend(partition.report.take());
@@ -493,12 +489,11 @@ struct Render<'a> {
 fn run_partition(
     w: &partition::Partition,
     context: &loghash::LogContext<'_>,
-    global: &Inventory,
-    options: &Options,
+    run: &Run<'_>,
     progress: &dyn Progress,
     render: &Render<'_>,
-    custodies: &Custodies,
 ) -> PartitionDone {
+    let (global, options) = (run.inventory, run.options);
     let local;
     let files = if w.route == Route::Misc {
         global
@@ -513,7 +508,7 @@ fn run_partition(
         options.memory_budget,
     );
     let mut results = loghash::verify_logs(context, files, &listings.lists, progress);
-    custodies.explain(&mut results.findings);
+    run.custodies.explain(&mut results.findings);
     let findings = if w.route == Route::Misc {
         Vec::new()
     } else {

@@ -4,9 +4,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
-/// Folder inside a collected mirror root that holds what `collect` adds:
-/// the record, the public keys, and the object versions.
-pub const COLLECTION_DIR: &str = ".trailproof-collection";
+pub use crate::layout::COLLECTION_DIR;
 /// The record: who collected what, from where, when (in [`COLLECTION_DIR`]).
 pub const RECORD_FILE: &str = "record.json";
 /// One [`FileEntry`] per line, sorted by [`path_order`] (in [`COLLECTION_DIR`]).

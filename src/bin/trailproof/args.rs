@@ -108,7 +108,7 @@ Examples:
   trailproof man | man -l -
   trailproof man verify > /usr/local/share/man/man1/trailproof-verify.1")]
     Man {
-        /// The command whose page to print: verify, explain, completions or man
+        /// The command whose page to print: verify, collect, explain, completions or man
         /// (default: trailproof itself).
         #[arg(value_name = "COMMAND")]
         command: Option<String>,

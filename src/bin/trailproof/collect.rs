@@ -93,6 +93,20 @@ pub(crate) fn run(args: &CollectArgs) -> Result<u8, CannotRun> {
         message: trailproof::text::escape_control(&e.to_string()).into_owned(),
         help: "Check the bucket name, the credentials (AWS_PROFILE, --profile) and that they may list and read the bucket; for a local folder problem, check DIR's permissions.",
     })?;
+    print_summary(&collected, args);
+    let record = &collected.record;
+    Ok(if !record.failures.is_empty() {
+        eprintln!("trailproof: the collection is incomplete: run the same command again");
+        2
+    } else if !record.conflicts.is_empty() {
+        1
+    } else {
+        0
+    })
+}
+
+/// What was collected (stdout), and what went wrong (stderr).
+fn print_summary(collected: &trailproof::collect::Collected, args: &CollectArgs) {
     let record = &collected.record;
     let esc = |s: &str| trailproof::text::escape_control(s).into_owned();
     println!(
@@ -145,12 +159,4 @@ pub(crate) fn run(args: &CollectArgs) -> Result<u8, CannotRun> {
             esc(&failure.error)
         );
     }
-    Ok(if !record.failures.is_empty() {
-        eprintln!("trailproof: the collection is incomplete: run the same command again");
-        2
-    } else if !record.conflicts.is_empty() {
-        1
-    } else {
-        0
-    })
 }
