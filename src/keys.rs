@@ -138,7 +138,7 @@ impl KeyRing {
     /// file, or [`Error::NoPublicKeys`] when the files hold no key at all.
     pub fn load(paths: &[PathBuf]) -> Result<KeyRing, Error> {
         let mut ring = KeyRing::default();
-        for path in paths {
+        for path in &key_files(paths)? {
             let bytes = read_limited(path).map_err(|source| Error::KeyFileUnreadable {
                 path: path.clone(),
                 source,
@@ -215,6 +215,37 @@ pub fn list_command(region: &str, first: Option<Timestamp>, last: Option<Timesta
         show(first, -1),
         show(last, 2)
     )
+}
+
+/// The key files `paths` name: a folder (such as the one `trailproof
+/// collect` fills) stands for the regular files directly in it, by name.
+fn key_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+            files.push(path.clone());
+            continue;
+        }
+        let unreadable = |source| Error::KeyFileUnreadable {
+            path: path.clone(),
+            source,
+        };
+        let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(unreadable)?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .collect();
+        if inside.is_empty() {
+            return Err(unreadable(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the folder holds no key file",
+            )));
+        }
+        inside.sort();
+        files.extend(inside);
+    }
+    Ok(files)
 }
 
 pub(crate) fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {

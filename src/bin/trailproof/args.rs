@@ -200,8 +200,9 @@ pub(crate) struct VerifyArgs {
     /// AWSLogs/ (before or after --public-keys).
     #[arg(value_name = "MIRROR")]
     pub(crate) mirrors: Vec<PathBuf>,
-    /// Public keys: `aws cloudtrail list-public-keys` JSON, PEM keys or X.509 certificates.
-    /// A directory among the values is a MIRROR (a key file is never a directory).
+    /// Public keys: `aws cloudtrail list-public-keys` JSON, PEM keys or X.509 certificates, or
+    /// the folder `trailproof collect` saved them in (DIR/.trailproof-collection/public-keys).
+    /// Any other directory among the values is a MIRROR.
     #[arg(long = "public-keys", required = true, num_args = 1.., value_name = "FILE")]
     pub(crate) public_keys: Vec<PathBuf>,
     /// Report format on stdout (or --output): human (diagnostics, then a summary per chain),
@@ -451,11 +452,21 @@ fn sort_operands(args: &mut VerifyArgs, matches: Option<&clap::ArgMatches>) {
     let (dirs, keys): (Vec<_>, Vec<_>) =
         positions("public_keys", std::mem::take(&mut args.public_keys))
             .into_iter()
-            .partition(|(_, path)| path.is_dir());
+            .partition(|(_, path)| path.is_dir() && !is_collected_keys(path));
     mirrors.extend(dirs);
     mirrors.sort_by_key(|(index, _)| *index);
     args.mirrors = mirrors.into_iter().map(|(_, path)| path).collect();
     args.public_keys = keys.into_iter().map(|(_, path)| path).collect();
+}
+
+/// The public-key folder `trailproof collect` fills
+/// (`.trailproof-collection/public-keys`): a folder that is keys, not a mirror.
+fn is_collected_keys(path: &std::path::Path) -> bool {
+    path.file_name().is_some_and(|n| n == "public-keys")
+        && path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n == trailproof::layout::COLLECTION_DIR)
 }
 
 /// What is missing once the operands are sorted: a mirror or a key file.
