@@ -302,7 +302,9 @@ fn local_path(listing: &Listing) -> String {
     }
 }
 
-/// Fetches every listed object, `options.jobs` at a time.
+/// Fetches every listed object with `options.jobs` workers, each taking the
+/// next object when it is done (so only `jobs` downloads are ever in flight
+/// or in memory, however many objects there are).
 pub(crate) async fn fetch_all(
     clients: &Clients,
     store: &Store,
@@ -310,42 +312,39 @@ pub(crate) async fn fetch_all(
     listed: &Listed,
     progress: &dyn CollectProgress,
 ) -> Outcome {
-    use std::sync::Arc;
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
     let outcome = std::sync::Mutex::new(Outcome::default());
-    let tasks = listed.objects.iter().map(|listing| {
-        let semaphore = Arc::clone(&semaphore);
-        let outcome = &outcome;
-        async move {
-            let Ok(_permit) = semaphore.acquire().await else {
-                return;
-            };
+    let worker = || async {
+        while let Some(listing) = listed.objects.get(next.fetch_add(1, Ordering::Relaxed)) {
             let result = fetch_one(clients, store, &options.bucket, listing).await;
             progress.done(listing.size);
-            if let Ok(mut outcome) = outcome.lock() {
-                match result {
-                    Ok(Fetched::New) => {
-                        outcome.fetched += 1;
-                        outcome.bytes += listing.size;
-                    }
-                    Ok(Fetched::AlreadyThere) => outcome.already_there += 1,
-                    Ok(Fetched::Conflict(conflict)) => outcome.conflicts.push(conflict),
-                    Err(error) => outcome.failures.push(crate::custody::record::Failure {
-                        key: listing.key.clone(),
-                        error,
-                    }),
+            let Ok(mut outcome) = outcome.lock() else {
+                continue;
+            };
+            match result {
+                Ok(Fetched::New) => {
+                    outcome.fetched += 1;
+                    outcome.bytes += listing.size;
                 }
+                Ok(Fetched::AlreadyThere) => outcome.already_there += 1,
+                Ok(Fetched::Conflict(conflict)) => outcome.conflicts.push(conflict),
+                Err(error) => outcome.failures.push(crate::custody::record::Failure {
+                    key: listing.key.clone(),
+                    error,
+                }),
             }
         }
-    });
-    join_all(tasks).await;
+    };
+    let workers = options.jobs.clamp(1, listed.objects.len().max(1));
+    join_all((0..workers).map(|_| worker())).await;
     let mut outcome = outcome.into_inner().unwrap_or_default();
     outcome.conflicts.sort_by(|a, b| a.key.cmp(&b.key));
     outcome.failures.sort_by(|a, b| a.key.cmp(&b.key));
     outcome
 }
 
-/// Polls every future to completion on this task (the semaphore bounds the work).
+/// Polls the workers to completion on this task.
 async fn join_all<F: std::future::Future<Output = ()>>(tasks: impl Iterator<Item = F>) {
     let mut pending: Vec<std::pin::Pin<Box<F>>> = tasks.map(Box::pin).collect();
     std::future::poll_fn(|cx| {

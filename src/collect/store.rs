@@ -206,3 +206,115 @@ fn read_entries(path: &Path, done: &mut HashMap<String, FileEntry>) -> std::io::
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn download(store: &Store, bytes: &[u8]) -> PathBuf {
+        let (path, mut file) = store.partial().unwrap();
+        file.write_all(bytes).unwrap();
+        path
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn a_download_never_replaces_a_file_a_link_or_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let partial = download(&store, b"object");
+        assert!(matches!(
+            store.place(&partial, "a/b", &sha(b"object")).unwrap(),
+            Placed::Written
+        ));
+        assert_eq!(std::fs::read(dir.path().join("a/b")).unwrap(), b"object");
+        assert!(!partial.exists());
+
+        let partial = download(&store, b"object");
+        assert!(matches!(
+            store.place(&partial, "a/b", &sha(b"object")).unwrap(),
+            Placed::AlreadyThere
+        ));
+        let partial = download(&store, b"other");
+        match store.place(&partial, "a/b", &sha(b"other")).unwrap() {
+            Placed::Differs { local_sha256 } => assert_eq!(local_sha256, sha(b"object")),
+            _ => panic!("overwritten"),
+        }
+        assert_eq!(std::fs::read(dir.path().join("a/b")).unwrap(), b"object");
+        assert!(!partial.exists());
+
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("link")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.path().join("fifo"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        for name in ["link", "fifo"] {
+            let partial = download(&store, b"x");
+            assert!(matches!(
+                store.place(&partial, name, &sha(b"x")).unwrap(),
+                Placed::Differs { .. }
+            ));
+        }
+        assert!(
+            std::fs::symlink_metadata(dir.path().join("link"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn a_resumed_run_knows_what_was_finished_and_drops_stale_downloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let partial = download(&store, b"object");
+        store.place(&partial, "k", &sha(b"object")).unwrap();
+        let entry = FileEntry {
+            path: "k".to_owned(),
+            kind: crate::custody::RecordKind::Object,
+            key: Some("k".to_owned()),
+            version_id: None,
+            etag: Some("e".to_owned()),
+            last_modified: None,
+            checked: None,
+            size: 6,
+            sha256: sha(b"object"),
+        };
+        store.finish(&entry).unwrap();
+        let stale = download(&store, b"half");
+        let mine = dir
+            .path()
+            .join(COLLECTION_DIR)
+            .join(PARTIAL_DIR)
+            .join("notes");
+        std::fs::write(&mine, b"kept").unwrap();
+        drop(store);
+
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(
+            mine.exists(),
+            "only the collector's own downloads are removed"
+        );
+        assert_eq!(store.finished("k").unwrap().unwrap().sha256, sha(b"object"));
+        assert!(store.finished("other").is_none());
+        std::fs::write(dir.path().join("k"), b"changed").unwrap();
+        assert_eq!(store.finished("k").unwrap().unwrap_err(), sha(b"changed"));
+        std::fs::remove_file(&mine).unwrap();
+        let (objects_sha, lines) = store.seal().unwrap();
+        assert_eq!(lines, 1);
+        let list = std::fs::read(dir.path().join(COLLECTION_DIR).join(OBJECTS_FILE)).unwrap();
+        assert_eq!(objects_sha, sha(&list));
+        assert!(!dir.path().join(COLLECTION_DIR).join(JOURNAL_FILE).exists());
+        assert!(!dir.path().join(COLLECTION_DIR).join(PARTIAL_DIR).exists());
+    }
+}

@@ -40,6 +40,15 @@ pub(crate) struct Custody {
 pub(crate) fn check(root: &Path) -> Option<Custody> {
     let folder = root.join(COLLECTION_DIR);
     let record_path = folder.join(RECORD_FILE);
+    if std::fs::symlink_metadata(&folder).is_ok_and(|m| !m.is_dir()) {
+        return Some(Custody {
+            findings: vec![invalid(
+                &folder,
+                "it is not a folder (a link or a file), never followed",
+            )],
+            ..Custody::default()
+        });
+    }
     let record = match read_record(&record_path) {
         Ok(Some(record)) => record,
         Ok(None) => {
@@ -480,4 +489,202 @@ fn is_bookkeeping(rel: &str) -> bool {
     rel.strip_prefix(COLLECTION_DIR)
         .and_then(|r| r.strip_prefix('/'))
         .is_some_and(|name| name == RECORD_FILE || name == OBJECTS_FILE)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::custody::record::{Filters, Skipped};
+
+    fn entry(path: &str, bytes: &[u8]) -> FileEntry {
+        FileEntry {
+            path: path.to_owned(),
+            kind: RecordKind::Object,
+            key: Some(path.to_owned()),
+            version_id: None,
+            etag: None,
+            last_modified: None,
+            checked: None,
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+        }
+    }
+
+    /// Writes `files`, and a record listing `listed` (in that order, as given).
+    fn collected(files: &[(&str, &[u8])], listed: &[FileEntry]) -> (tempfile::TempDir, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, bytes) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        let mut list = Vec::new();
+        for e in listed {
+            serde_json::to_writer(&mut list, e).unwrap();
+            list.push(b'\n');
+        }
+        let record = CollectionRecord {
+            format: FORMAT.to_owned(),
+            tool: "test".to_owned(),
+            started_at: "2026-11-30T10:00:00Z".parse().unwrap(),
+            finished_at: "2026-11-30T10:05:00Z".parse().unwrap(),
+            complete: true,
+            caller: crate::custody::record::Caller::default(),
+            endpoint: "http://127.0.0.1".to_owned(),
+            bucket: "b".to_owned(),
+            bucket_region: "us-east-1".to_owned(),
+            prefix: String::new(),
+            filters: Filters::default(),
+            objects_sha256: hex::encode(Sha256::digest(&list)),
+            objects: listed.len() as u64,
+            skipped: Skipped::default(),
+            public_keys: Vec::new(),
+            delete_markers: Vec::new(),
+            conflicts: Vec::new(),
+            failures: Vec::new(),
+        };
+        let folder = dir.path().join(COLLECTION_DIR);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join(OBJECTS_FILE), &list).unwrap();
+        let record = serde_json::to_vec(&record).unwrap();
+        std::fs::write(folder.join(RECORD_FILE), &record).unwrap();
+        (dir, list)
+    }
+
+    fn codes(custody: &Custody) -> Vec<(String, String)> {
+        let mut codes: Vec<(String, String)> = custody
+            .findings
+            .iter()
+            .map(|f| (f.code.to_string(), f.object.clone()))
+            .collect();
+        codes.sort();
+        codes
+    }
+
+    #[test]
+    fn each_file_is_matched_changed_added_or_removed() {
+        let listed = [
+            entry("a/x", b"one"),
+            entry("a/y", b"two"),
+            entry("a-b", b"three"),
+        ];
+        let (dir, _) = collected(
+            &[("a/x", b"one"), ("a/y", b"TWO"), ("a.c", b"new")],
+            &listed,
+        );
+        let custody = check(dir.path()).unwrap();
+        assert_eq!(
+            codes(&custody),
+            [
+                ("collection.added".to_owned(), "s3://b/a.c".to_owned()),
+                ("collection.modified".to_owned(), "s3://b/a/y".to_owned()),
+                ("collection.removed".to_owned(), "s3://b/a-b".to_owned()),
+            ]
+        );
+        assert_eq!(custody.files_checked, 2);
+        assert_eq!(custody.record.unwrap().bucket, "b");
+        let modified = &custody
+            .findings
+            .iter()
+            .find(|f| f.object == "s3://b/a/y")
+            .unwrap();
+        assert_eq!(
+            modified.expected.as_deref(),
+            Some(format!("{} (3 bytes)", listed[1].sha256).as_str())
+        );
+    }
+
+    #[test]
+    fn a_clean_folder_has_no_finding() {
+        let (dir, _) = collected(&[("a/x", b"one")], &[entry("a/x", b"one")]);
+        let custody = check(dir.path()).unwrap();
+        assert!(custody.findings.is_empty());
+        assert_eq!(custody.files_checked, 1);
+    }
+
+    #[test]
+    fn an_edited_unsorted_or_unsafe_object_list_is_refused() {
+        let (dir, list) = collected(&[("a", b"1")], &[entry("a", b"1")]);
+        let objects = dir.path().join(COLLECTION_DIR).join(OBJECTS_FILE);
+        let mut edited = list.clone();
+        edited.extend_from_slice(&list);
+        std::fs::write(&objects, &edited).unwrap();
+        let custody = check(dir.path()).unwrap();
+        assert!(
+            custody
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::CollectionRecordInvalid
+                    && f.message.contains("out of order"))
+        );
+
+        let (dir, _) = collected(
+            &[("b", b"1"), ("a", b"2")],
+            &[entry("b", b"1"), entry("a", b"2")],
+        );
+        let custody = check(dir.path()).unwrap();
+        assert!(
+            custody
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::CollectionRecordInvalid),
+            "{:?}",
+            codes(&custody)
+        );
+
+        let (dir, _) = collected(&[], &[entry("../x", b"1")]);
+        let custody = check(dir.path()).unwrap();
+        assert!(
+            custody
+                .findings
+                .iter()
+                .any(|f| f.message.contains("unsafe path"))
+        );
+
+        let (dir, list) = collected(&[("a", b"1")], &[entry("a", b"1")]);
+        let mut other = entry("a", b"2");
+        other.size = 1;
+        let mut forged = serde_json::to_vec(&other).unwrap();
+        forged.push(b'\n');
+        assert_ne!(forged, list);
+        std::fs::write(dir.path().join(COLLECTION_DIR).join(OBJECTS_FILE), forged).unwrap();
+        std::fs::write(dir.path().join("a"), b"2").unwrap();
+        let custody = check(dir.path()).unwrap();
+        assert_eq!(codes(&custody).len(), 1, "{:?}", codes(&custody));
+        assert!(
+            custody.findings[0]
+                .message
+                .contains("changed after the collection")
+        );
+    }
+
+    #[test]
+    fn no_record_a_linked_folder_and_a_bad_record() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check(dir.path()).is_none());
+        std::fs::create_dir(dir.path().join(COLLECTION_DIR)).unwrap();
+        let custody = check(dir.path()).unwrap();
+        assert_eq!(custody.findings[0].code, FindingCode::CollectionIncomplete);
+        std::fs::write(dir.path().join(COLLECTION_DIR).join(RECORD_FILE), b"{").unwrap();
+        let custody = check(dir.path()).unwrap();
+        assert_eq!(
+            custody.findings[0].code,
+            FindingCode::CollectionRecordInvalid
+        );
+
+        let (elsewhere, _) = collected(&[], &[]);
+        let linked = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            elsewhere.path().join(COLLECTION_DIR),
+            linked.path().join(COLLECTION_DIR),
+        )
+        .unwrap();
+        let custody = check(linked.path()).unwrap();
+        assert_eq!(
+            custody.findings[0].code,
+            FindingCode::CollectionRecordInvalid
+        );
+        assert!(custody.findings[0].message.contains("not a folder"));
+    }
 }
