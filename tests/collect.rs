@@ -100,14 +100,18 @@ impl Drop for Servers {
 
 /// A clean trail whose newest digests end shortly before now (so that the
 /// collection time does not make its chains end early).
-fn recent_case(seed: u64) -> Case {
+fn recent_spec(seed: u64) -> TrailSpec {
     let hours = 4;
     let now = jiff::Timestamp::now().as_second();
     let start = now - now % 3600 - i64::from(hours) * 3600 - 1800 + 17;
     let mut spec = TrailSpec::small(seed);
     spec.start = jiff::Timestamp::from_second(start).unwrap();
     spec.hours = hours;
-    Case::new(spec)
+    spec
+}
+
+fn recent_case(seed: u64) -> Case {
+    Case::new(recent_spec(seed))
 }
 
 fn serve(case: &Case, extra: &[&str]) -> Servers {
@@ -250,6 +254,74 @@ fn collect_through_throttling_and_dropped_connections_then_verify_offline_passes
         "{again}"
     );
     assert!(verify_collected(&dir).findings().is_empty());
+}
+
+#[test]
+fn an_organisation_trail_under_a_prefix_is_filtered_by_key_before_anything_is_fetched() {
+    let mut spec = recent_spec(76);
+    spec.prefix = Some("audit/trails".to_owned());
+    spec.organization_id = Some("o-a1b2c3d4e5".to_owned());
+    spec.accounts = vec!["111122223333".to_owned(), "444455556666".to_owned()];
+    let case = Case::new(spec);
+    let servers = serve(&case, &[]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("evidence");
+    let output = servers.collect(
+        &dir,
+        "proxy",
+        &["--account", "444455556666", "--region", "eu-west-1"],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let taken = |key: &str| key.contains("/444455556666/") && key.contains("/eu-west-1/");
+    let objects: Vec<&str> = case
+        .mirror
+        .digests
+        .iter()
+        .map(|d| d.key.as_str())
+        .chain(case.mirror.logs.iter().map(|l| l.key.as_str()))
+        .collect();
+    let wanted = objects.iter().filter(|k| taken(k)).count();
+    assert!(wanted > 0 && wanted < objects.len());
+    for key in &objects {
+        assert!(
+            key.starts_with("audit/trails/AWSLogs/o-a1b2c3d4e5/"),
+            "{key}"
+        );
+        assert_eq!(dir.join(key).exists(), taken(key), "{key}");
+    }
+    // Skipped by key: the proxy served exactly the objects taken.
+    assert_eq!(servers.stats()["object_gets"], wanted);
+    let record = record(&dir);
+    assert_eq!(record["skipped"]["outside_filters"], objects.len() - wanted);
+    assert_eq!(record["filters"]["accounts"][0], "444455556666");
+    let regions: Vec<&Value> = record["public_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| &k["region"])
+        .collect();
+    assert_eq!(regions, [&Value::from("eu-west-1")]);
+    let verified = run_json(&[
+        "verify".into(),
+        dir.display().to_string(),
+        "--public-keys".into(),
+        dir.join(".trailproof-collection/public-keys")
+            .display()
+            .to_string(),
+        "--account-id".into(),
+        "444455556666".into(),
+        "--region".into(),
+        "eu-west-1".into(),
+        "--format".into(),
+        "json".into(),
+    ]);
+    assert_eq!(verified.code, 0, "{:?}", verified.findings());
+    assert!(verified.findings().is_empty(), "{:?}", verified.findings());
 }
 
 #[test]

@@ -141,6 +141,7 @@ impl Clients {
             account: identity.account().map(str::to_owned),
             arn: identity.arn().map(str::to_owned),
             user_id: identity.user_id().map(str::to_owned),
+            error: None,
         })
     }
 

@@ -152,7 +152,10 @@ async fn run(
         started_at,
         finished_at: Timestamp::now(),
         complete: conflicts.is_empty() && failures.is_empty(),
-        caller: caller.unwrap_or_else(|_| Caller::default()),
+        caller: caller.unwrap_or_else(|error| Caller {
+            error: Some(error),
+            ..Caller::default()
+        }),
         endpoint: clients.endpoint.clone(),
         bucket: options.bucket.clone(),
         bucket_region: clients.bucket_region.clone(),

@@ -83,6 +83,10 @@ pub struct Caller {
     pub arn: Option<String>,
     /// Unique id of the user or role session.
     pub user_id: Option<String>,
+    /// Why the identity is unknown (`GetCallerIdentity` failed, e.g. on an
+    /// S3-compatible store without STS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What `collect` was asked to take.

@@ -152,6 +152,12 @@ fn print_summary(collected: &trailproof::collect::Collected, args: &CollectArgs)
             conflict.local_sha256
         );
     }
+    if let Some(error) = &record.caller.error {
+        eprintln!(
+            "trailproof: warning: sts:GetCallerIdentity failed, so the record names no caller: {}",
+            esc(error)
+        );
+    }
     for failure in &record.failures {
         eprintln!(
             "trailproof: could not fetch {}: {}",
