@@ -567,6 +567,20 @@ fn a_wrong_bucket_or_no_credentials_is_exit_2_not_a_finding() {
         "{stderr}"
     );
     assert!(stderr.contains("NoSuchBucket"), "{stderr}");
+    // No credentials anywhere: exit 2, and the error says so.
+    let output = servers
+        .collect_command(&out.path().join("c"), "s3", &[])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("credentials"), "{stderr}");
+    assert!(
+        !out.path().join("c").exists(),
+        "nothing is written before the bucket is listed"
+    );
     let bad = Command::new(env!("CARGO_BIN_EXE_trailproof"))
         .args(["collect", "my-bucket", "x"])
         .output()

@@ -125,10 +125,11 @@ async fn run(
         path: options.dir.clone(),
         source,
     };
-    let store = store::Store::open(&options.dir).map_err(folder_error)?;
     let clients = fetch::Clients::new(options).await;
     let caller = clients.caller().await;
     let listed = clients.list(options, progress).await?;
+    // Nothing is written before the bucket could be listed.
+    let store = store::Store::open(&options.dir).map_err(folder_error)?;
     let outcome = fetch::fetch_all(&clients, &store, options, &listed, progress).await;
     let public_keys = keys::fetch(&clients, &store, &listed.digest_times).await;
     let (objects_sha256, objects) = store.seal().map_err(folder_error)?;
