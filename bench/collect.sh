@@ -139,7 +139,8 @@ echo "S3 $S3, ListPublicKeys $CLOUDTRAIL, $uploaded objects uploaded in" \
 
 # Warm-up (untimed): one LIST and one GET, so no run pays for moto's first requests.
 aws --endpoint-url "$S3" s3api list-objects-v2 --bucket "$BUCKET" --max-items 1 > /dev/null
-aws --endpoint-url "$S3" s3 cp "s3://$BUCKET/${MIRROR_FIRST:=$(cd "$MIRROR" && head -1 "$WORK/digests.txt" | sed "s|^$MIRROR/||")}" - > /dev/null
+first=$(head -1 "$WORK/digests.txt")
+aws --endpoint-url "$S3" s3 cp "s3://$BUCKET/${first#"$MIRROR/"}" - > /dev/null
 
 # --- measuring -----------------------------------------------------------------------------------
 HZ=$(getconf CLK_TCK)
@@ -147,8 +148,8 @@ NCPU=$(nproc)
 # utime+stime of a process; cutime+cstime of this shell (its reaped children and theirs).
 proc_cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 children_cpu() { awk '{print $16 + $17}' "/proc/$$/stat"; }
-# total, idle and iowait ticks of the machine
-machine() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5, $6}' /proc/stat; }
+# total (user..steal; guest time is inside user), idle and iowait ticks of the machine
+machine() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $5, $6}' /proc/stat; }
 declare -A WALL CLIENT MOTO BUSY IOWAIT ITEMS
 ORDER=()
 # measure NAME ITEMS CMD...: runs CMD once, timed.
@@ -181,13 +182,15 @@ s3_sync() {  # s3_sync DIR LOG
     aws --endpoint-url "$S3" s3 sync "s3://$BUCKET" "$1" > "$2" 2>&1
 }
 # README's loop, as printed there (plus --endpoint-url): a process per digest.
-head_object_loop() {  # head_object_loop DIR
+head_object_loop() {  # head_object_loop DIR LOG (stderr)
     local bucket=$BUCKET
+    {
     aws --endpoint-url "$S3" s3api list-objects-v2 --bucket "$bucket" --prefix AWSLogs/ \
         --query "Contents[?contains(Key, '/CloudTrail-Digest/')].Key" --output text |
       tr '\t' '\n' | while read -r key; do
         aws --endpoint-url "$S3" s3api head-object --bucket "$bucket" --key "$key" > "$1/$key.metadata.json"
       done
+    } 2> "$2"
 }
 
 main_jobs=()
@@ -196,7 +199,7 @@ section "timed runs, one each, against the same server"
 measure collect "$N_OBJECTS" collect collect "${main_jobs[@]}"
 measure sync "$N_OBJECTS" s3_sync "$WORK/sync" "$WORK/sync.log"
 measure sync2 "$N_OBJECTS" s3_sync "$WORK/sync+loop" "$WORK/sync2.log"
-measure loop "$N_DIGESTS" head_object_loop "$WORK/sync+loop"
+measure loop "$N_DIGESTS" head_object_loop "$WORK/sync+loop" "$WORK/loop.log"
 for j in $EXTRA_JOBS; do
     measure "collect-j$j" "$N_OBJECTS" collect "collect-j$j" --jobs "$j"
 done
@@ -220,6 +223,10 @@ for d in collect sync sync+loop $(for j in $EXTRA_JOBS; do echo "collect-j$j"; d
         problem "$d has $o objects and $s sidecars (expected $N_OBJECTS and $want_s)"
 done
 grep -v '^download: ' "$WORK/sync.log" "$WORK/sync2.log" | grep . && problem "aws s3 sync printed other lines" || true
+# (errors of the loop's processes do not stop it: a failed head-object leaves an empty sidecar)
+[ -s "$WORK/loop.log" ] && { head -5 "$WORK/loop.log"; problem "the head-object loop printed errors"; }
+empty=$(find "$WORK/sync+loop" -name '*.metadata.json' -empty | wc -l)
+[ "$empty" = 0 ] || problem "$empty empty sidecars from the head-object loop"
 sed -n '1,/record:/p' "$WORK/collect.log" | sed 's/^/    /'
 diff -rq --exclude=.trailproof-collection --exclude='*.metadata.json' "$WORK/collect" "$WORK/sync" &&
     echo "collect's objects are byte for byte the sync's" || problem "collect's objects differ from the sync's"

@@ -43,6 +43,26 @@ pub(crate) struct Listing {
     pub digest: bool,
 }
 
+impl Listing {
+    /// A current object as a listing names it.
+    fn new(
+        key: Option<&str>,
+        size: Option<i64>,
+        etag: Option<&str>,
+        last_modified: Option<&DateTime>,
+    ) -> Listing {
+        Listing {
+            key: key.unwrap_or_default().to_owned(),
+            size: size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+            etag: etag.unwrap_or_default().trim_matches('"').to_owned(),
+            last_modified: timestamp(last_modified),
+            version_id: None,
+            noncurrent: false,
+            digest: false,
+        }
+    }
+}
+
 /// What fetching every object came to.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
@@ -153,6 +173,7 @@ impl Clients {
     ) -> Result<Listed, CollectError> {
         let mut listed = Listed {
             objects: Vec::new(),
+            bytes: 0,
             digest_times: BTreeMap::new(),
             delete_markers: Vec::new(),
             skipped: Skipped::default(),
@@ -179,28 +200,15 @@ impl Clients {
                     .await
                     .map_err(|e| list_error(error_text(&e)))?;
                 for object in page.contents() {
-                    let listing = Listing {
-                        key: object.key().unwrap_or_default().to_owned(),
-                        size: object
-                            .size()
-                            .and_then(|s| u64::try_from(s).ok())
-                            .unwrap_or(0),
-                        etag: object
-                            .e_tag()
-                            .unwrap_or_default()
-                            .trim_matches('"')
-                            .to_owned(),
-                        last_modified: timestamp(object.last_modified()),
-                        version_id: None,
-                        noncurrent: false,
-                        digest: false,
-                    };
+                    let listing = Listing::new(
+                        object.key(),
+                        object.size(),
+                        object.e_tag(),
+                        object.last_modified(),
+                    );
                     admit(&options.filter, &mut listed, listing);
                 }
-                progress.listed(
-                    listed.objects.len() as u64,
-                    listed.objects.iter().map(|o| o.size).sum(),
-                );
+                progress.listed(listed.objects.len() as u64, listed.bytes);
                 token = page.next_continuation_token().map(str::to_owned);
                 if token.is_none() {
                     break;
@@ -229,22 +237,14 @@ impl Clients {
                 .await
                 .map_err(|e| error_text(&e))?;
             for version in page.versions() {
-                let listing = Listing {
-                    key: version.key().unwrap_or_default().to_owned(),
-                    size: version
-                        .size()
-                        .and_then(|s| u64::try_from(s).ok())
-                        .unwrap_or(0),
-                    etag: version
-                        .e_tag()
-                        .unwrap_or_default()
-                        .trim_matches('"')
-                        .to_owned(),
-                    last_modified: timestamp(version.last_modified()),
-                    version_id: version.version_id().map(str::to_owned),
-                    noncurrent: !version.is_latest().unwrap_or(true),
-                    digest: false,
-                };
+                let mut listing = Listing::new(
+                    version.key(),
+                    version.size(),
+                    version.e_tag(),
+                    version.last_modified(),
+                );
+                listing.version_id = version.version_id().map(str::to_owned);
+                listing.noncurrent = !version.is_latest().unwrap_or(true);
                 admit(&options.filter, listed, listing);
             }
             for marker in page.delete_markers() {
@@ -259,10 +259,7 @@ impl Clients {
                     });
                 }
             }
-            progress.listed(
-                listed.objects.len() as u64,
-                listed.objects.iter().map(|o| o.size).sum(),
-            );
+            progress.listed(listed.objects.len() as u64, listed.bytes);
             if !page.is_truncated().unwrap_or(false) {
                 return Ok(());
             }
@@ -282,9 +279,13 @@ fn admit(filter: &KeyFilter, listed: &mut Listed, mut listing: Listing) {
                 range.1 = range.1.max(end);
             }
             listing.digest = true;
+            listed.bytes += listing.size;
             listed.objects.push(listing);
         }
-        Take::Object => listed.objects.push(listing),
+        Take::Object => {
+            listed.bytes += listing.size;
+            listed.objects.push(listing);
+        }
         Take::OutsideFilters => listed.skipped.outside_filters += 1,
         Take::NotCloudTrail => listed.skipped.not_cloudtrail += 1,
         Take::Unsafe => listed.skipped.unsafe_keys.push(listing.key),

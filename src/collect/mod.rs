@@ -198,6 +198,8 @@ async fn run(
 pub(crate) struct Listed {
     /// Current objects and (with `--versions`) noncurrent versions.
     pub objects: Vec<fetch::Listing>,
+    /// Their bytes in all.
+    pub bytes: u64,
     /// Digest end times by region (which public keys are needed).
     pub digest_times: std::collections::BTreeMap<String, (Timestamp, Timestamp)>,
     /// Delete markers (`--versions`).
