@@ -222,7 +222,9 @@ for d in collect sync sync+loop $(for j in $EXTRA_JOBS; do echo "collect-j$j"; d
     [ "$o" = "$N_OBJECTS" ] && [ "$s" = "$want_s" ] ||
         problem "$d has $o objects and $s sidecars (expected $N_OBJECTS and $want_s)"
 done
-grep -v '^download: ' "$WORK/sync.log" "$WORK/sync2.log" | grep . && problem "aws s3 sync printed other lines" || true
+# (the CLI's progress lines end in a carriage return)
+cat "$WORK/sync.log" "$WORK/sync2.log" | tr '\r' '\n' | grep -vE '^(download: |Completed )' | grep . &&
+    problem "aws s3 sync printed other lines" || true
 # (errors of the loop's processes do not stop it: a failed head-object leaves an empty sidecar)
 [ -s "$WORK/loop.log" ] && { head -5 "$WORK/loop.log"; problem "the head-object loop printed errors"; }
 empty=$(find "$WORK/sync+loop" -name '*.metadata.json' -empty | wc -l)
@@ -237,7 +239,7 @@ verify() {  # verify DIR KEYFILE...: runs trailproof verify, prints its summary
     local args=() rc=0
     for k in "$@"; do args+=(--public-keys "$k"); done
     "$TP" verify "$dir" "${args[@]}" --collected-at "$COLLECTED_AT" > "$WORK/verify.txt" 2>&1 || rc=$?
-    tail -4 "$WORK/verify.txt" | sed 's/^/    /'
+    grep -E '^(total|findings) ' "$WORK/verify.txt" | sed 's/^/    /'
     return "$rc"
 }
 collected_keys=("$WORK"/collect/.trailproof-collection/public-keys/*.json)
