@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use md5::Digest as _;
 use std::collections::BTreeMap;
 use std::io::Write;
+use tokio::io::AsyncWriteExt as _;
 use std::time::Duration;
 
 /// How often one object is fetched again after a broken or corrupt transfer
@@ -448,7 +449,10 @@ async fn download(
             None => Attempt::Retry(text),
         }
     })?;
-    let (partial, mut file) = store.partial().map_err(|e| Attempt::Fatal(e.to_string()))?;
+    let (partial, file) = store.partial().map_err(|e| Attempt::Fatal(e.to_string()))?;
+    // Writes and the fsync run on tokio's blocking pool: a slow disk does
+    // not stall the other downloads.
+    let mut file = tokio::fs::File::from_std(file);
     let mut sha = sha2::Sha256::new();
     let mut md5 = md5::Md5::new();
     let mut size = 0u64;
@@ -457,9 +461,9 @@ async fn download(
             sha.update(&chunk);
             md5.update(&chunk);
             size += chunk.len() as u64;
-            file.write_all(&chunk).map_err(|e| e.to_string())?;
+            file.write_all(&chunk).await.map_err(|e| e.to_string())?;
         }
-        file.sync_all().map_err(|e| e.to_string())
+        file.sync_all().await.map_err(|e| e.to_string())
     }
     .await;
     let fail = |e: String| {
