@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use md5::Digest as _;
 use std::collections::BTreeMap;
 use std::io::Write;
-use tokio::io::AsyncWriteExt as _;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt as _;
 
 /// How often one object is fetched again after a broken or corrupt transfer
 /// (the SDK itself retries throttling and refused connections first).
@@ -78,7 +78,8 @@ pub(crate) fn timestamp(t: Option<&DateTime>) -> Option<Timestamp> {
     t.and_then(|t| Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).ok()?).ok())
 }
 
-fn error_text<E: std::error::Error>(e: &E) -> String {
+/// An SDK error with its chain of causes, control characters spelt out.
+pub(crate) fn error_text<E: std::error::Error>(e: &E) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -619,14 +620,14 @@ fn save(
     };
     store.finish(&entry).map_err(|e| e.to_string())?;
     if let Some(sidecar) = sidecar {
-        save_sidecar(store, listing, rel, &sidecar, &entry)?;
+        save_sidecar(store, rel, &sidecar, &entry)?;
     }
     Ok(fetched)
 }
 
+/// Saves a digest's metadata as `<key>.metadata.json` (never over another file).
 fn save_sidecar(
     store: &Store,
-    listing: &Listing,
     rel: &str,
     sidecar: &[u8],
     object: &FileEntry,
@@ -649,7 +650,6 @@ fn save_sidecar(
             ));
         }
     }
-    let _ = listing;
     store
         .finish(&FileEntry {
             path,

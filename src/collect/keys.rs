@@ -2,7 +2,7 @@
 //! collected digests come from, over the time they cover, saved in the
 //! AWS CLI's output format that `verify --public-keys` reads.
 
-use super::fetch::{Clients, timestamp};
+use super::fetch::{Clients, error_text, timestamp};
 use super::store::{Store, write_replacing};
 use crate::custody::record::{
     COLLECTION_DIR, Failure, FileEntry, KEYS_DIR, KeysFetched, RecordKind,
@@ -87,15 +87,7 @@ async fn list(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    text.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
-                crate::text::escape_control(&text).into_owned()
-            })?;
+            .map_err(|e| error_text(&e))?;
         for key in page.public_key_list() {
             use base64::Engine as _;
             let value = key
