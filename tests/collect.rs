@@ -588,3 +588,69 @@ fn a_wrong_bucket_or_no_credentials_is_exit_2_not_a_finding() {
     assert_eq!(bad.status.code(), Some(2));
     let _ = std::io::stdout().flush();
 }
+
+/// A collected folder part of which this user cannot read (privileges dropped to nobody with
+/// `setpriv` when run as root): nothing there is called removed or changed since collection.
+#[test]
+fn files_this_user_cannot_read_are_not_changed_since_collection() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let case = recent_case(77);
+    let servers = serve(&case, &[]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("evidence");
+    assert_eq!(servers.collect(&dir, "s3", &[]).status.code(), Some(0));
+    let binary = out.path().join("trailproof");
+    std::fs::copy(env!("CARGO_BIN_EXE_trailproof"), &binary).unwrap();
+    let mut path = out.path().to_path_buf();
+    loop {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode | 0o755)).unwrap();
+        if !path.pop() || path.as_os_str().len() <= 1 || !path.starts_with(std::env::temp_dir()) {
+            break;
+        }
+    }
+    let (log, other) = (&case.mirror.logs[0], &case.mirror.logs.last().unwrap());
+    let folder = dir.join(&log.key).parent().unwrap().to_path_buf();
+    assert!(
+        !other
+            .key
+            .starts_with(folder.strip_prefix(&dir).unwrap().to_str().unwrap())
+    );
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(dir.join(&other.key), std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The owner of a file this process just created is this process's user.
+    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&binary).unwrap()) == 0;
+    let mut command = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        c.arg(&binary);
+        c
+    } else {
+        Command::new(&binary)
+    };
+    let output = command
+        .arg("verify")
+        .arg(&dir)
+        .arg("--public-keys")
+        .arg(dir.join(".trailproof-collection/public-keys"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let report = common::checked(serde_json::from_slice(&output.stdout).unwrap());
+    let findings = common::findings_of(&report);
+    assert!(
+        findings
+            .iter()
+            .all(|(code, _)| !code.starts_with("collection.")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|(code, _)| code == "mirror.unreadable"),
+        "{findings:?}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "incomplete, not failed: {findings:?}"
+    );
+}

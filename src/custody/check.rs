@@ -203,7 +203,11 @@ impl<'a> Merge<'a> {
                 Ordering::Less => {
                     if let Some(entry) = next_entry.take() {
                         custody.history.add(&entry);
-                        custody.findings.push(self.removed(&entry));
+                        // A file this user cannot see is not a removed file
+                        // (the mirror scan reports the unreadable folder).
+                        if !walk.hides(&entry.path) {
+                            custody.findings.push(self.removed(&entry));
+                        }
                     }
                     next_entry = list.next_entry()?;
                 }
@@ -248,6 +252,8 @@ impl<'a> Merge<'a> {
         let actual = match stored_sha256(path) {
             Ok((size, hash)) if size == entry.size && hash == entry.sha256 => return None,
             Ok((size, hash)) => format!("{hash} ({size} bytes)"),
+            // Not readable by this user: not examined, never called changed.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return None,
             Err(e) => format!("unreadable: {e}"),
         };
         Some(
@@ -430,6 +436,8 @@ struct SortedWalk {
     root: PathBuf,
     /// Folders being walked: their remaining entries, last first.
     stack: Vec<(String, Vec<(String, EntryKind)>)>,
+    /// Folders that could not be listed.
+    unreadable: Vec<String>,
 }
 
 impl SortedWalk {
@@ -437,6 +445,7 @@ impl SortedWalk {
         let mut walk = SortedWalk {
             root: root.to_path_buf(),
             stack: Vec::new(),
+            unreadable: Vec::new(),
         };
         walk.enter(String::new(), true);
         walk
@@ -449,6 +458,7 @@ impl SortedWalk {
             self.root.join(&rel)
         };
         let Ok(entries) = read_folder(&path, is_root) else {
+            self.unreadable.push(rel);
             return;
         };
         let mut named: Vec<(String, EntryKind)> = entries
@@ -457,6 +467,18 @@ impl SortedWalk {
             .collect();
         named.sort_by(|a, b| b.0.cmp(&a.0));
         self.stack.push((rel, named));
+    }
+}
+
+impl SortedWalk {
+    /// Whether `path` lies in a folder that could not be listed.
+    fn hides(&self, path: &str) -> bool {
+        self.unreadable.iter().any(|folder| {
+            folder.is_empty()
+                || path
+                    .strip_prefix(folder.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 }
 
