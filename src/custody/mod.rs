@@ -4,11 +4,11 @@
 //! ([`COLLECTION_DIR`]`/`[`RECORD_FILE`]), with one line per file it wrote
 //! ([`OBJECTS_FILE`]: path, S3 key, version, ETag, size and the SHA-256 of
 //! the bytes written). `verify` finds it in a mirror root, takes its end time
-//! as the collection time, and checks every file against it ([`check`]): a
+//! as the collection time, and checks every file against it (module `check`): a
 //! file changed, added or removed since the collection is a `collection.*`
 //! finding, told apart from tampering in the bucket. With `collect
 //! --versions`, the record's noncurrent versions and delete markers
-//! ([`history::History`]) turn a missing or modified log into "deleted at
+//! (module `history`) turn a missing or modified log into "deleted at
 //! T" or "overwritten at T", with the original when it still exists.
 
 pub(crate) mod check;
