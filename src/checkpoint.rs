@@ -150,7 +150,7 @@ pub(crate) struct LoadedCheckpoint {
 }
 
 /// A checkpoint a run checked the mirror against, as the reports name it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct CheckpointUsed {
     /// The path as given.
@@ -428,7 +428,7 @@ fn head_digest(record: &DigestRecord) -> Option<HeadDigest> {
 /// The part of a chain an earlier audit verified: its digests up to the
 /// head a checkpoint recorded, which is still there, unchanged, with the
 /// chain going on through it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TrustedPart {
     /// The chain's id.

@@ -11,7 +11,17 @@ use std::path::PathBuf;
 
 /// How bad a finding is. Error-severity findings make the verdict `fail`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -234,12 +244,28 @@ impl Serialize for FindingCode {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for FindingCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        FindingCode::ALL
+            .iter()
+            .find(|c| c.as_str() == text)
+            .copied()
+            .ok_or_else(|| {
+                serde::de::Error::invalid_value(
+                    serde::de::Unexpected::Str(&text),
+                    &"a finding code of this version of trailproof",
+                )
+            })
+    }
+}
+
 /// One conclusion about one object of the mirror.
 ///
 /// `object` is the S3 URL the object has (or should have); `path` is the
 /// local file (or where it would be). `expected`/`actual` carry the two
 /// values whose difference is the finding, where there are two.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Finding {
     /// Stable code.

@@ -96,7 +96,7 @@ pub struct PublicKeyEntry {
 }
 
 /// Summary of one key file, for the report.
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct KeyFileSummary {
     /// The file as given.
@@ -107,7 +107,7 @@ pub struct KeyFileSummary {
     pub size: u64,
     /// SHA-256 of the file (hex in the report), so the report pins the
     /// exact keys used.
-    #[serde(serialize_with = "hex::serde::serialize")]
+    #[serde(with = "hex::serde")]
     #[schemars(with = "String", extend("pattern" = "^[0-9a-f]{64}$"))]
     pub sha256: [u8; 32],
 }

@@ -103,7 +103,17 @@ impl TimeRange {
 }
 
 /// Which findings make a run fail (`--fail-on`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FailOn {
     /// Error findings (the verdict `fail`).

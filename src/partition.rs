@@ -255,7 +255,9 @@ fn list_tree(inventory: &mut Inventory, root: usize, rel: &str) {
 /// One partition as the JSON report lists it (`partitions`): where it lies
 /// and what its log files came to. Partitions are the unit a run checks
 /// one after another, so a report can be read partition by partition.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[schemars(deny_unknown_fields)]
 pub struct PartitionReport {
     /// `s3://` URL of its day folder (`…/CloudTrail/REGION/YYYY/MM/DD/`), or

@@ -5,7 +5,9 @@
 /// `--trail`), like `validate-logs`' options; an empty list selects all.
 /// Digests of chains outside it are still read as evidence (they may link
 /// to selected ones), but nothing about them or their files is reported.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[schemars(deny_unknown_fields)]
 pub struct Selection {
     /// Account IDs (of the account folder: a member account for an organization trail).
@@ -14,13 +16,37 @@ pub struct Selection {
     pub regions: Vec<String>,
     /// Trails.
     pub trails: Vec<TrailSelector>,
+    /// The shard of a plan this run is (`verify --plan --shard`): only its
+    /// places, and for shard 0 what lies in no place, are examined. The
+    /// report names it in `inputs.shard`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub scope: Option<crate::shard::ShardScope>,
 }
 
 impl Selection {
     /// Whether the selection is everything.
     #[must_use]
     pub fn is_all(&self) -> bool {
-        self.accounts.is_empty() && self.regions.is_empty() && self.trails.is_empty()
+        self.accounts.is_empty()
+            && self.regions.is_empty()
+            && self.trails.is_empty()
+            && self.scope.is_none()
+    }
+
+    /// The selection the options ask for, without the shard's scope.
+    #[must_use]
+    pub fn chosen(&self) -> Selection {
+        Selection {
+            scope: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether what lies in no place (no account and region folder) is examined.
+    #[must_use]
+    pub fn admits_outside(&self) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.outside)
     }
 
     /// Whether files delivered for `account` in `region` may be examined.
@@ -28,6 +54,10 @@ impl Selection {
     pub fn admits_place(&self, account: &str, region: &str) -> bool {
         (self.accounts.is_empty() || self.accounts.iter().any(|a| a == account))
             && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
+            && self
+                .scope
+                .as_ref()
+                .is_none_or(|s| s.has_place(account, region))
     }
 
     /// Whether the chain `key` is examined.
@@ -38,19 +68,20 @@ impl Selection {
     }
 
     /// Whether what an S3 URL (`s3://bucket/key`) names is examined (see
-    /// [`Selection::admits_key`]); what is no S3 URL is always examined.
+    /// [`Selection::admits_key`]); what is no S3 URL is examined as what
+    /// lies in no place.
     #[must_use]
     pub fn admits_url(&self, url: &str) -> bool {
         self.is_all()
             || url
                 .strip_prefix("s3://")
                 .and_then(|rest| rest.split_once('/'))
-                .is_none_or(|(_, key)| self.admits_key(key))
+                .map_or(self.admits_outside(), |(_, key)| self.admits_key(key))
     }
 
     /// Whether the object at `key` is examined: a digest of a selected
     /// chain, or a file of a selected account and region; what lies outside
-    /// any CloudTrail folder is always examined.
+    /// any CloudTrail folder is examined unless a shard other than 0 runs.
     #[must_use]
     pub fn admits_key(&self, key: &str) -> bool {
         if self.is_all() {
@@ -62,7 +93,9 @@ impl Selection {
         ["CloudTrail", "CloudTrail-Digest"]
             .into_iter()
             .find_map(|service| crate::layout::parse_layout(key, service))
-            .is_none_or(|layout| self.admits_place(&layout.account, &layout.region))
+            .map_or(self.admits_outside(), |layout| {
+                self.admits_place(&layout.account, &layout.region)
+            })
     }
 }
 
@@ -99,7 +132,9 @@ impl std::fmt::Display for Selection {
 
 /// One trail to examine: by name, and with `--trail-arn` also its home
 /// region and (unless it is an organization trail) its account.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[schemars(deny_unknown_fields)]
 pub struct TrailSelector {
     /// The trail's name.
@@ -249,6 +284,7 @@ mod tests {
             accounts: vec!["111122223333".into()],
             regions: vec!["eu-west-1".into()],
             trails: Vec::new(),
+            scope: None,
         };
         assert!(!some.is_all());
         assert!(some.admits_place("111122223333", "eu-west-1"));

@@ -24,7 +24,7 @@ use jiff::Timestamp;
 pub use json::json_schema;
 use manifest::{EvidenceKind, Manifest};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 pub use tally::LogTally;
 use timeline::{CoverageStatus, Segment};
@@ -107,7 +107,7 @@ impl Report {
 }
 
 /// What the evidence shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// No error-severity finding, and every part of the mirror was examined.
@@ -138,7 +138,7 @@ impl Verdict {
 pub use crate::options::FailOn;
 
 /// What the run's caller gets: the verdict under `--fail-on`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Gate {
     /// The `--fail-on` setting.
@@ -175,6 +175,40 @@ pub struct Tool {
     pub version: &'static str,
 }
 
+/// Whether a chain is a trail's standard chain or a backfill chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainKind {
+    /// Digests delivered hour by hour.
+    Standard,
+    /// Digests delivered later for a past hour (their own chain).
+    Backfill,
+}
+
+impl<'de> Deserialize<'de> for Tool {
+    /// A report read back (`trailproof merge`) must come from this build's
+    /// version: another may judge the same evidence differently.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Tool, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Read {
+            name: String,
+            version: String,
+        }
+        let read = Read::deserialize(d)?;
+        if read.name != Tool::THIS.name || read.version != Tool::THIS.version {
+            return Err(serde::de::Error::custom(format!(
+                "written by {} {}, not by {} {}",
+                crate::text::escape_control(&read.name),
+                crate::text::escape_control(&read.version),
+                Tool::THIS.name,
+                Tool::THIS.version
+            )));
+        }
+        Ok(Tool::THIS)
+    }
+}
+
 impl Tool {
     /// This build of trailproof.
     pub const THIS: Tool = Tool {
@@ -201,7 +235,13 @@ impl Inputs {
             start_time: options.start_time,
             end_time: options.end_time,
             checkpoints: Vec::new(),
-            selection: (!options.selection.is_all()).then(|| options.selection.clone()),
+            selection: Some(options.selection.chosen()).filter(|s| !s.is_all()),
+            shard: options
+                .selection
+                .scope
+                .as_ref()
+                .map(crate::shard::ShardScope::used),
+            shards: Vec::new(),
             collected_at: options.collected_at,
             collections: Vec::new(),
         }
@@ -209,7 +249,7 @@ impl Inputs {
 }
 
 /// Who ran what, where and when: the case header of an evidence report.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Run {
     /// The command line, one argument per element (empty when the library
@@ -227,8 +267,25 @@ pub struct Run {
     pub finished_at: Timestamp,
 }
 
+impl Run {
+    /// This process: its command line, host and user, started at `started`
+    /// and finished now.
+    #[must_use]
+    pub fn this(started: Timestamp) -> Run {
+        Run {
+            command_line: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            host: whoami::hostname().ok(),
+            user: whoami::username().ok(),
+            started_at: started,
+            finished_at: Timestamp::now(),
+        }
+    }
+}
+
 /// A mirror root and the location it was found to stand for.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct MirrorInput {
     /// The directory as given.
@@ -240,7 +297,7 @@ pub struct MirrorInput {
 }
 
 /// What the run was asked to do.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Inputs {
     /// Mirror roots.
@@ -254,7 +311,7 @@ pub struct Inputs {
     #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub end_time: Option<Timestamp>,
     /// Checkpoints of earlier audits the mirror was checked against (`--checkpoint`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(min = 1))]
     pub checkpoints: Vec<crate::checkpoint::CheckpointUsed>,
     /// The chains examined (`--account-id`, `--region`, `--trail-arn`,
@@ -268,13 +325,22 @@ pub struct Inputs {
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub collected_at: Option<Timestamp>,
     /// The collection records found in the roots, each checked against its root.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(min = 1))]
     pub collections: Vec<crate::custody::CollectionUsed>,
+    /// The shard of a plan this report covers (`verify --plan --shard`): a
+    /// partial report, for `trailproof merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::shard::ShardUsed")]
+    pub shard: Option<crate::shard::ShardUsed>,
+    /// The shards whose partial reports `trailproof merge` joined into this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
+    pub shards: Vec<crate::shard::ShardUsed>,
 }
 
 /// Digest counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct DigestCounts {
     /// Digest files examined.
@@ -290,7 +356,7 @@ pub struct DigestCounts {
 }
 
 /// Log file counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LogCounts {
     /// Distinct log files listed by the digests.
@@ -316,7 +382,7 @@ pub struct LogCounts {
 }
 
 /// Finding counts by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct FindingCounts {
     /// Error-severity findings.
@@ -327,7 +393,7 @@ pub struct FindingCounts {
 
 /// Totals of the run: always the sum of the chains' counts and of
 /// [`Summary::outside_chains`].
-#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Summary {
     /// Digest counts.
@@ -342,7 +408,7 @@ pub struct Summary {
 }
 
 /// Counts of what belongs to no chain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct OutsideChains {
     /// Digest counts.
@@ -352,7 +418,7 @@ pub struct OutsideChains {
 }
 
 /// One chain's part of the report.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ChainReport {
     /// Stable identifier `[org/]account/region/trail@home[/backfill]`.
@@ -368,8 +434,7 @@ pub struct ChainReport {
     /// Home region.
     pub home_region: String,
     /// `standard` or `backfill`.
-    #[schemars(extend("enum" = ["standard", "backfill"]))]
-    pub kind: &'static str,
+    pub kind: ChainKind,
     /// Buckets its digests lie in.
     pub buckets: Vec<String>,
     /// Oldest digest.
@@ -400,7 +465,7 @@ pub struct ChainReport {
 }
 
 /// Everything a run concluded.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
@@ -536,10 +601,7 @@ impl Report {
             generated_at: started,
             run: Run {
                 command_line: options.invocation.clone(),
-                host: whoami::hostname().ok(),
-                user: whoami::username().ok(),
-                started_at: started,
-                finished_at: Timestamp::now(),
+                ..Run::this(started)
             },
             verdict,
             gate: Gate::new(verdict, finding_counts.warnings, options.fail_on),
@@ -646,9 +708,9 @@ fn chain_report(
         trail: chain.key.trail.clone(),
         home_region: chain.key.home_region.clone(),
         kind: if chain.key.backfill {
-            "backfill"
+            ChainKind::Backfill
         } else {
-            "standard"
+            ChainKind::Standard
         },
         buckets: buckets.into_iter().collect(),
         first_digest: members.first().map(|r| r.url()),

@@ -251,12 +251,12 @@ pub struct Finished {
 }
 
 /// `  "name": <pretty JSON, indented one level>,\n`.
-fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+pub(crate) fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
     write_field(out, name, value);
     out.extend_from_slice(b",\n");
 }
 
-fn last_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+pub(crate) fn last_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
     write_field(out, name, value);
     out.push(b'\n');
 }

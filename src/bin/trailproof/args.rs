@@ -83,6 +83,34 @@ Exit status: 0 every object was collected and checked, 1 a local file differed f
 bucket's object (kept, reported in the record), 2 it could not run or some objects could
 not be fetched (run it again).")]
     Collect(Box<CollectArgs>),
+    /// Split one audit into shards, balanced by bytes, for a batch engine to run in parallel
+    /// (`verify --plan PLAN --shard K` runs one; `merge` joins their reports).
+    #[command(after_help = "\
+Examples:
+  trailproof plan evidence/my-trail-bucket --shards 8 --output plan.json
+  trailproof plan evidence/b/.trailproof-collection/objects.jsonl --shards 64 --output plan.json
+  trailproof verify evidence/my-trail-bucket --public-keys keys.json --plan plan.json --shard 3 \\
+      --format json --output part-3.json
+
+A source is a mirror folder (its files are counted) or the objects.jsonl listing of a
+`trailproof collect` folder (no file needs to be present). Every place (account folder and
+region) goes to one shard; each shard lists the S3 prefixes a node fetches to run it.
+
+Exit status: 0 the plan was written, 2 it could not be made.")]
+    Plan(PlanArgs),
+    /// Join the partial JSON reports of a plan's shards into the reports a single run gives.
+    #[command(after_help = "\
+Examples:
+  trailproof merge part-*.json --format json --output report.json
+  trailproof merge part-*.json --report json=report.json --report sarif=report.sarif
+
+Every part must be a shard of the same plan, of the same command but for --shard, and every
+shard must be there once. Formats: json, human, sarif, markdown (the human report has no
+evidence excerpts: the merge reads no evidence).
+
+Exit status: 0 pass, 1 the evidence is not intact (as --fail-on says), 2 incomplete, or the
+parts could not be merged (a part missing, given twice, of another plan or run).")]
+    Merge(MergeArgs),
     /// Explain a finding code: what it means, its causes, what it proves, what to do.
     #[command(after_help = "\
 Examples:
@@ -302,6 +330,48 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "MIB", default_value_t = 2048,
           value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     pub(crate) memory_budget_mib: u64,
+    /// A shard plan (`trailproof plan`): verify only one of its shards, and write a partial
+    /// report for `trailproof merge`.
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) plan: Option<PathBuf>,
+    /// The shard of --plan to verify, from 0 (default: SLURM_ARRAY_TASK_ID,
+    /// JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX).
+    #[arg(long, value_name = "K", requires = "plan")]
+    pub(crate) shard: Option<usize>,
+}
+
+/// `plan`'s arguments.
+#[derive(clap::Args)]
+pub(crate) struct PlanArgs {
+    /// Mirror folders, or `trailproof collect` listings (DIR/.trailproof-collection/objects.jsonl).
+    #[arg(value_name = "MIRROR_OR_LISTING", required = true)]
+    pub(crate) sources: Vec<PathBuf>,
+    /// How many shards (1 to 100000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) shards: u32,
+    /// Where to write the plan (JSON).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: PathBuf,
+}
+
+/// `merge`'s arguments.
+#[derive(clap::Args)]
+pub(crate) struct MergeArgs {
+    /// Partial JSON reports: `verify --plan PLAN --shard K --format json` of every shard.
+    #[arg(value_name = "PART", required = true)]
+    pub(crate) parts: Vec<PathBuf>,
+    /// Report format on stdout (or --output): json, human, sarif or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = format_parser())]
+    pub(crate) format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Also write the report as FORMAT to PATH (repeatable), e.g. --report sarif=report.sarif.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub(crate) reports: Vec<(ReportFormat, PathBuf)>,
+    /// Which findings make the exit status 1: error (default), warning or never.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub(crate) fail_on: FailOn,
 }
 
 /// Which findings fail the run (exit status 1).

@@ -7,6 +7,8 @@ mod collect;
 mod docs;
 mod explain;
 mod failure;
+mod merge;
+mod plan;
 mod progress;
 mod run;
 mod version;
@@ -36,6 +38,14 @@ fn main() -> ExitCode {
         Command::Collect(args) => match collect::run(&args) {
             Ok(status) => ExitCode::from(status),
             Err(failure) => failure::cannot_run(vec![failure], false),
+        },
+        Command::Plan(args) => match plan::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => failure::cannot_run(vec![failure], false),
+        },
+        Command::Merge(args) => match merge::run(&args) {
+            Ok(status) => ExitCode::from(status),
+            Err(failures) => failure::cannot_run(failures, false),
         },
         Command::Explain(args) => {
             let text = match (args.list, args.code) {

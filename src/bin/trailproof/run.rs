@@ -40,8 +40,24 @@ fn options(args: &VerifyArgs) -> Options {
             .chain(&args.trail_names)
             .cloned()
             .collect(),
+        scope: None,
     };
     options
+}
+
+/// The scope of the shard of `plan` to run (`--shard`, or the engine's index variable).
+fn shard_scope(
+    plan: &std::path::Path,
+    shard: Option<usize>,
+) -> Result<trailproof::shard::ShardScope, CannotRun> {
+    let failed = |e: trailproof::shard::PlanError| CannotRun {
+        message: trailproof::text::escape_control(&e.to_string()).into_owned(),
+        help: "make the plan with `trailproof plan MIRROR --shards N --output PLAN`, and run shards 0 to N-1 of it",
+    };
+    let (plan, sha256) = trailproof::shard::Plan::load(plan).map_err(failed)?;
+    let index =
+        trailproof::shard::shard_index(shard, |name| std::env::var(name).ok()).map_err(failed)?;
+    plan.scope(index, &sha256).map_err(failed)
 }
 
 /// How progress is shown: `--progress`, `--quiet` and `--verbose`.
@@ -69,7 +85,11 @@ fn progress_choice(args: &VerifyArgs) -> crate::progress::Choice {
 /// before any evidence is read; a report that cannot be written does not
 /// stop the others.
 pub(crate) fn run(args: &VerifyArgs) -> Result<u8, Failed> {
-    let options = options(args);
+    let mut options = options(args);
+    if let Some(plan) = &args.plan {
+        options.selection.scope =
+            Some(shard_scope(plan, args.shard).map_err(|e| Failed::before_report(vec![e]))?);
+    }
     let (mut opened, checkpoint_target) =
         open_targets(args, &options).map_err(Failed::before_report)?;
     let mut stdout = std::io::stdout();
@@ -168,8 +188,14 @@ fn open_targets(args: &VerifyArgs, options: &Options) -> Result<Targets, Vec<Can
                 .map(|p| ("checkpoint", p.as_path())),
         )
         .collect();
-    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys)
-        .with_checkpoints(&options.checkpoints);
+    let inputs = output::Inputs::new(&options.mirrors, &options.public_keys).with_checkpoints(
+        &options
+            .checkpoints
+            .iter()
+            .chain(&args.plan)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     let mut targets = output::check_all(&named, &inputs)
         .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
     let checkpoint = if args.save_checkpoint.is_some() {

@@ -1,0 +1,469 @@
+//! `trailproof merge`: the partial JSON reports of a plan's shards
+//! (`verify --plan --shard`) joined into the report a single run gives.
+//!
+//! The shards' scopes divide the archive's objects (see [`crate::shard`]), so
+//! each finding, each log file read and each partition comes from exactly
+//! one part; every part read all digests, so the digests' counts, the chains
+//! and the digests' manifest entries are the same in each, and a chain's
+//! timeline is taken from the part whose shard holds its place.
+
+use crate::finding::{Finding, Severity};
+use crate::layout::{Location, Service};
+use crate::partition::PartitionReport;
+use crate::report::manifest::EvidenceKind;
+use crate::report::{FailOn, Gate, Inputs, Report, Verdict};
+use crate::shard::ShardUsed;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::path::{Path, PathBuf};
+
+/// Why parts could not be merged (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A part could not be read.
+    #[error("cannot read part {}: {source}", path.display())]
+    Read {
+        /// The part.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A part is not a partial report of this version.
+    #[error("{} is not a partial JSON report of this trailproof version (`verify --plan --shard --format json`): {what}", path.display())]
+    NotPart {
+        /// The part.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The parts are not exactly one plan's shards, or disagree.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// A partial report as read: the report, and its manifest entries verbatim.
+struct Part {
+    path: PathBuf,
+    report: Report,
+    shard: ShardUsed,
+    manifest: Vec<Entry>,
+}
+
+/// One manifest entry: its text as written, and what orders it.
+struct Entry {
+    raw: Box<RawValue>,
+    kind: EvidenceKind,
+    path: String,
+    object: Option<String>,
+    /// Whether it names its chain (a digest's entry does in the shard
+    /// that examines the chain).
+    chained: bool,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    #[serde(flatten)]
+    report: Report,
+    manifest: Vec<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct EntryView {
+    kind: EvidenceKind,
+    path: String,
+    object: Option<String>,
+    chain: Option<String>,
+}
+
+/// The merged report, and the JSON report's bytes.
+pub struct Merged {
+    /// The report, as a single run would have made it (without excerpts).
+    pub report: Report,
+    /// The JSON report, as a single run writes it.
+    pub json: Vec<u8>,
+}
+
+/// Reads the parts and merges them.
+///
+/// # Errors
+/// [`MergeError`] naming the part that is unreadable, not a part, foreign
+/// to the others' plan, given twice, or the shards that are missing.
+pub fn merge(
+    paths: &[PathBuf],
+    fail_on: FailOn,
+    run: crate::report::Run,
+) -> Result<Merged, MergeError> {
+    let parts = paths
+        .iter()
+        .map(|p| read_part(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut parts = check_parts(parts)?;
+    parts.sort_by_key(|p| p.shard.shard);
+    let Some(first) = parts.first() else {
+        return Err(MergeError::Mismatch("no part given".to_owned()));
+    };
+    let report = merged_report(first, &parts, fail_on, run);
+    let json = write_json(&report, first, &parts);
+    Ok(Merged { report, json })
+}
+
+fn read_part(path: &Path) -> Result<Part, MergeError> {
+    let file = std::fs::File::open(path).map_err(|source| MergeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let not_part = |what: String| MergeError::NotPart {
+        path: path.to_path_buf(),
+        what: crate::text::escape_control(&what).into_owned(),
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(not_part("not a regular file".to_owned()));
+    }
+    let document: Document = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| not_part(e.to_string()))?;
+    let shard = document
+        .report
+        .inputs
+        .shard
+        .clone()
+        .ok_or_else(|| not_part("it has no inputs.shard: a whole run's report".to_owned()))?;
+    let manifest = document
+        .manifest
+        .into_iter()
+        .map(|raw| {
+            let view: EntryView =
+                serde_json::from_str(raw.get()).map_err(|e| not_part(e.to_string()))?;
+            Ok(Entry {
+                raw,
+                kind: view.kind,
+                path: view.path,
+                object: view.object,
+                chained: view.chain.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Part {
+        path: path.to_path_buf(),
+        report: document.report,
+        shard,
+        manifest,
+    })
+}
+
+/// The parts, once they are shown to be exactly one plan's shards, of the
+/// same run (mirrors, keys, times, checkpoints).
+fn check_parts(parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
+    let Some(first) = parts.first() else {
+        return Err(MergeError::Mismatch("no part given".to_owned()));
+    };
+    let (plan, shards) = (first.shard.plan_sha256.clone(), first.shard.shards);
+    let same_run = |p: &Part| -> serde_json::Value {
+        let mut inputs = p.report.inputs.clone();
+        inputs.shard = None;
+        serde_json::to_value(&inputs).unwrap_or_default()
+    };
+    let expected = same_run(first);
+    let mut seen = vec![None::<&Path>; shards];
+    for part in &parts {
+        let name = part.path.display();
+        if part.shard.plan_sha256 != plan || part.shard.shards != shards {
+            return Err(MergeError::Mismatch(format!(
+                "{name} is shard {} of plan {} ({} shards), not of plan {plan} ({shards} shards) like {}",
+                part.shard.shard,
+                part.shard.plan_sha256,
+                part.shard.shards,
+                first.path.display()
+            )));
+        }
+        match seen.get_mut(part.shard.shard) {
+            Some(Some(other)) => {
+                return Err(MergeError::Mismatch(format!(
+                    "{name} and {} are both shard {}",
+                    other.display(),
+                    part.shard.shard
+                )));
+            }
+            Some(slot) => *slot = Some(&part.path),
+            None => {
+                return Err(MergeError::Mismatch(format!(
+                    "{name} is shard {} of a plan of {shards} shards",
+                    part.shard.shard
+                )));
+            }
+        }
+        let digests = |p: &Part| {
+            p.manifest
+                .iter()
+                .filter(|e| matches!(e.kind, EvidenceKind::Digest | EvidenceKind::Metadata))
+                .count()
+        };
+        if same_run(part) != expected || digests(part) != digests(first) {
+            return Err(MergeError::Mismatch(format!(
+                "{name} verified other inputs than {} (mirrors, key files, time range, checkpoints or collection records differ): every shard must run the same command but for its index",
+                first.path.display()
+            )));
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Mismatch(format!(
+            "shards {} of plan {plan} are missing: give every part, 0 to {}",
+            missing.join(", "),
+            shards - 1
+        )));
+    }
+    Ok(parts)
+}
+
+/// The report a single run would have made, from the parts (sorted by shard).
+fn merged_report(first: &Part, parts: &[Part], fail_on: FailOn, run: crate::report::Run) -> Report {
+    let base = &first.report;
+    let mut findings: Vec<Finding> = parts
+        .iter()
+        .flat_map(|p| p.report.findings.iter().cloned())
+        .collect();
+    findings.sort_by(|a, b| (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message)));
+    findings.dedup();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let verdict = Verdict::of(&findings);
+    let mut summary = crate::report::Summary::default();
+    for part in parts {
+        add_summary(&mut summary, &part.report.summary);
+    }
+    summary.findings.errors = errors;
+    summary.findings.warnings = warnings;
+    // Each chain is reported by the shard whose scope holds its place.
+    let mut chains: Vec<crate::report::ChainReport> = parts
+        .iter()
+        .flat_map(|p| p.report.chains.iter().cloned())
+        .collect();
+    chains.sort_by_key(chain_order);
+    chains.dedup_by(|a, b| a.id == b.id);
+    let mut inputs: Inputs = base.inputs.clone();
+    inputs.shard = None;
+    inputs.shards = parts.iter().map(|p| p.shard.clone()).collect();
+    Report {
+        schema_version: base.schema_version,
+        tool: base.tool.clone(),
+        generated_at: parts
+            .iter()
+            .map(|p| p.report.generated_at)
+            .min()
+            .unwrap_or(base.generated_at),
+        run,
+        verdict,
+        gate: Gate::new(verdict, warnings, fail_on),
+        inputs,
+        summary,
+        chains,
+        partitions: merged_partitions(parts),
+        findings,
+        heads: Vec::new(),
+        json_sha256: None,
+    }
+}
+
+/// The order of a single run's chains (by their key).
+fn chain_order(
+    c: &crate::report::ChainReport,
+) -> (Option<String>, String, String, String, String, bool) {
+    (
+        c.organization.clone(),
+        c.account.clone(),
+        c.region.clone(),
+        c.trail.clone(),
+        c.home_region.clone(),
+        c.kind == crate::report::ChainKind::Backfill,
+    )
+}
+
+fn add_summary(to: &mut crate::report::Summary, from: &crate::report::Summary) {
+    add_digests(&mut to.digests, &from.digests);
+    add_logs(&mut to.logs, &from.logs);
+    add_digests(&mut to.outside_chains.digests, &from.outside_chains.digests);
+    add_logs(&mut to.outside_chains.logs, &from.outside_chains.logs);
+}
+
+fn add_digests(to: &mut crate::report::DigestCounts, from: &crate::report::DigestCounts) {
+    to.total += from.total;
+    to.valid += from.valid;
+    to.invalid += from.invalid;
+    to.unverified += from.unverified;
+    to.missing += from.missing;
+}
+
+fn add_logs(to: &mut crate::report::LogCounts, from: &crate::report::LogCounts) {
+    to.listed += from.listed;
+    to.valid += from.valid;
+    to.invalid += from.invalid;
+    to.unverified += from.unverified;
+    to.unreadable += from.unreadable;
+    to.unreferenced += from.unreferenced;
+    to.not_covered += from.not_covered;
+    to.trusted += from.trusted;
+    to.uncompressed_bytes += from.uncompressed_bytes;
+}
+
+/// What orders a partition as a single run checks them: its place, then its
+/// day; the misplaced-keys partition last.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Order {
+    Day(Location, Option<jiff::civil::Date>),
+    Misc,
+}
+
+fn order_of(p: &PartitionReport) -> Order {
+    let (Some(account), Some(region)) = (&p.account, &p.region) else {
+        return Order::Misc;
+    };
+    let Some((bucket, key)) = p.id.strip_prefix("s3://").and_then(|r| r.split_once('/')) else {
+        return Order::Misc;
+    };
+    let mut location = Location {
+        bucket: bucket.to_owned(),
+        prefix: String::new(),
+        organization: p.organization.clone(),
+        account: account.clone(),
+        region: region.clone(),
+    };
+    let tail = location.folder(Service::Logs);
+    let day = p
+        .date
+        .map(|d| format!("{:04}/{:02}/{:02}/", d.year(), d.month(), d.day()));
+    let suffix = format!("{tail}{}", day.unwrap_or_default());
+    location.prefix = key.strip_suffix(&suffix).unwrap_or_default().to_owned();
+    Order::Day(location, p.date)
+}
+
+/// Every part's partitions in a single run's order; the misplaced-keys
+/// partition, run by every shard for the keys in its scope, added up.
+fn merged_partitions(parts: &[Part]) -> Vec<PartitionReport> {
+    let mut days: Vec<(Order, PartitionReport)> = Vec::new();
+    let mut misc: Option<PartitionReport> = None;
+    for p in parts.iter().flat_map(|p| &p.report.partitions) {
+        match order_of(p) {
+            Order::Misc => match &mut misc {
+                Some(m) => {
+                    m.log_files_listed += p.log_files_listed;
+                    m.log_files_valid += p.log_files_valid;
+                    m.log_files_read += p.log_files_read;
+                }
+                None => misc = Some(p.clone()),
+            },
+            order => days.push((order, p.clone())),
+        }
+    }
+    days.sort_by(|a, b| a.0.cmp(&b.0));
+    days.into_iter().map(|(_, p)| p).chain(misc).collect()
+}
+
+/// The JSON report, written as `verify` streams it.
+fn write_json(report: &Report, first: &Part, parts: &[Part]) -> Vec<u8> {
+    use crate::report::stream::{field, last_field};
+    let head = crate::report::stream::Head {
+        schema_version: report.schema_version,
+        tool: &report.tool,
+        generated_at: report.generated_at,
+        inputs: &report.inputs,
+    };
+    let mut out = b"{\n".to_vec();
+    field(&mut out, "schema_version", &head.schema_version);
+    field(&mut out, "tool", head.tool);
+    field(&mut out, "generated_at", &head.generated_at);
+    field(&mut out, "inputs", head.inputs);
+    out.extend_from_slice(b"  \"manifest\": [");
+    let entries = manifest(report, first, parts);
+    let mut count = 0usize;
+    for entry in entries {
+        out.extend_from_slice(if count == 0 { b"\n    " } else { b",\n    " });
+        out.extend_from_slice(entry.raw.get().as_bytes());
+        count += 1;
+    }
+    out.extend_from_slice(if count == 0 { b"]" } else { b"\n  ]" });
+    out.extend_from_slice(b",\n");
+    field(&mut out, "run", &report.run);
+    field(&mut out, "verdict", &report.verdict);
+    field(&mut out, "gate", &report.gate);
+    field(&mut out, "summary", &report.summary);
+    field(&mut out, "chains", &report.chains);
+    field(&mut out, "partitions", &report.partitions);
+    last_field(&mut out, "findings", &report.findings);
+    out.extend_from_slice(b"}\n");
+    out
+}
+
+/// The manifest as a single run writes it: the digests' entries (every part
+/// lists every digest), each part's log files in the order of the
+/// partitions, then the key files.
+fn manifest<'p>(report: &Report, first: &'p Part, parts: &'p [Part]) -> Vec<&'p Entry> {
+    let is_digest = |e: &&Entry| matches!(e.kind, EvidenceKind::Digest | EvidenceKind::Metadata);
+    // Every part lists every digest read, in the same order; the part that
+    // examines its chain names the chain.
+    let listed: Vec<Vec<&Entry>> = parts
+        .iter()
+        .map(|p| p.manifest.iter().filter(is_digest).collect())
+        .collect();
+    let digests: Vec<&Entry> = first
+        .manifest
+        .iter()
+        .filter(is_digest)
+        .enumerate()
+        .map(|(i, own)| {
+            listed
+                .iter()
+                .filter_map(|l| l.get(i).copied())
+                .find(|e| e.chained)
+                .unwrap_or(own)
+        })
+        .collect();
+    let keys = first
+        .manifest
+        .iter()
+        .filter(|e| e.kind == EvidenceKind::PublicKey);
+    let ids: Vec<(Order, &str)> = {
+        let mut ids: Vec<(Order, &str)> = report
+            .partitions
+            .iter()
+            .map(|p| (order_of(p), p.id.as_str()))
+            .collect();
+        ids.sort_by(|a, b| a.1.cmp(b.1));
+        ids
+    };
+    let partition_of = |object: Option<&String>| -> Order {
+        let Some(object) = object else {
+            return Order::Misc;
+        };
+        let at = ids.partition_point(|(_, id)| *id <= object.as_str());
+        at.checked_sub(1)
+            .and_then(|i| ids.get(i))
+            .filter(|(_, id)| object.starts_with(id))
+            .map_or(Order::Misc, |(order, _)| order.clone())
+    };
+    let mut logs: Vec<(Order, &Entry)> = parts
+        .iter()
+        .flat_map(|p| p.manifest.iter().filter(|e| e.kind == EvidenceKind::Log))
+        .map(|e| (partition_of(e.object.as_ref()), e))
+        .collect();
+    // Within a partition, one part's entries keep their order; the
+    // misplaced-keys partition's come from every part, sorted by path.
+    logs.sort_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| match a.0 {
+            Order::Misc => a.1.path.cmp(&b.1.path),
+            Order::Day(..) => std::cmp::Ordering::Equal,
+        })
+    });
+    digests
+        .into_iter()
+        .chain(logs.into_iter().map(|(_, e)| e))
+        .chain(keys)
+        .collect()
+}
