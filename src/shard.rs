@@ -553,30 +553,31 @@ mod tests {
         s.add(B, "README.txt", 7);
         let plan = Plan::make(s, 2);
         assert_eq!(plan.shards.len(), 2);
-        // 101 | 61, 51 → 112 | 31 → 143 ... : greedy by bytes, what lies in no place on shard 0.
+        // Shard 0 starts with what lies in no place (7): 101 goes to 1, 61 to 0 (7),
+        // 51 to 0 (68), 31 to 1 (101 < 119), 21 to 0 (119 < 132).
         assert_eq!(
             places(&plan.shards[0]),
             [
-                "111111111111/us-east-1",
-                "222222222222/eu-west-1",
+                "111111111111/eu-west-1",
+                "222222222222/us-east-1",
                 "333333333333/us-east-1"
             ]
         );
         assert_eq!(
             places(&plan.shards[1]),
-            ["111111111111/eu-west-1", "222222222222/us-east-1"]
+            ["111111111111/us-east-1", "222222222222/eu-west-1"]
         );
         assert_eq!(
             plan.shards[0].load,
             Load {
-                bytes: 7 + 101 + 31 + 21,
+                bytes: 7 + 61 + 51 + 21,
                 files: 7
             }
         );
         assert_eq!(
             plan.shards[1].load,
             Load {
-                bytes: 61 + 51,
+                bytes: 101 + 31,
                 files: 4
             }
         );
@@ -592,12 +593,12 @@ mod tests {
         assert!(
             plan.shards[1]
                 .prefixes
-                .contains(&"s3://bucket/AWSLogs/111111111111/CloudTrail/eu-west-1/".to_owned())
+                .contains(&"s3://bucket/AWSLogs/111111111111/CloudTrail/us-east-1/".to_owned())
         );
         assert!(
             !plan.shards[1]
                 .prefixes
-                .contains(&"s3://bucket/AWSLogs/111111111111/CloudTrail/us-east-1/".to_owned())
+                .contains(&"s3://bucket/AWSLogs/111111111111/CloudTrail/eu-west-1/".to_owned())
         );
         assert!(
             plan.shards[1].prefixes.contains(
