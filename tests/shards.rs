@@ -28,34 +28,6 @@ fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
-/// The report text without what differs between runs (generated_at, run)
-/// and without the merged report's shard list.
-fn comparable(text: &str) -> String {
-    let mut out = Vec::new();
-    let mut skip_until: Option<&str> = None;
-    for line in text.lines() {
-        if let Some(end) = skip_until {
-            if line == end {
-                skip_until = None;
-            }
-            continue;
-        }
-        if line.starts_with("  \"generated_at\": ") {
-            continue;
-        }
-        if line == "  \"run\": {" {
-            skip_until = Some("  },");
-            continue;
-        }
-        if line == "    \"shards\": [" {
-            skip_until = Some("    ]");
-            continue;
-        }
-        out.push(line);
-    }
-    out.join("\n").replace(",\n  },", "\n  },")
-}
-
 /// What a sharded run gave: the merged report's text and exit status.
 struct Sharded {
     code: i32,
@@ -131,7 +103,7 @@ fn assert_same_as_single(case: &Case) -> serde_json::Value {
     let (code, json) = single(case);
     for shards in [1, 2, 3] {
         let merged = sharded(case, shards);
-        let (want, got) = (comparable(&json), comparable(&merged.json));
+        let (want, got) = (common::comparable(&json), common::comparable(&merged.json));
         if want != got {
             let diff: Vec<String> = want
                 .lines()

@@ -405,3 +405,31 @@ pub fn tool_present(test: &str, missing: Option<String>, install: &str) -> bool 
     eprintln!("SKIPPED {test}: {reason} ({install})");
     false
 }
+
+/// The report text without what differs between runs (generated_at, run)
+/// and without the merged report's shard list.
+pub fn comparable(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut skip_until: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(end) = skip_until {
+            if line == end {
+                skip_until = None;
+            }
+            continue;
+        }
+        if line.starts_with("  \"generated_at\": ") {
+            continue;
+        }
+        if line == "  \"run\": {" {
+            skip_until = Some("  },");
+            continue;
+        }
+        if line == "    \"shards\": [" {
+            skip_until = Some("    ]");
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n").replace(",\n  },", "\n  },")
+}
