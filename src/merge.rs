@@ -160,6 +160,10 @@ fn check_parts(parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
     let same_run = |p: &Part| -> serde_json::Value {
         let mut inputs = p.report.inputs.clone();
         inputs.shard = None;
+        // Nodes that each collected their shard (`collect --plan --shard`)
+        // have records of their own.
+        inputs.collections.clear();
+        inputs.collected_at = None;
         serde_json::to_value(&inputs).unwrap_or_default()
     };
     let expected = same_run(first);
@@ -199,7 +203,7 @@ fn check_parts(parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
         };
         if same_run(part) != expected || digests(part) != digests(first) {
             return Err(MergeError::Mismatch(format!(
-                "{name} verified other inputs than {} (mirrors, key files, time range, checkpoints or collection records differ): every shard must run the same command but for its index",
+                "{name} verified other inputs than {} (mirrors, key files, time range or checkpoints differ): every shard must run the same command but for its index",
                 first.path.display()
             )));
         }
@@ -250,6 +254,17 @@ fn merged_report(first: &Part, parts: &[Part], fail_on: FailOn, run: crate::repo
     chains.dedup_by(|a, b| a.id == b.id);
     let mut inputs: Inputs = base.inputs.clone();
     inputs.shard = None;
+    for part in parts {
+        for used in &part.report.inputs.collections {
+            if !inputs.collections.contains(used) {
+                inputs.collections.push(used.clone());
+            }
+        }
+    }
+    inputs.collected_at = parts
+        .iter()
+        .filter_map(|p| p.report.inputs.collected_at)
+        .min();
     inputs.shards = parts.iter().map(|p| p.shard.clone()).collect();
     Report {
         schema_version: base.schema_version,

@@ -16,6 +16,10 @@ pub struct KeyFilter {
     pub accounts: Vec<String>,
     /// Delivering regions (empty: all).
     pub regions: Vec<String>,
+    /// Only the log files of these places, `(account, region)` (`collect
+    /// --plan --shard`: a shard's places); digests of every place are still
+    /// taken, as the shard's run reads them all.
+    pub log_places: Option<Vec<(String, String)>>,
 }
 
 /// What to do with one listed key.
@@ -67,6 +71,7 @@ impl KeyFilter {
             }
             ObjectKey::Log(log) => {
                 if self.place(&log.layout.account, &log.layout.region)
+                    && self.log_place(&log.layout.account, &log.layout.region)
                     && self.within(log.delivered, HOUR, HOUR)
                 {
                     Take::Object
@@ -95,6 +100,12 @@ impl KeyFilter {
     fn place(&self, account: &str, region: &str) -> bool {
         (self.accounts.is_empty() || self.accounts.iter().any(|a| a == account))
             && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
+    }
+
+    fn log_place(&self, account: &str, region: &str) -> bool {
+        self.log_places
+            .as_ref()
+            .is_none_or(|places| places.iter().any(|(a, r)| a == account && r == region))
     }
 
     fn within(&self, t: Timestamp, before: SignedDuration, after: SignedDuration) -> bool {
@@ -165,6 +176,22 @@ mod tests {
             f.take("AWSLogs/999988887777/CloudTrail-Insight/x.json.gz"),
             Take::Object
         );
+    }
+
+    #[test]
+    fn a_shard_takes_its_places_logs_and_every_digest() {
+        let mine = KeyFilter {
+            log_places: Some(vec![("111122223333".into(), "eu-west-1".into())]),
+            ..KeyFilter::default()
+        };
+        assert_eq!(mine.take(LOG), Take::Object);
+        assert!(matches!(mine.take(DIGEST), Take::Digest { .. }));
+        let other = KeyFilter {
+            log_places: Some(vec![("111122223333".into(), "us-east-1".into())]),
+            ..KeyFilter::default()
+        };
+        assert_eq!(other.take(LOG), Take::OutsideFilters);
+        assert!(matches!(other.take(DIGEST), Take::Digest { .. }));
     }
 
     #[test]

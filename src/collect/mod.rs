@@ -167,6 +167,11 @@ async fn run(
             accounts: options.filter.accounts.clone(),
             regions: options.filter.regions.clone(),
             versions: options.versions,
+            log_places: options
+                .filter
+                .log_places
+                .as_ref()
+                .map(|places| places.iter().map(|(a, r)| format!("{a}/{r}")).collect()),
         },
         objects_sha256,
         objects,

@@ -21,7 +21,9 @@ pub use record::{
 
 /// A collection record a run checked its root against (the JSON report's
 /// `inputs.collections`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[schemars(deny_unknown_fields)]
 pub struct CollectionUsed {
     /// The mirror root.

@@ -102,6 +102,10 @@ pub struct Filters {
     pub regions: Vec<String>,
     /// `--versions`.
     pub versions: bool,
+    /// `--plan --shard`: only these places' log files (`account/region`)
+    /// were taken; digests of every place were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_places: Option<Vec<String>>,
 }
 
 /// Objects listed but not fetched.

@@ -165,6 +165,14 @@ pub(crate) struct CollectArgs {
     /// Only this delivering region's objects (repeatable).
     #[arg(long = "region", value_name = "REGION", value_parser = parse_region)]
     pub(crate) regions: Vec<String>,
+    /// A shard plan (`trailproof plan`): take only the log files of --shard K's places, and
+    /// every digest, what `verify --plan PLAN --shard K` reads.
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) plan: Option<PathBuf>,
+    /// The shard of --plan, from 0 (default: SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or
+    /// AWS_BATCH_JOB_ARRAY_INDEX).
+    #[arg(long, value_name = "K", requires = "plan")]
+    pub(crate) shard: Option<usize>,
     /// Also take noncurrent versions and delete markers (versioned buckets):
     /// `verify` then says when a missing log was deleted and whether the original survives.
     #[arg(long)]

@@ -65,6 +65,23 @@ fn shown(when: ProgressWhen) -> Shown {
     }
 }
 
+/// The places whose log files a shard needs (`--plan`, `--shard` or the
+/// engine's index variable).
+fn shard_places(args: &CollectArgs) -> Result<Option<Vec<(String, String)>>, CannotRun> {
+    let Some(plan) = &args.plan else {
+        return Ok(None);
+    };
+    let failed = |e: trailproof::shard::PlanError| CannotRun {
+        message: trailproof::text::escape_control(&e.to_string()).into_owned(),
+        help: "give the plan the shards are run from, and the shard's index (--shard K, or the engine's index variable)",
+    };
+    let (plan, sha256) = trailproof::shard::Plan::load(plan).map_err(failed)?;
+    let index = trailproof::shard::shard_index(args.shard, |name| std::env::var(name).ok())
+        .map_err(failed)?;
+    let scope = plan.scope(index, &sha256).map_err(failed)?;
+    Ok(Some(scope.places.into_iter().collect()))
+}
+
 /// Runs `collect` and prints its summary.
 pub(crate) fn run(args: &CollectArgs) -> Result<u8, CannotRun> {
     let (bucket, prefix) = args.source.clone();
@@ -77,6 +94,7 @@ pub(crate) fn run(args: &CollectArgs) -> Result<u8, CannotRun> {
             until: args.until,
             accounts: args.accounts.clone(),
             regions: args.regions.clone(),
+            log_places: shard_places(args)?,
         },
         versions: args.versions,
         jobs: args.jobs,
