@@ -654,3 +654,187 @@ fn files_this_user_cannot_read_are_not_changed_since_collection() {
         "incomplete, not failed: {findings:?}"
     );
 }
+
+/// A manifest of `deploy/` as JSON (YAML read by PyYAML, which the AWS CLI brings).
+fn manifest(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(name);
+    if name.ends_with(".json") {
+        return serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The `NAME=value` pairs of a manifest's environment list.
+fn env_of(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The Kubernetes and AWS Batch manifests parse, run an array of shards and
+/// a merge after them, and their scripts (`deploy/shard.sh`, `merge.sh`),
+/// run here as each engine runs them (the index from `JOB_COMPLETION_INDEX`
+/// or `AWS_BATCH_JOB_ARRAY_INDEX`, a fresh folder per shard at the same
+/// path), collect each shard's part from a local S3 and merge into the
+/// verdict and findings of one collection verified whole.
+#[test]
+fn the_cluster_manifests_run_shards_that_collect_and_merge_into_the_single_verdict() {
+    // The manifests.
+    let shards = manifest("kubernetes/shards-job.yaml");
+    assert_eq!(shards["kind"], "Job");
+    assert_eq!(shards["spec"]["completionMode"], "Indexed");
+    assert_eq!(shards["spec"]["completions"], shards["spec"]["parallelism"]);
+    let container = &shards["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["command"],
+        serde_json::json!(["sh", "/audit/shard.sh"])
+    );
+    let k8s_env = env_of(&container["env"]);
+    for name in ["BUCKET", "PLAN", "MIRROR", "PARTS"] {
+        assert!(k8s_env.iter().any(|(n, _)| n == name), "{name}");
+    }
+    let merge = manifest("kubernetes/merge-job.yaml");
+    let merge_container = &merge["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        merge_container["command"],
+        serde_json::json!(["sh", "/audit/merge.sh"])
+    );
+    let definition = manifest("aws-batch/job-definition.json");
+    assert_eq!(
+        definition["containerProperties"]["command"],
+        serde_json::json!(["sh", "/audit/shard.sh"])
+    );
+    let batch_shards = manifest("aws-batch/submit-shards.json");
+    assert!(batch_shards["arrayProperties"]["size"].as_u64().unwrap() >= 2);
+    assert_eq!(
+        batch_shards["jobDefinition"],
+        definition["jobDefinitionName"]
+    );
+    let batch_merge = manifest("aws-batch/submit-merge.json");
+    assert!(batch_merge["dependsOn"][0]["jobId"].is_string());
+    assert_eq!(
+        batch_merge["containerOverrides"]["command"],
+        serde_json::json!(["sh", "/audit/merge.sh"])
+    );
+    let dockerfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/Dockerfile"))
+            .unwrap();
+    assert!(dockerfile.contains("COPY deploy/shard.sh deploy/merge.sh /audit/"));
+
+    // The scripts, as the engines run them, against a local S3.
+    let case = recent_case(1701);
+    let servers = serve(&case, &[]);
+    let work = tempfile::tempdir().unwrap();
+    let bin = work.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_trailproof"), bin.join("trailproof")).unwrap();
+    let plan = work.path().join("plan.json");
+    let status = Command::new(env!("CARGO_BIN_EXE_trailproof"))
+        .arg("plan")
+        .arg(&case.mirror.root)
+        .args(["--shards", "2", "--output"])
+        .arg(&plan)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (mirror, parts) = (work.path().join("data/mirror"), work.path().join("parts"));
+    std::fs::create_dir(&parts).unwrap();
+    let script = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy")
+            .join(name)
+    };
+    let engine = |name: &str| {
+        let command = servers.collect_command(&mirror, "s3", &[]);
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut sh = Command::new("sh");
+        sh.arg(script(name))
+            .env_clear()
+            .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("PATH", path)
+            .env("BUCKET", "s3://acme-cloudtrail-logs")
+            .env("ENDPOINT_URL", servers.url("s3"))
+            .env("PLAN", &plan)
+            .env("MIRROR", &mirror)
+            .env("PARTS", &parts)
+            .env("REPORTS", work.path().join("reports"));
+        sh
+    };
+    for (index, variable) in [
+        (0, "JOB_COMPLETION_INDEX"),
+        (1, "AWS_BATCH_JOB_ARRAY_INDEX"),
+    ] {
+        // Each pod or task starts with an empty folder at the same path.
+        let _ = std::fs::remove_dir_all(work.path().join("data"));
+        let out = engine("shard.sh")
+            .env(variable, index.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "shard {index}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let part: Value = serde_json::from_slice(
+            &std::fs::read(parts.join(format!("part-{index}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(part["inputs"]["shard"]["shard"], index);
+        // The node took only its places' log files.
+        let filters = &record(&mirror)["filters"]["log_places"];
+        assert_eq!(filters, &part["inputs"]["shard"]["places"]);
+        assert!(!part["inputs"]["collections"].as_array().unwrap().is_empty());
+    }
+    let out = engine("merge.sh").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("reports/report.json")).unwrap())
+            .unwrap();
+    assert!(work.path().join("reports/report.sarif").is_file());
+    assert!(work.path().join("reports/report.txt").is_file());
+    // The same bucket collected whole at the same path, verified in one run.
+    std::fs::remove_dir_all(work.path().join("data")).unwrap();
+    let out = servers.collect(&mirror, "s3", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let single = verify_collected(&mirror);
+    assert_eq!(merged["verdict"], single.report["verdict"]);
+    assert_eq!(merged["verdict"], "pass", "{:#}", merged["findings"]);
+    assert_eq!(merged["findings"], single.report["findings"]);
+    assert_eq!(merged["summary"], single.report["summary"]);
+    assert_eq!(merged["inputs"]["collections"].as_array().unwrap().len(), 2);
+}
