@@ -180,12 +180,13 @@ impl LoadedCheckpoint {
     /// [`Error::CheckpointUnreadable`], [`Error::CheckpointInvalid`] or
     /// [`Error::CheckpointNotAuthentic`].
     pub fn load(path: &Path, keys: &KeyRing) -> Result<LoadedCheckpoint, Error> {
-        let bytes = read_bounded(path, MAX_CHECKPOINT_BYTES).map_err(|source| {
-            Error::CheckpointUnreadable {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
+        let bytes =
+            crate::evidence::read_regular(path, MAX_CHECKPOINT_BYTES).map_err(|source| {
+                Error::CheckpointUnreadable {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
         let invalid = |reason: String| Error::CheckpointInvalid {
             path: path.to_path_buf(),
             reason,
@@ -233,31 +234,6 @@ impl LoadedCheckpoint {
             chains: self.checkpoint.chains.len(),
         }
     }
-}
-
-/// Reads a regular file of at most `limit` bytes.
-fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {limit} bytes"),
-        ));
-    }
-    Ok(bytes)
 }
 
 /// Whether `text` is a lower-case hex SHA-256.
@@ -770,11 +746,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary folder");
         let path = dir.path().join("c.json");
         std::fs::write(&path, b"0123456789").expect("write");
-        assert_eq!(read_bounded(&path, 10).expect("fits").len(), 10);
-        let error = read_bounded(&path, 9).expect_err("one byte too many");
+        assert_eq!(
+            crate::evidence::read_regular(&path, 10)
+                .expect("fits")
+                .len(),
+            10
+        );
+        let error = crate::evidence::read_regular(&path, 9).expect_err("one byte too many");
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
         assert!(
-            read_bounded(dir.path(), 100).is_err(),
+            crate::evidence::read_regular(dir.path(), 100).is_err(),
             "a folder is not a checkpoint"
         );
     }

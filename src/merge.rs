@@ -108,7 +108,7 @@ pub fn merge(
 }
 
 fn read_part(path: &Path) -> Result<Part, MergeError> {
-    let file = std::fs::File::open(path).map_err(|source| MergeError::Read {
+    let file = crate::evidence::open_regular(path).map_err(|source| MergeError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -116,9 +116,6 @@ fn read_part(path: &Path) -> Result<Part, MergeError> {
         path: path.to_path_buf(),
         what: crate::text::escape_control(&what).into_owned(),
     };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return Err(not_part("not a regular file".to_owned()));
-    }
     let document: Document = serde_json::from_reader(std::io::BufReader::new(file))
         .map_err(|e| not_part(e.to_string()))?;
     let shard = document

@@ -284,25 +284,13 @@ impl Sizes {
     }
 }
 
-/// Reads a small file whole, refusing one over [`MAX_PLAN_BYTES`].
+/// Reads a small file whole (a regular file, never blocking on a FIFO),
+/// refusing one over [`MAX_PLAN_BYTES`].
 fn read_bounded(path: &Path) -> Result<Vec<u8>, PlanError> {
-    use std::io::Read as _;
-    let read = |source| PlanError::Read {
+    crate::evidence::read_regular(path, MAX_PLAN_BYTES).map_err(|source| PlanError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let file = std::fs::File::open(path).map_err(read)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PLAN_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read)?;
-    if bytes.len() as u64 > MAX_PLAN_BYTES {
-        return Err(PlanError::Invalid {
-            path: path.to_path_buf(),
-            what: format!("larger than {MAX_PLAN_BYTES} bytes"),
-        });
-    }
-    Ok(bytes)
+    })
 }
 
 impl Plan {

@@ -296,6 +296,16 @@ fn merge_refuses_missing_doubled_and_foreign_parts() {
     let (code, err) = merge(&[&a0, &whole]);
     assert_eq!(code, 2);
     assert!(err.contains("no inputs.shard"), "{err}");
+    // A FIFO given as a part is refused at once, not waited on.
+    let fifo = dir.path().join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(merge(&[&a0, &fifo]).0, 2);
     assert_eq!(merge(&[&a1, &a0]).0, 0);
     // A shard index outside the plan is exit 2, not a verdict.
     let mut args = verify_args(&roots, &case.mirror.public_keys);
