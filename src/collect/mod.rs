@@ -161,18 +161,7 @@ async fn run(
         bucket: options.bucket.clone(),
         bucket_region: clients.bucket_region.clone(),
         prefix: options.prefix.clone(),
-        filters: Filters {
-            since: options.filter.since,
-            until: options.filter.until,
-            accounts: options.filter.accounts.clone(),
-            regions: options.filter.regions.clone(),
-            versions: options.versions,
-            log_places: options
-                .filter
-                .log_places
-                .as_ref()
-                .map(|places| places.iter().map(|(a, r)| format!("{a}/{r}")).collect()),
-        },
+        filters: filters(options),
         objects_sha256,
         objects,
         skipped: listed.skipped,
@@ -211,4 +200,20 @@ pub(crate) struct Listed {
     pub delete_markers: Vec<crate::custody::record::DeleteMarker>,
     /// What was left out.
     pub skipped: Skipped,
+}
+
+/// What the record says was asked for.
+fn filters(options: &CollectOptions) -> Filters {
+    Filters {
+        since: options.filter.since,
+        until: options.filter.until,
+        accounts: options.filter.accounts.clone(),
+        regions: options.filter.regions.clone(),
+        versions: options.versions,
+        log_places: options
+            .filter
+            .log_places
+            .as_ref()
+            .map(|places| places.iter().map(|(a, r)| format!("{a}/{r}")).collect()),
+    }
 }
