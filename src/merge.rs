@@ -299,30 +299,10 @@ fn chain_order(
 }
 
 fn add_summary(to: &mut crate::report::Summary, from: &crate::report::Summary) {
-    add_digests(&mut to.digests, &from.digests);
-    add_logs(&mut to.logs, &from.logs);
-    add_digests(&mut to.outside_chains.digests, &from.outside_chains.digests);
-    add_logs(&mut to.outside_chains.logs, &from.outside_chains.logs);
-}
-
-fn add_digests(to: &mut crate::report::DigestCounts, from: &crate::report::DigestCounts) {
-    to.total += from.total;
-    to.valid += from.valid;
-    to.invalid += from.invalid;
-    to.unverified += from.unverified;
-    to.missing += from.missing;
-}
-
-fn add_logs(to: &mut crate::report::LogCounts, from: &crate::report::LogCounts) {
-    to.listed += from.listed;
-    to.valid += from.valid;
-    to.invalid += from.invalid;
-    to.unverified += from.unverified;
-    to.unreadable += from.unreadable;
-    to.unreferenced += from.unreferenced;
-    to.not_covered += from.not_covered;
-    to.trusted += from.trusted;
-    to.uncompressed_bytes += from.uncompressed_bytes;
+    to.digests.add(&from.digests);
+    to.logs.add(&from.logs);
+    to.outside_chains.digests.add(&from.outside_chains.digests);
+    to.outside_chains.logs.add(&from.outside_chains.logs);
 }
 
 /// What orders a partition as a single run checks them: its place, then its
@@ -380,36 +360,18 @@ fn merged_partitions(parts: &[Part]) -> Vec<PartitionReport> {
 
 /// The JSON report, written as `verify` streams it.
 fn write_json(report: &Report, first: &Part, parts: &[Part]) -> Vec<u8> {
-    use crate::report::stream::{field, last_field};
-    let head = crate::report::stream::Head {
+    let mut out = crate::report::stream::json_head(&crate::report::stream::Head {
         schema_version: report.schema_version,
         tool: &report.tool,
         generated_at: report.generated_at,
         inputs: &report.inputs,
-    };
-    let mut out = b"{\n".to_vec();
-    field(&mut out, "schema_version", &head.schema_version);
-    field(&mut out, "tool", head.tool);
-    field(&mut out, "generated_at", &head.generated_at);
-    field(&mut out, "inputs", head.inputs);
-    out.extend_from_slice(b"  \"manifest\": [");
+    });
     let entries = manifest(report, first, parts);
-    let mut count = 0usize;
-    for entry in entries {
-        out.extend_from_slice(if count == 0 { b"\n    " } else { b",\n    " });
+    for (index, entry) in entries.iter().enumerate() {
+        out.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
         out.extend_from_slice(entry.raw.get().as_bytes());
-        count += 1;
     }
-    out.extend_from_slice(if count == 0 { b"]" } else { b"\n  ]" });
-    out.extend_from_slice(b",\n");
-    field(&mut out, "run", &report.run);
-    field(&mut out, "verdict", &report.verdict);
-    field(&mut out, "gate", &report.gate);
-    field(&mut out, "summary", &report.summary);
-    field(&mut out, "chains", &report.chains);
-    field(&mut out, "partitions", &report.partitions);
-    last_field(&mut out, "findings", &report.findings);
-    out.extend_from_slice(b"}\n");
+    out.extend(crate::report::stream::json_tail(report, entries.len()));
     out
 }
 

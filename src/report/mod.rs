@@ -381,6 +381,32 @@ pub struct LogCounts {
     pub uncompressed_bytes: u64,
 }
 
+impl DigestCounts {
+    /// Adds `other`'s counts to these.
+    pub(crate) fn add(&mut self, other: &DigestCounts) {
+        self.total += other.total;
+        self.valid += other.valid;
+        self.invalid += other.invalid;
+        self.unverified += other.unverified;
+        self.missing += other.missing;
+    }
+}
+
+impl LogCounts {
+    /// Adds `other`'s counts to these.
+    pub(crate) fn add(&mut self, other: &LogCounts) {
+        self.listed += other.listed;
+        self.valid += other.valid;
+        self.invalid += other.invalid;
+        self.unverified += other.unverified;
+        self.unreadable += other.unreadable;
+        self.unreferenced += other.unreferenced;
+        self.not_covered += other.not_covered;
+        self.trusted += other.trusted;
+        self.uncompressed_bytes += other.uncompressed_bytes;
+    }
+}
+
 /// Finding counts by severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]

@@ -116,12 +116,7 @@ impl<'w> ReportStream<'w> {
 
     /// Starts every streamed report.
     pub fn begin(&mut self, head: &Head<'_>) {
-        let mut json = OPEN_OBJECT.to_vec();
-        field(&mut json, "schema_version", &head.schema_version);
-        field(&mut json, "tool", head.tool);
-        field(&mut json, "generated_at", &head.generated_at);
-        field(&mut json, "inputs", head.inputs);
-        json.extend_from_slice(b"  \"manifest\": [");
+        let json = json_head(head);
         self.emit_json(&json);
         let mut sums = Vec::new();
         super::manifest::write_sha256sum_header(&mut sums);
@@ -192,20 +187,7 @@ impl<'w> ReportStream<'w> {
     /// Finishes every report from the run's end state; the errors of the
     /// outputs that failed, by index in the order given to [`Self::new`].
     pub fn finish(mut self, report: &Report, last_cases: &super::junit::Cases<'_>) -> Finished {
-        let mut json = if self.total == 0 {
-            b"]".to_vec()
-        } else {
-            b"\n  ]".to_vec()
-        };
-        json.extend_from_slice(b",\n");
-        field(&mut json, "run", &report.run);
-        field(&mut json, "verdict", &report.verdict);
-        field(&mut json, "gate", &report.gate);
-        field(&mut json, "summary", &report.summary);
-        field(&mut json, "chains", &report.chains);
-        field(&mut json, "partitions", &report.partitions);
-        last_field(&mut json, "findings", &report.findings);
-        json.extend_from_slice(b"}\n");
+        let json = json_tail(report, self.total);
         self.emit_json(&json);
         let xml = self.junit.finish(last_cases);
         self.emit(ReportFormat::Junit, &xml);
@@ -250,13 +232,43 @@ pub struct Finished {
     pub json_sha256: Option<String>,
 }
 
+/// The JSON report up to its manifest's first entry.
+pub(crate) fn json_head(head: &Head<'_>) -> Vec<u8> {
+    let mut json = OPEN_OBJECT.to_vec();
+    field(&mut json, "schema_version", &head.schema_version);
+    field(&mut json, "tool", head.tool);
+    field(&mut json, "generated_at", &head.generated_at);
+    field(&mut json, "inputs", head.inputs);
+    json.extend_from_slice(b"  \"manifest\": [");
+    json
+}
+
+/// The JSON report from the end of its manifest (of `entries` entries).
+pub(crate) fn json_tail(report: &Report, entries: usize) -> Vec<u8> {
+    let mut json = if entries == 0 {
+        b"]".to_vec()
+    } else {
+        b"\n  ]".to_vec()
+    };
+    json.extend_from_slice(b",\n");
+    field(&mut json, "run", &report.run);
+    field(&mut json, "verdict", &report.verdict);
+    field(&mut json, "gate", &report.gate);
+    field(&mut json, "summary", &report.summary);
+    field(&mut json, "chains", &report.chains);
+    field(&mut json, "partitions", &report.partitions);
+    last_field(&mut json, "findings", &report.findings);
+    json.extend_from_slice(b"}\n");
+    json
+}
+
 /// `  "name": <pretty JSON, indented one level>,\n`.
-pub(crate) fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
     write_field(out, name, value);
     out.extend_from_slice(b",\n");
 }
 
-pub(crate) fn last_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
+fn last_field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) {
     write_field(out, name, value);
     out.push(b'\n');
 }

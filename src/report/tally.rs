@@ -18,22 +18,8 @@ pub(crate) struct Counts {
 
 impl Counts {
     fn add(&mut self, other: &Counts) {
-        let (d, o) = (&mut self.digests, &other.digests);
-        d.total += o.total;
-        d.valid += o.valid;
-        d.invalid += o.invalid;
-        d.unverified += o.unverified;
-        d.missing += o.missing;
-        let (l, o) = (&mut self.logs, &other.logs);
-        l.listed += o.listed;
-        l.valid += o.valid;
-        l.invalid += o.invalid;
-        l.unverified += o.unverified;
-        l.unreadable += o.unreadable;
-        l.unreferenced += o.unreferenced;
-        l.not_covered += o.not_covered;
-        l.trusted += o.trusted;
-        l.uncompressed_bytes += o.uncompressed_bytes;
+        self.digests.add(&other.digests);
+        self.logs.add(&other.logs);
     }
 }
 
