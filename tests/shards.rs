@@ -33,6 +33,42 @@ struct Sharded {
     code: i32,
     json: String,
     parts: Vec<serde_json::Value>,
+    /// The SARIF report without its invocation (command line, times).
+    sarif: serde_json::Value,
+    /// The Markdown report without its line of run times.
+    markdown: String,
+}
+
+fn sarif_without_invocation(text: &str) -> serde_json::Value {
+    let mut sarif: serde_json::Value = serde_json::from_str(text).unwrap();
+    sarif["runs"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("invocations");
+    sarif
+}
+
+fn markdown_without_run(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("; run "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn single_report(case: &Case, format: &str) -> String {
+    let roots = case.roots();
+    let mut args = verify_args(&roots, &case.mirror.public_keys);
+    args.truncate(args.len() - 1);
+    args.push(os(format));
+    String::from_utf8(trailproof(&args).stdout).unwrap()
+}
+
+fn single_sarif(case: &Case) -> serde_json::Value {
+    sarif_without_invocation(&single_report(case, "sarif"))
+}
+
+fn single_markdown(case: &Case) -> String {
+    markdown_without_run(&single_report(case, "markdown"))
 }
 
 fn verify_args<'a>(roots: &'a [PathBuf], keys: &'a Path) -> Vec<&'a std::ffi::OsStr> {
@@ -91,10 +127,18 @@ fn sharded(case: &Case, shards: usize) -> Sharded {
         String::from_utf8_lossy(&out.stderr)
     );
     common::report_json(&json);
+    let other = |format: &str| {
+        let mut args = vec![os("merge")];
+        args.extend(parts.iter().map(|p| p.as_os_str()));
+        args.extend([os("--format"), os(format)]);
+        String::from_utf8(trailproof(&args).stdout).unwrap()
+    };
     Sharded {
         code: out.status.code().unwrap(),
         json,
         parts: texts,
+        sarif: sarif_without_invocation(&other("sarif")),
+        markdown: markdown_without_run(&other("markdown")),
     }
 }
 
@@ -118,6 +162,12 @@ fn assert_same_as_single(case: &Case) -> serde_json::Value {
             );
         }
         assert_eq!(merged.code, code, "{shards} shards: exit status");
+        assert_eq!(merged.sarif, single_sarif(case), "{shards} shards: SARIF");
+        assert_eq!(
+            merged.markdown,
+            single_markdown(case),
+            "{shards} shards: Markdown"
+        );
         let named: usize = merged
             .parts
             .iter()
