@@ -44,7 +44,7 @@ pub(crate) fn run(args: &MergeArgs) -> Result<u8, Vec<CannotRun>> {
         }]
     })?;
     let render = |format: ReportFormat, out: &mut dyn std::io::Write| match format {
-        ReportFormat::Json => out.write_all(&merged.json),
+        ReportFormat::Json => merged.write_json(out),
         other => merged.report.write(other, out),
     };
     let mut failures = Vec::new();

@@ -10,12 +10,11 @@
 use crate::finding::{Finding, Severity};
 use crate::layout::{Location, Service};
 use crate::partition::PartitionReport;
-use crate::report::manifest::EvidenceKind;
 use crate::report::{FailOn, Gate, Inputs, Report, Verdict};
 use crate::shard::ShardUsed;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::path::{Path, PathBuf};
+
+mod manifest;
 
 /// Why parts could not be merged (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -41,46 +40,32 @@ pub enum MergeError {
     Mismatch(String),
 }
 
-/// A partial report as read: the report, and its manifest entries verbatim.
+/// A partial report as read: the report (its manifest is streamed when
+/// the JSON report is written, never held).
 struct Part {
     path: PathBuf,
     report: Report,
     shard: ShardUsed,
-    manifest: Vec<Entry>,
 }
 
-/// One manifest entry: its text as written, and what orders it.
-struct Entry {
-    raw: Box<RawValue>,
-    kind: EvidenceKind,
-    path: String,
-    object: Option<String>,
-    /// Whether it names its chain (a digest's entry does in the shard
-    /// that examines the chain).
-    chained: bool,
-}
-
-#[derive(Deserialize)]
-struct Document {
-    #[serde(flatten)]
-    report: Report,
-    manifest: Vec<Box<RawValue>>,
-}
-
-#[derive(Deserialize)]
-struct EntryView {
-    kind: EvidenceKind,
-    path: String,
-    object: Option<String>,
-    chain: Option<String>,
-}
-
-/// The merged report, and the JSON report's bytes.
+/// The merged report; the JSON report is written from it and the parts'
+/// manifests, streamed ([`Merged::write_json`]).
 pub struct Merged {
     /// The report, as a single run would have made it (without excerpts).
     pub report: Report,
-    /// The JSON report, as a single run writes it.
-    pub json: Vec<u8>,
+    /// The parts, by shard.
+    parts: Vec<PathBuf>,
+}
+
+impl Merged {
+    /// Writes the JSON report as a single run writes it, reading the parts'
+    /// manifests again entry by entry (memory does not grow with them).
+    ///
+    /// # Errors
+    /// When writing fails, or a part changed or disagrees since it was read.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        manifest::write_json(&self.report, &self.parts, out)
+    }
 }
 
 /// Reads the parts and merges them.
@@ -103,8 +88,10 @@ pub fn merge(
         return Err(MergeError::Mismatch("no part given".to_owned()));
     };
     let report = merged_report(first, &parts, fail_on, run);
-    let json = write_json(&report, first, &parts);
-    Ok(Merged { report, json })
+    Ok(Merged {
+        report,
+        parts: parts.into_iter().map(|p| p.path).collect(),
+    })
 }
 
 fn read_part(path: &Path) -> Result<Part, MergeError> {
@@ -116,34 +103,18 @@ fn read_part(path: &Path) -> Result<Part, MergeError> {
         path: path.to_path_buf(),
         what: crate::text::escape_control(&what).into_owned(),
     };
-    let document: Document = serde_json::from_reader(std::io::BufReader::new(file))
+    // The manifest is skipped here (never held), and read again as it is written.
+    let report: Report = serde_json::from_reader(std::io::BufReader::new(file))
         .map_err(|e| not_part(e.to_string()))?;
-    let shard = document
-        .report
+    let shard = report
         .inputs
         .shard
         .clone()
         .ok_or_else(|| not_part("it has no inputs.shard: a whole run's report".to_owned()))?;
-    let manifest = document
-        .manifest
-        .into_iter()
-        .map(|raw| {
-            let view: EntryView =
-                serde_json::from_str(raw.get()).map_err(|e| not_part(e.to_string()))?;
-            Ok(Entry {
-                raw,
-                kind: view.kind,
-                path: view.path,
-                object: view.object,
-                chained: view.chain.is_some(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(Part {
         path: path.to_path_buf(),
-        report: document.report,
+        report,
         shard,
-        manifest,
     })
 }
 
@@ -192,13 +163,7 @@ fn check_parts(parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
                 )));
             }
         }
-        let digests = |p: &Part| {
-            p.manifest
-                .iter()
-                .filter(|e| matches!(e.kind, EvidenceKind::Digest | EvidenceKind::Metadata))
-                .count()
-        };
-        if same_run(part) != expected || digests(part) != digests(first) {
+        if same_run(part) != expected {
             return Err(MergeError::Mismatch(format!(
                 "{name} verified other inputs than {} (mirrors, key files, time range or checkpoints differ): every shard must run the same command but for its index",
                 first.path.display()
@@ -308,12 +273,12 @@ fn add_summary(to: &mut crate::report::Summary, from: &crate::report::Summary) {
 /// What orders a partition as a single run checks them: its place, then its
 /// day; the misplaced-keys partition last.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Order {
+pub(crate) enum Order {
     Day(Location, Option<jiff::civil::Date>),
     Misc,
 }
 
-fn order_of(p: &PartitionReport) -> Order {
+pub(crate) fn order_of(p: &PartitionReport) -> Order {
     let (Some(account), Some(region)) = (&p.account, &p.region) else {
         return Order::Misc;
     };
@@ -356,88 +321,4 @@ fn merged_partitions(parts: &[Part]) -> Vec<PartitionReport> {
     }
     days.sort_by(|a, b| a.0.cmp(&b.0));
     days.into_iter().map(|(_, p)| p).chain(misc).collect()
-}
-
-/// The JSON report, written as `verify` streams it.
-fn write_json(report: &Report, first: &Part, parts: &[Part]) -> Vec<u8> {
-    let mut out = crate::report::stream::json_head(&crate::report::stream::Head {
-        schema_version: report.schema_version,
-        tool: &report.tool,
-        generated_at: report.generated_at,
-        inputs: &report.inputs,
-    });
-    let entries = manifest(report, first, parts);
-    for (index, entry) in entries.iter().enumerate() {
-        out.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
-        out.extend_from_slice(entry.raw.get().as_bytes());
-    }
-    out.extend(crate::report::stream::json_tail(report, entries.len()));
-    out
-}
-
-/// The manifest as a single run writes it: the digests' entries (every part
-/// lists every digest), each part's log files in the order of the
-/// partitions, then the key files.
-fn manifest<'p>(report: &Report, first: &'p Part, parts: &'p [Part]) -> Vec<&'p Entry> {
-    let is_digest = |e: &&Entry| matches!(e.kind, EvidenceKind::Digest | EvidenceKind::Metadata);
-    // Every part lists every digest read, in the same order; the part that
-    // examines its chain names the chain.
-    let listed: Vec<Vec<&Entry>> = parts
-        .iter()
-        .map(|p| p.manifest.iter().filter(is_digest).collect())
-        .collect();
-    let digests: Vec<&Entry> = first
-        .manifest
-        .iter()
-        .filter(is_digest)
-        .enumerate()
-        .map(|(i, own)| {
-            listed
-                .iter()
-                .filter_map(|l| l.get(i).copied())
-                .find(|e| e.chained)
-                .unwrap_or(own)
-        })
-        .collect();
-    let keys = first
-        .manifest
-        .iter()
-        .filter(|e| e.kind == EvidenceKind::PublicKey);
-    let ids: Vec<(Order, &str)> = {
-        let mut ids: Vec<(Order, &str)> = report
-            .partitions
-            .iter()
-            .map(|p| (order_of(p), p.id.as_str()))
-            .collect();
-        ids.sort_by(|a, b| a.1.cmp(b.1));
-        ids
-    };
-    let partition_of = |object: Option<&String>| -> Order {
-        let Some(object) = object else {
-            return Order::Misc;
-        };
-        let at = ids.partition_point(|(_, id)| *id <= object.as_str());
-        at.checked_sub(1)
-            .and_then(|i| ids.get(i))
-            .filter(|(_, id)| object.starts_with(id))
-            .map_or(Order::Misc, |(order, _)| order.clone())
-    };
-    let mut logs: Vec<(Order, &Entry)> = parts
-        .iter()
-        .flat_map(|p| p.manifest.iter().filter(|e| e.kind == EvidenceKind::Log))
-        .map(|e| (partition_of(e.object.as_ref()), e))
-        .collect();
-    // Within a partition, one part's entries keep their order; the
-    // misplaced-keys partition's come from every part, sorted by path.
-    logs.sort_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| match a.0 {
-            Order::Misc => a.1.path.cmp(&b.1.path),
-            Order::Day(..) => std::cmp::Ordering::Equal,
-        })
-    });
-    digests
-        .into_iter()
-        .chain(logs.into_iter().map(|(_, e)| e))
-        .chain(keys)
-        .collect()
 }
