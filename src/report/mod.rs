@@ -460,6 +460,7 @@ pub struct ChainReport {
     /// Home region.
     pub home_region: String,
     /// `standard` or `backfill`.
+    #[schemars(with = "String", extend("enum" = ["standard", "backfill"]))]
     pub kind: ChainKind,
     /// Buckets its digests lie in.
     pub buckets: Vec<String>,
