@@ -391,15 +391,26 @@ impl Plan {
             index,
             shards: self.shards.len(),
         })?;
+        let mut places = Places::default();
+        let mut others = Places::default();
+        for other in &self.shards {
+            let to = if other.index == index {
+                &mut places
+            } else {
+                &mut others
+            };
+            for p in &other.places {
+                to.entry(p.account.clone())
+                    .or_default()
+                    .insert(p.region.clone());
+            }
+        }
         Ok(ShardScope {
             plan_sha256: sha256.to_owned(),
             index,
             shards: self.shards.len(),
-            places: shard
-                .places
-                .iter()
-                .map(|p| (p.account.clone(), p.region.clone()))
-                .collect(),
+            places,
+            others,
             outside: shard.outside,
         })
     }
@@ -439,7 +450,16 @@ pub const INDEX_VARIABLES: [&str; 3] = [
     "AWS_BATCH_JOB_ARRAY_INDEX",
 ];
 
-/// What one shard examines: its places, and (shard 0) what lies in no place.
+/// Places by account, then region.
+type Places = BTreeMap<String, BTreeSet<String>>;
+
+fn holds(places: &Places, account: &str, region: &str) -> bool {
+    places.get(account).is_some_and(|r| r.contains(region))
+}
+
+/// What one shard examines: its places; and shard 0 what lies in no place
+/// and in places the plan gave to no shard (a mirror that grew since it
+/// was planned), so that every object is some shard's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardScope {
     /// SHA-256 of the plan file.
@@ -448,17 +468,28 @@ pub struct ShardScope {
     pub index: usize,
     /// How many shards the plan has.
     pub shards: usize,
-    /// `(account, region)` of its places.
-    pub places: BTreeSet<(String, String)>,
-    /// Whether it judges objects in no place.
+    /// Its places.
+    places: Places,
+    /// The other shards' places.
+    others: Places,
+    /// Whether it judges objects in no place (and in places of no shard).
     pub outside: bool,
 }
 
 impl ShardScope {
-    /// Whether `(account, region)` is one of its places.
+    /// Whether the place `(account, region)` is this shard's: one of its
+    /// places, or (shard 0) one the plan gave to no shard.
     #[must_use]
     pub fn has_place(&self, account: &str, region: &str) -> bool {
-        self.places.iter().any(|(a, r)| a == account && r == region)
+        holds(&self.places, account, region)
+            || (self.outside && !holds(&self.others, account, region))
+    }
+
+    /// Its places, `(account, region)`, as the plan lists them.
+    pub fn places(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.places
+            .iter()
+            .flat_map(|(a, regions)| regions.iter().map(move |r| (a.as_str(), r.as_str())))
     }
 
     /// What the report says of it.
@@ -468,11 +499,7 @@ impl ShardScope {
             plan_sha256: self.plan_sha256.clone(),
             shard: self.index,
             shards: self.shards,
-            places: self
-                .places
-                .iter()
-                .map(|(a, r)| format!("{a}/{r}"))
-                .collect(),
+            places: self.places().map(|(a, r)| format!("{a}/{r}")).collect(),
             outside: self.outside,
         }
     }
@@ -634,6 +661,10 @@ mod tests {
         );
         assert!(
             b.has_place("111111111111", "eu-west-1") && !a.has_place("111111111111", "eu-west-1")
+        );
+        // A place the plan gave to no shard (the mirror grew) is shard 0's.
+        assert!(
+            a.has_place("999999999999", "us-east-1") && !b.has_place("999999999999", "us-east-1")
         );
         assert!(matches!(
             read.scope(2, &sha),

@@ -94,6 +94,11 @@ fn single(case: &Case) -> (i32, String) {
 }
 
 fn sharded(case: &Case, shards: usize) -> Sharded {
+    sharded_after(case, shards, || {})
+}
+
+/// Plans `case` into `shards`, runs `after_planning`, then runs the shards and merges them.
+fn sharded_after(case: &Case, shards: usize, after_planning: impl FnOnce()) -> Sharded {
     let dir = tempfile::tempdir().unwrap();
     let roots = case.roots();
     let plan = dir.path().join("plan.json");
@@ -103,6 +108,7 @@ fn sharded(case: &Case, shards: usize) -> Sharded {
     args.extend([os("--shards"), os(&n), os("--output"), plan.as_os_str()]);
     let out = trailproof(&args);
     assert!(out.status.success(), "{out:?}");
+    after_planning();
     let mut parts = Vec::new();
     let mut texts = Vec::new();
     for k in 0..shards {
@@ -280,6 +286,43 @@ fn injected_modified_and_stray_files_are_each_reported_by_one_shard() {
     let report = assert_same_as_single(&case);
     let codes = codes(&report);
     assert!(codes.contains(&"log.modified".to_owned()), "{codes:?}");
+}
+
+/// A place that appeared after the plan was made (a new account's folder)
+/// is shard 0's: nothing in the mirror is left to no shard.
+#[test]
+fn a_place_added_after_planning_is_judged_by_shard_0() {
+    let case = Case::new(small(1507));
+    let mut injected = String::new();
+    let merged = sharded_after(&case, 2, || {
+        injected = case.mirror.inject_log(
+            "999988887777",
+            "eu-west-1",
+            case.chain("eu-west-1")[2].end_time,
+        );
+    });
+    let (code, json) = single(&case);
+    assert_eq!(common::comparable(&merged.json), common::comparable(&json));
+    assert_eq!(merged.code, code);
+    let report: serde_json::Value = serde_json::from_str(&merged.json).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["object"].as_str().unwrap().ends_with(&injected)),
+        "{:#}",
+        report["findings"]
+    );
+    let shard0 = &merged.parts[0]["findings"];
+    assert!(
+        shard0
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["object"].as_str().unwrap().ends_with(&injected)),
+        "{shard0:#}"
+    );
 }
 
 #[test]

@@ -16,10 +16,10 @@ pub struct KeyFilter {
     pub accounts: Vec<String>,
     /// Delivering regions (empty: all).
     pub regions: Vec<String>,
-    /// Only the log files of these places, `(account, region)` (`collect
-    /// --plan --shard`: a shard's places); digests of every place are still
-    /// taken, as the shard's run reads them all.
-    pub log_places: Option<Vec<(String, String)>>,
+    /// Only the log files of this shard's places (`collect --plan
+    /// --shard`); digests of every place are still taken, as the shard's
+    /// run reads them all.
+    pub shard: Option<crate::shard::ShardScope>,
 }
 
 /// What to do with one listed key.
@@ -103,9 +103,9 @@ impl KeyFilter {
     }
 
     fn log_place(&self, account: &str, region: &str) -> bool {
-        self.log_places
+        self.shard
             .as_ref()
-            .is_none_or(|places| places.iter().any(|(a, r)| a == account && r == region))
+            .is_none_or(|shard| shard.has_place(account, region))
     }
 
     fn within(&self, t: Timestamp, before: SignedDuration, after: SignedDuration) -> bool {
@@ -180,18 +180,24 @@ mod tests {
 
     #[test]
     fn a_shard_takes_its_places_logs_and_every_digest() {
-        let mine = KeyFilter {
-            log_places: Some(vec![("111122223333".into(), "eu-west-1".into())]),
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let mut sizes = crate::shard::Sizes::default();
+        sizes.add(Some("b"), LOG, 10);
+        sizes.add(Some("b"), &LOG.replace("eu-west-1", "us-east-1"), 5);
+        let plan = crate::shard::Plan::make(sizes, 2);
+        std::fs::write(&path, serde_json::to_vec(&plan).unwrap()).unwrap();
+        let (plan, sha) = crate::shard::Plan::load(&path).unwrap();
+        // Shard 0 holds eu-west-1 (the larger), shard 1 us-east-1.
+        let shard = |k| KeyFilter {
+            shard: Some(plan.scope(k, &sha).unwrap()),
             ..KeyFilter::default()
         };
-        assert_eq!(mine.take(LOG), Take::Object);
-        assert!(matches!(mine.take(DIGEST), Take::Digest { .. }));
-        let other = KeyFilter {
-            log_places: Some(vec![("111122223333".into(), "us-east-1".into())]),
-            ..KeyFilter::default()
-        };
-        assert_eq!(other.take(LOG), Take::OutsideFilters);
-        assert!(matches!(other.take(DIGEST), Take::Digest { .. }));
+        assert_eq!(shard(0).take(LOG), Take::Object);
+        assert_eq!(shard(1).take(LOG), Take::OutsideFilters);
+        for k in [0, 1] {
+            assert!(matches!(shard(k).take(DIGEST), Take::Digest { .. }));
+        }
     }
 
     #[test]

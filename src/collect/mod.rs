@@ -210,10 +210,6 @@ fn filters(options: &CollectOptions) -> Filters {
         accounts: options.filter.accounts.clone(),
         regions: options.filter.regions.clone(),
         versions: options.versions,
-        log_places: options
-            .filter
-            .log_places
-            .as_ref()
-            .map(|places| places.iter().map(|(a, r)| format!("{a}/{r}")).collect()),
+        log_places: options.filter.shard.as_ref().map(|s| s.used().places),
     }
 }

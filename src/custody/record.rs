@@ -102,8 +102,9 @@ pub struct Filters {
     pub regions: Vec<String>,
     /// `--versions`.
     pub versions: bool,
-    /// `--plan --shard`: only these places' log files (`account/region`)
-    /// were taken; digests of every place were.
+    /// `--plan --shard`: only these places' log files (`account/region`;
+    /// for shard 0 also those of places the plan gave to no shard) were
+    /// taken; digests of every place were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_places: Option<Vec<String>>,
 }

@@ -67,7 +67,7 @@ fn shown(when: ProgressWhen) -> Shown {
 
 /// The places whose log files a shard needs (`--plan`, `--shard` or the
 /// engine's index variable).
-fn shard_places(args: &CollectArgs) -> Result<Option<Vec<(String, String)>>, CannotRun> {
+fn shard_scope(args: &CollectArgs) -> Result<Option<trailproof::shard::ShardScope>, CannotRun> {
     let Some(plan) = &args.plan else {
         return Ok(None);
     };
@@ -78,8 +78,7 @@ fn shard_places(args: &CollectArgs) -> Result<Option<Vec<(String, String)>>, Can
     let (plan, sha256) = trailproof::shard::Plan::load(plan).map_err(failed)?;
     let index = trailproof::shard::shard_index(args.shard, |name| std::env::var(name).ok())
         .map_err(failed)?;
-    let scope = plan.scope(index, &sha256).map_err(failed)?;
-    Ok(Some(scope.places.into_iter().collect()))
+    plan.scope(index, &sha256).map(Some).map_err(failed)
 }
 
 /// Runs `collect` and prints its summary.
@@ -94,7 +93,7 @@ pub(crate) fn run(args: &CollectArgs) -> Result<u8, CannotRun> {
             until: args.until,
             accounts: args.accounts.clone(),
             regions: args.regions.clone(),
-            log_places: shard_places(args)?,
+            shard: shard_scope(args)?,
         },
         versions: args.versions,
         jobs: args.jobs,
