@@ -55,7 +55,16 @@ pub(crate) fn plan(
         }
     }
     for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
-        for route in &record.routes {
+        // A digest moved into a shard's place may list another shard's
+        // folder: that folder is the other shard's to read.
+        let admitted = |route: &&Route| match route {
+            Route::Day(location, _) => {
+                selection.scope.is_none()
+                    || selection.admits_place(&location.account, &location.region)
+            }
+            Route::Misc => true,
+        };
+        for route in record.routes.iter().filter(admitted) {
             partitions
                 .entry(route.clone())
                 .or_insert_with(|| partition(route.clone()))

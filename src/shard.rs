@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 /// The `format` of a plan file.
 pub const FORMAT: &str = "trailproof-plan/1";
 
+/// Most shards a plan may have (`plan --shards`).
+pub const MAX_SHARDS: usize = 100_000;
+
 /// Largest plan file read (a plan lists places, not files).
 const MAX_PLAN_BYTES: u64 = 256 << 20;
 
@@ -373,7 +376,12 @@ impl Plan {
             .collect();
         let unique = places.iter().collect::<BTreeSet<_>>().len() == places.len();
         let one_outside = plan.shards.iter().filter(|s| s.outside).count() == 1;
-        if plan.shards.is_empty() || !indexes_ok || !unique || !one_outside {
+        if plan.shards.is_empty()
+            || plan.shards.len() > MAX_SHARDS
+            || !indexes_ok
+            || !unique
+            || !one_outside
+        {
             return Err(PlanError::Invalid {
                 path: path.to_path_buf(),
                 what: "its shards are not numbered 0 to N-1, or a place is in two shards, or not exactly one shard judges what lies in no place".to_owned(),

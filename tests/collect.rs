@@ -712,7 +712,7 @@ fn the_cluster_manifests_run_shards_that_collect_and_merge_into_the_single_verdi
         serde_json::json!(["sh", "/audit/shard.sh"])
     );
     let k8s_env = env_of(&container["env"]);
-    for name in ["BUCKET", "PLAN", "MIRROR", "PARTS"] {
+    for name in ["BUCKET", "UNTIL", "PLAN", "MIRROR", "PARTS"] {
         assert!(k8s_env.iter().any(|(n, _)| n == name), "{name}");
     }
     let merge = manifest("kubernetes/merge-job.yaml");
@@ -746,6 +746,14 @@ fn the_cluster_manifests_run_shards_that_collect_and_merge_into_the_single_verdi
     // The scripts, as the engines run them, against a local S3.
     let case = recent_case(1701);
     let servers = serve(&case, &[]);
+    // The end of the audited time: the newest digest's.
+    let until = case
+        .mirror
+        .digests
+        .iter()
+        .map(|d| d.end_time)
+        .max()
+        .unwrap();
     let work = tempfile::tempdir().unwrap();
     let bin = work.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -779,6 +787,7 @@ fn the_cluster_manifests_run_shards_that_collect_and_merge_into_the_single_verdi
             .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
             .env("PATH", path)
             .env("BUCKET", "s3://acme-cloudtrail-logs")
+            .env("UNTIL", until.to_string())
             .env("ENDPOINT_URL", servers.url("s3"))
             .env("PLAN", &plan)
             .env("MIRROR", &mirror)

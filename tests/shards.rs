@@ -407,3 +407,45 @@ fn merge_refuses_missing_doubled_and_foreign_parts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("shard 2 is not in the plan"));
 }
+
+/// More shards than places: a shard with nothing of its own writes an empty
+/// part (not an error), and the merge is the single run.
+#[test]
+fn a_shard_with_no_place_of_its_own_is_an_empty_part() {
+    let case = Case::new(small(1508));
+    let (code, json) = single(&case);
+    let merged = sharded(&case, 4);
+    assert_eq!(common::comparable(&merged.json), common::comparable(&json));
+    assert_eq!(merged.code, code);
+    let empty = &merged.parts[3];
+    assert_eq!(empty["inputs"]["shard"]["places"], serde_json::json!([]));
+    assert_eq!(empty["findings"], serde_json::json!([]));
+}
+
+/// A digest copied into another shard's place: each shard judges what lies
+/// in its places; the merged verdict, findings, counts and exit status are
+/// the single run's. (Known differences of this case: the chain's coverage
+/// timeline is the shard's that holds the chain's place, which does not see
+/// the copy's trouble, and the copy is not counted among the digests of the
+/// partition it lists, which another shard reads.)
+#[test]
+fn a_digest_copied_into_another_shards_place_gives_the_single_runs_verdict_and_findings() {
+    let case = Case::new(two_accounts(1509));
+    let digest = &case.chain("us-east-1")[2];
+    let elsewhere = digest
+        .key
+        .replace("AWSLogs/111122223333/", "AWSLogs/444455556666/")
+        .replace("us-east-1/", "eu-west-1/");
+    case.mirror.copy_file(&digest.key, &elsewhere);
+    let (code, json) = single(&case);
+    let single: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for shards in [2, 3] {
+        let merged = sharded(&case, shards);
+        let report: serde_json::Value = serde_json::from_str(&merged.json).unwrap();
+        assert_eq!(merged.code, code, "{shards} shards");
+        for field in ["verdict", "findings", "summary", "manifest"] {
+            assert_eq!(report[field], single[field], "{shards} shards: {field}");
+        }
+    }
+    assert_eq!(single["verdict"], "fail");
+}

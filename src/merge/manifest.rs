@@ -74,7 +74,7 @@ impl Stream {
             Ok(Err(e)) => {
                 return Err(std::io::Error::other(format!(
                     "{}: {}",
-                    self.path.display(),
+                    crate::text::escape_control(&self.path.to_string_lossy()),
                     crate::text::escape_control(&e)
                 )));
             }

@@ -111,6 +111,11 @@ fn read_part(path: &Path) -> Result<Part, MergeError> {
         .shard
         .clone()
         .ok_or_else(|| not_part("it has no inputs.shard: a whole run's report".to_owned()))?;
+    let mut report = report;
+    // A part's word on severity is not taken: each code has one.
+    for finding in &mut report.findings {
+        finding.severity = finding.code.severity();
+    }
     Ok(Part {
         path: path.to_path_buf(),
         report,
@@ -135,6 +140,13 @@ fn check_parts(parts: Vec<Part>) -> Result<Vec<Part>, MergeError> {
         serde_json::to_value(&inputs).unwrap_or_default()
     };
     let expected = same_run(first);
+    if !(1..=crate::shard::MAX_SHARDS).contains(&shards) {
+        return Err(MergeError::Mismatch(format!(
+            "{} claims a plan of {shards} shards (a plan has 1 to {})",
+            first.path.display(),
+            crate::shard::MAX_SHARDS
+        )));
+    }
     let mut seen = vec![None::<&Path>; shards];
     for part in &parts {
         let name = part.path.display();
@@ -207,13 +219,7 @@ fn merged_report(first: &Part, parts: &[Part], fail_on: FailOn, run: crate::repo
     }
     summary.findings.errors = errors;
     summary.findings.warnings = warnings;
-    // Each chain is reported by the shard whose scope holds its place.
-    let mut chains: Vec<crate::report::ChainReport> = parts
-        .iter()
-        .flat_map(|p| p.report.chains.iter().cloned())
-        .collect();
-    chains.sort_by_key(chain_order);
-    chains.dedup_by(|a, b| a.id == b.id);
+    let chains = merged_chains(parts);
     let mut inputs: Inputs = base.inputs.clone();
     inputs.shard = None;
     for part in parts {
@@ -247,6 +253,35 @@ fn merged_report(first: &Part, parts: &[Part], fail_on: FailOn, run: crate::repo
         heads: Vec::new(),
         json_sha256: None,
     }
+}
+
+/// Every part's chains in a single run's order. A chain is in the part of
+/// each shard that holds one of its digests (a digest moved into another
+/// shard's place is that shard's): its timeline is taken from the shard
+/// holding its place, its counts added up over the parts.
+fn merged_chains(parts: &[Part]) -> Vec<crate::report::ChainReport> {
+    let mut all: Vec<(&crate::report::ChainReport, bool)> = parts
+        .iter()
+        .flat_map(|p| {
+            p.report.chains.iter().map(move |c| {
+                let place = format!("{}/{}", c.account, c.region);
+                (c, p.shard.places.contains(&place))
+            })
+        })
+        .collect();
+    // By key, the owner's first.
+    all.sort_by(|a, b| chain_order(a.0).cmp(&chain_order(b.0)).then(b.1.cmp(&a.1)));
+    let mut chains: Vec<crate::report::ChainReport> = Vec::new();
+    for (chain, _) in all {
+        match chains.last_mut() {
+            Some(last) if last.id == chain.id => {
+                last.digests.add(&chain.digests);
+                last.logs.add(&chain.logs);
+            }
+            _ => chains.push(chain.clone()),
+        }
+    }
+    chains
 }
 
 /// The order of a single run's chains (by their key).

@@ -21,6 +21,9 @@ if [[ $action == stop ]]; then
     exit 0
 fi
 
+# Whatever fails from here on, nothing is left running.
+trap 'stop' ERR
+
 for tool in munged slurmctld slurmd sbatch; do
     command -v "$tool" >/dev/null || { echo "slurm.sh: $tool not found (apt-get install slurm-wlm munge)" >&2; exit 3; }
 done

@@ -43,6 +43,14 @@ pub(crate) fn run(args: &MergeArgs) -> Result<u8, Vec<CannotRun>> {
             help: "give the JSON report of every shard of one plan, each once, from the same command but for --shard",
         }]
     })?;
+    // The parts' manifests are read through once before any report is
+    // written: a part that disagrees leaves no report behind.
+    if let Err(e) = merged.write_json(&mut std::io::sink()) {
+        return Err(vec![CannotRun {
+            message: escape_control(&e.to_string()).into_owned(),
+            help: "give the JSON report of every shard of one plan, each once, from the same command but for --shard, collected up to the same --until",
+        }]);
+    }
     let render = |format: ReportFormat, out: &mut dyn std::io::Write| match format {
         ReportFormat::Json => merged.write_json(out),
         other => merged.report.write(other, out),
