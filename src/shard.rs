@@ -424,6 +424,17 @@ impl Plan {
     }
 }
 
+/// The scope of the shard a run is asked for: the plan at `path`, and
+/// [`shard_index`] from `given` and the process's environment.
+///
+/// # Errors
+/// When the plan cannot be read, no index is given, or it is not in the plan.
+pub fn scope_of_run(path: &Path, given: Option<usize>) -> Result<ShardScope, PlanError> {
+    let (plan, sha256) = Plan::load(path)?;
+    let index = shard_index(given, |name| std::env::var(name).ok())?;
+    plan.scope(index, &sha256)
+}
+
 /// The shard index: `--shard`, else the first of the engines' index
 /// variables that is set (`SLURM_ARRAY_TASK_ID`, `JOB_COMPLETION_INDEX`,
 /// `AWS_BATCH_JOB_ARRAY_INDEX`), read through `var`.

@@ -75,10 +75,9 @@ fn shard_scope(args: &CollectArgs) -> Result<Option<trailproof::shard::ShardScop
         message: trailproof::text::escape_control(&e.to_string()).into_owned(),
         help: "give the plan the shards are run from, and the shard's index (--shard K, or the engine's index variable)",
     };
-    let (plan, sha256) = trailproof::shard::Plan::load(plan).map_err(failed)?;
-    let index = trailproof::shard::shard_index(args.shard, |name| std::env::var(name).ok())
-        .map_err(failed)?;
-    plan.scope(index, &sha256).map(Some).map_err(failed)
+    trailproof::shard::scope_of_run(plan, args.shard)
+        .map(Some)
+        .map_err(failed)
 }
 
 /// Runs `collect` and prints its summary.

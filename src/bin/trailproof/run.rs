@@ -54,10 +54,7 @@ fn shard_scope(
         message: trailproof::text::escape_control(&e.to_string()).into_owned(),
         help: "make the plan with `trailproof plan MIRROR --shards N --output PLAN`, and run shards 0 to N-1 of it",
     };
-    let (plan, sha256) = trailproof::shard::Plan::load(plan).map_err(failed)?;
-    let index =
-        trailproof::shard::shard_index(shard, |name| std::env::var(name).ok()).map_err(failed)?;
-    plan.scope(index, &sha256).map_err(failed)
+    trailproof::shard::scope_of_run(plan, shard).map_err(failed)
 }
 
 /// How progress is shown: `--progress`, `--quiet` and `--verbose`.
