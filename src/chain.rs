@@ -1065,6 +1065,7 @@ mod tests {
             trusted: false,
             in_range: true,
             deselected: false,
+            reported: true,
             dropped_listing: None,
             routes: Vec::new(),
             listed: 0,

@@ -69,6 +69,19 @@ pub(crate) fn classify(rel: &str) -> FileKind {
     FileKind::Other
 }
 
+/// The day of the folder a key lies in (`…/YYYY/MM/DD/<file>`), when
+/// those are the key's last folders and a valid date.
+#[must_use]
+pub fn folder_date(key: &str) -> Option<jiff::civil::Date> {
+    let mut parts = key.rsplit('/').skip(1);
+    let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
+        return None;
+    }
+    jiff::civil::Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
+}
+
 /// Parses the CloudTrail layout from a key (or relative path), anchored at
 /// its end: `[P/]AWSLogs/[O/]A/<service>/R/YYYY/MM/DD/<file>`, where
 /// `service` is `CloudTrail` or `CloudTrail-Digest`.

@@ -44,7 +44,9 @@ pub(crate) fn plan(
     for (index, folder) in inventory.day_folders.iter().enumerate() {
         // Day folders of accounts and regions outside the selection are not listed.
         if let Some(route) = route_of_folder(inventory, folder).filter(|route| match route {
-            Route::Day(location, _) => selection.admits_place(&location.account, &location.region),
+            Route::Day(location, day) => {
+                selection.admits_day(&location.account, &location.region, *day)
+            }
             Route::Misc => true,
         }) {
             partitions
@@ -56,13 +58,15 @@ pub(crate) fn plan(
     }
     for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
         // A digest moved into a shard's place may list another shard's
-        // folder: that folder is the other shard's to read.
+        // folder, and a shard holding some days of a place reads all its
+        // digests: a day is the shard's that holds it; what lies in no day,
+        // the shard's that reports on the digest.
         let admitted = |route: &&Route| match route {
-            Route::Day(location, _) => {
+            Route::Day(location, day) => {
                 selection.scope.is_none()
-                    || selection.admits_place(&location.account, &location.region)
+                    || selection.admits_day(&location.account, &location.region, *day)
             }
-            Route::Misc => true,
+            Route::Misc => record.reported,
         };
         for route in record.routes.iter().filter(admitted) {
             partitions

@@ -53,6 +53,11 @@ pub struct DigestRecord {
     /// when authentic, the files delivered in its window at its place are
     /// not judged (they may be its trail's, not a selected one's).
     pub deselected: bool,
+    /// Whether it is in range and the run reports on it. A shard that
+    /// examines some days of a place reads every digest of the place in
+    /// range (they judge its log files), but only the shard that owns the
+    /// place reports on them.
+    pub reported: bool,
     /// Whether an earlier audit's checkpoint vouches for it (`--incremental`):
     /// it lies in its chain at or before the checkpointed head, which is
     /// still there, unchanged, with the chain going on through it. The log

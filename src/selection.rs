@@ -49,22 +49,54 @@ impl Selection {
         self.scope.as_ref().is_none_or(|s| s.outside)
     }
 
-    /// Whether files delivered for `account` in `region` may be examined.
-    #[must_use]
-    pub fn admits_place(&self, account: &str, region: &str) -> bool {
+    /// Whether `--account-id` and `--region` take the place.
+    fn chooses_place(&self, account: &str, region: &str) -> bool {
         (self.accounts.is_empty() || self.accounts.iter().any(|a| a == account))
             && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
+    }
+
+    /// Whether what lies at `account` in `region` is examined and reported
+    /// on: its digests and chains, and what lies in no day of it.
+    #[must_use]
+    pub fn admits_place(&self, account: &str, region: &str) -> bool {
+        self.chooses_place(account, region)
             && self
                 .scope
                 .as_ref()
-                .is_none_or(|s| s.has_place(account, region))
+                .is_none_or(|s| s.owns_place(account, region))
     }
 
-    /// Whether the chain `key` is examined.
+    /// Whether the log folder of `day` at `account` in `region` is examined.
+    #[must_use]
+    pub fn admits_day(&self, account: &str, region: &str, day: jiff::civil::Date) -> bool {
+        self.chooses_place(account, region)
+            && self
+                .scope
+                .as_ref()
+                .is_none_or(|s| s.has_day(account, region, day))
+    }
+
+    /// Whether the chain `key` is examined and reported on.
     #[must_use]
     pub fn admits_chain(&self, key: &crate::chain::ChainKey) -> bool {
-        self.admits_place(&key.account, &key.region)
-            && (self.trails.is_empty() || self.trails.iter().any(|t| t.matches(key)))
+        self.admits_place(&key.account, &key.region) && self.chooses_trail(key)
+    }
+
+    /// Whether the chain `key`'s digests are read as the run's own: it is
+    /// examined, or a shard examines some days of its place (their log
+    /// files are judged by every digest of the place, as in a single run).
+    #[must_use]
+    pub fn reads_chain(&self, key: &crate::chain::ChainKey) -> bool {
+        self.chooses_place(&key.account, &key.region)
+            && self.chooses_trail(key)
+            && self
+                .scope
+                .as_ref()
+                .is_none_or(|s| s.reads_place(&key.account, &key.region))
+    }
+
+    fn chooses_trail(&self, key: &crate::chain::ChainKey) -> bool {
+        self.trails.is_empty() || self.trails.iter().any(|t| t.matches(key))
     }
 
     /// Whether what an S3 URL (`s3://bucket/key`) names is examined (see
@@ -90,9 +122,13 @@ impl Selection {
         if let Some(chain) = crate::chain::ChainKey::of_key(key) {
             return self.admits_chain(&chain);
         }
-        ["CloudTrail", "CloudTrail-Digest"]
-            .into_iter()
-            .find_map(|service| crate::layout::parse_layout(key, service))
+        if let Some(layout) = crate::layout::parse_layout(key, "CloudTrail") {
+            return match crate::layout::folder_date(key) {
+                Some(day) => self.admits_day(&layout.account, &layout.region, day),
+                None => self.admits_place(&layout.account, &layout.region),
+            };
+        }
+        crate::layout::parse_layout(key, "CloudTrail-Digest")
             .map_or(self.admits_outside(), |layout| {
                 self.admits_place(&layout.account, &layout.region)
             })

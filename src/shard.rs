@@ -3,6 +3,9 @@
 //!
 //! [`Plan::make`] assigns every place (account × delivering region) to one of
 //! N shards, balanced by bytes, and lists per shard the S3 prefixes it needs.
+//! A place too large for one shard is cut into windows of whole days (of its
+//! log folders), each a place of its own in the plan; the shard holding a
+//! place's first window also judges its digests and chains.
 //! `verify --plan --shard K` then runs with the [`ShardScope`] of shard K:
 //! the digests of every place are still read as evidence (they may link to or
 //! list what lies in another place), but only shard K's places' log files
@@ -13,6 +16,7 @@
 
 use crate::layout::{Location, Service, parse_layout, s3_url};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -104,7 +108,8 @@ pub struct Shard {
     pub prefixes: Vec<String>,
 }
 
-/// One place: the files of one account folder and delivering region.
+/// One place: the files of one account folder and delivering region, or
+/// a window of its days when the place is cut between shards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Place {
@@ -112,8 +117,32 @@ pub struct Place {
     pub account: String,
     /// Delivering region.
     pub region: String,
-    /// Its bytes and files (logs and digests).
+    /// The window's first day (UTC, of the log folders); none: from the
+    /// place's first. The shard holding the window without one also judges
+    /// the place's digests and chains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Date>,
+    /// The day after the window's last; none: up to the place's last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+    /// Its bytes and files (logs, and digests for the first window).
     pub load: Load,
+}
+
+impl Place {
+    /// `account/region`, and its window when it has one
+    /// (`111122223333/us-east-1 from 2026-03-02 until 2026-03-05`).
+    #[must_use]
+    pub fn label(&self) -> String {
+        let mut label = format!("{}/{}", self.account, self.region);
+        if let Some(from) = self.from {
+            label.push_str(&format!(" from {from}"));
+        }
+        if let Some(until) = self.until {
+            label.push_str(&format!(" until {until}"));
+        }
+        label
+    }
 }
 
 /// Why a plan could not be made or read.
@@ -164,7 +193,11 @@ pub struct Sizes {
 
 #[derive(Debug, Default)]
 struct PlaceSizes {
+    /// Every file of the place.
     load: Load,
+    /// Its log files by day folder.
+    days: BTreeMap<Date, Load>,
+    /// Its log folders (`…/CloudTrail/REGION/`).
     log_prefixes: BTreeSet<String>,
 }
 
@@ -186,7 +219,12 @@ impl Sizes {
                     None => location.folder(service),
                 };
                 match service {
-                    Service::Logs => place.log_prefixes.insert(folder),
+                    Service::Logs => {
+                        if let Some(day) = crate::layout::folder_date(key) {
+                            place.days.entry(day).or_default().add(bytes);
+                        }
+                        place.log_prefixes.insert(folder)
+                    }
                     Service::Digests => self.digest_prefixes.insert(folder),
                 };
                 return;
@@ -296,10 +334,108 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, PlanError> {
     })
 }
 
+/// A place as `pieces` windows of whole days with about as many bytes of
+/// logs each (fewer when it has fewer days), with the S3 prefixes of each:
+/// the first window holds the place's digests and what lies in no day.
+fn cut_place(
+    account: &str,
+    region: &str,
+    place: &PlaceSizes,
+    pieces: usize,
+) -> Vec<(Place, BTreeSet<String>)> {
+    let whole = |load| Place {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        from: None,
+        until: None,
+        load,
+    };
+    if pieces <= 1 || place.days.len() <= 1 {
+        return vec![(whole(place.load), place.log_prefixes.clone())];
+    }
+    let logs: u64 = place.days.values().map(|l| l.bytes).sum();
+    // The first day of each window after the first.
+    let mut starts: Vec<Date> = Vec::new();
+    let mut so_far = 0u64;
+    let mut days = place.days.iter().peekable();
+    while let Some((_, load)) = days.next() {
+        so_far = so_far.saturating_add(load.bytes);
+        let next_cut = (starts.len() as u64 + 1).saturating_mul(logs) / pieces as u64;
+        if let Some(&(&next, _)) = days.peek()
+            && so_far >= next_cut
+            && starts.len() + 1 < pieces
+        {
+            starts.push(next);
+        }
+    }
+    let mut bounds: Vec<Option<Date>> = vec![None];
+    bounds.extend(starts.iter().copied().map(Some));
+    bounds.push(None);
+    let mut out = Vec::new();
+    for pair in bounds.windows(2) {
+        let (from, until) = (
+            pair.first().copied().flatten(),
+            pair.get(1).copied().flatten(),
+        );
+        let inside = |day: &Date| from.is_none_or(|f| *day >= f) && until.is_none_or(|u| *day < u);
+        let mut load = Load::default();
+        for (_, day) in place.days.iter().filter(|(d, _)| inside(d)) {
+            load.add_load(*day);
+        }
+        if from.is_none() {
+            let days: Load = place.days.values().fold(Load::default(), |mut a, l| {
+                a.add_load(*l);
+                a
+            });
+            load.add_load(Load {
+                bytes: place.load.bytes.saturating_sub(days.bytes),
+                files: place.load.files.saturating_sub(days.files),
+            });
+        }
+        let prefixes = window_prefixes(place, inside);
+        out.push((
+            Place {
+                from,
+                until,
+                ..whole(load)
+            },
+            prefixes,
+        ));
+    }
+    out
+}
+
+/// The log prefixes of the days of `place` that `inside` takes: a month's
+/// folder when every day of it the place has is inside, else day folders.
+fn window_prefixes(place: &PlaceSizes, inside: impl Fn(&Date) -> bool) -> BTreeSet<String> {
+    let mut months: BTreeMap<(i16, i8), Vec<(Date, bool)>> = BTreeMap::new();
+    for day in place.days.keys() {
+        months
+            .entry((day.year(), day.month()))
+            .or_default()
+            .push((*day, inside(day)));
+    }
+    let mut out = BTreeSet::new();
+    for folder in &place.log_prefixes {
+        for ((year, month), days) in &months {
+            if days.iter().all(|(_, inside)| *inside) {
+                out.insert(format!("{folder}{year:04}/{month:02}/"));
+            } else {
+                for (day, _) in days.iter().filter(|(_, inside)| *inside) {
+                    out.insert(format!("{folder}{year:04}/{month:02}/{:02}/", day.day()));
+                }
+            }
+        }
+    }
+    out
+}
+
 impl Plan {
     /// Splits the archive `sizes` describe into `shards` shards (at least
-    /// one): places go, largest first, to the shard with the fewest bytes so
-    /// far (ties: the lower index); what lies in no place goes to shard 0.
+    /// one). A place of more than half a shard's share of bytes is cut into
+    /// windows of whole days of about that size; then places and windows
+    /// go, largest first, to the shard with the fewest bytes so far (ties:
+    /// the lower index); what lies in no place goes to shard 0.
     #[must_use]
     pub fn make(sizes: Sizes, shards: usize) -> Plan {
         let count = shards.max(1);
@@ -313,27 +449,39 @@ impl Plan {
             })
             .collect();
         let mut total = sizes.outside;
+        for place in sizes.places.values() {
+            total.add_load(place.load);
+        }
         if let Some(first) = out.first_mut() {
             first.load = sizes.outside;
         }
-        let mut places: Vec<((String, String), PlaceSizes)> = sizes.places.into_iter().collect();
+        let piece = total.bytes.div_ceil(2 * count as u64).max(1);
+        let mut pieces: Vec<(Place, BTreeSet<String>)> = Vec::new();
+        for ((account, region), place) in sizes.places {
+            let cut = if count > 1 && place.load.bytes > piece {
+                place.load.bytes.div_ceil(piece) as usize
+            } else {
+                1
+            };
+            pieces.extend(cut_place(&account, &region, &place, cut));
+        }
         // Largest first; equal sizes in place order, so a plan is a function of its input.
-        places.sort_by(|(a, x), (b, y)| y.load.bytes.cmp(&x.load.bytes).then(a.cmp(b)));
+        pieces.sort_by(|(a, _), (b, _)| {
+            b.load
+                .bytes
+                .cmp(&a.load.bytes)
+                .then_with(|| (&a.account, &a.region, a.from).cmp(&(&b.account, &b.region, b.from)))
+        });
         let mut log_prefixes: Vec<BTreeSet<String>> = vec![BTreeSet::new(); count];
-        for ((account, region), place) in places {
-            total.add_load(place.load);
+        for (place, prefixes) in pieces {
             let Some(shard) = out.iter_mut().min_by_key(|s| (s.load.bytes, s.index)) else {
                 continue;
             };
             shard.load.add_load(place.load);
             if let Some(set) = log_prefixes.get_mut(shard.index) {
-                set.extend(place.log_prefixes);
+                set.extend(prefixes);
             }
-            shard.places.push(Place {
-                account,
-                region,
-                load: place.load,
-            });
+            shard.places.push(place);
         }
         let digest_prefixes: Vec<String> = sizes.digest_prefixes.into_iter().collect();
         for (shard, logs) in out.iter_mut().zip(log_prefixes) {
@@ -368,13 +516,14 @@ impl Plan {
             });
         }
         let indexes_ok = plan.shards.iter().enumerate().all(|(i, s)| s.index == i);
-        let places: Vec<(&str, &str)> = plan
-            .shards
-            .iter()
-            .flat_map(|s| &s.places)
-            .map(|p| (p.account.as_str(), p.region.as_str()))
-            .collect();
-        let unique = places.iter().collect::<BTreeSet<_>>().len() == places.len();
+        let mut windows: BTreeMap<(&str, &str), Vec<Window>> = BTreeMap::new();
+        for p in plan.shards.iter().flat_map(|s| &s.places) {
+            windows
+                .entry((p.account.as_str(), p.region.as_str()))
+                .or_default()
+                .push((p.from, p.until));
+        }
+        let unique = windows.values_mut().all(|w| windows_divide_time(w));
         let one_outside = plan.shards.iter().filter(|s| s.outside).count() == 1;
         if plan.shards.is_empty()
             || plan.shards.len() > MAX_SHARDS
@@ -384,7 +533,7 @@ impl Plan {
         {
             return Err(PlanError::Invalid {
                 path: path.to_path_buf(),
-                what: "its shards are not numbered 0 to N-1, or a place is in two shards, or not exactly one shard judges what lies in no place".to_owned(),
+                what: "its shards are not numbered 0 to N-1, or a place is in two shards (or its windows overlap or leave days out), or not exactly one shard judges what lies in no place".to_owned(),
             });
         }
         Ok((plan, sha256))
@@ -399,29 +548,55 @@ impl Plan {
             index,
             shards: self.shards.len(),
         })?;
-        let mut places = Places::default();
-        let mut others = Places::default();
+        let mut holdings = Holdings::default();
         for other in &self.shards {
-            let to = if other.index == index {
-                &mut places
-            } else {
-                &mut others
-            };
             for p in &other.places {
-                to.entry(p.account.clone())
+                holdings
+                    .entry(p.account.clone())
                     .or_default()
-                    .insert(p.region.clone());
+                    .entry(p.region.clone())
+                    .or_default()
+                    .push(Holding {
+                        from: p.from,
+                        until: p.until,
+                        mine: other.index == index,
+                    });
             }
+        }
+        for list in holdings.values_mut().flat_map(BTreeMap::values_mut) {
+            list.sort_by_key(|h| h.from);
         }
         Ok(ShardScope {
             plan_sha256: sha256.to_owned(),
             index,
             shards: self.shards.len(),
-            places,
-            others,
+            labels: shard.places.iter().map(Place::label).collect(),
+            holdings,
             outside: shard.outside,
         })
     }
+}
+
+/// A window of days: first day, day after the last (none: unbounded).
+type Window = (Option<Date>, Option<Date>);
+
+/// Whether the windows of one place divide all time between them: one
+/// without bounds, or windows that follow each other from no first day to
+/// no last (sorted here).
+fn windows_divide_time(windows: &mut [Window]) -> bool {
+    windows.sort();
+    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+        return false;
+    };
+    first.0.is_none()
+        && last.1.is_none()
+        && windows.windows(2).all(|pair| match pair {
+            [(_, Some(until)), (Some(from), _)] => until == from,
+            _ => false,
+        })
+        && windows
+            .iter()
+            .all(|(from, until)| from.zip(*until).is_none_or(|(f, u)| f < u))
 }
 
 /// The scope of the shard a run is asked for: the plan at `path`, and
@@ -469,16 +644,28 @@ pub const INDEX_VARIABLES: [&str; 3] = [
     "AWS_BATCH_JOB_ARRAY_INDEX",
 ];
 
-/// Places by account, then region.
-type Places = BTreeMap<String, BTreeSet<String>>;
-
-fn holds(places: &Places, account: &str, region: &str) -> bool {
-    places.get(account).is_some_and(|r| r.contains(region))
+/// One shard's window of a place (no bounds: the whole place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holding {
+    from: Option<Date>,
+    until: Option<Date>,
+    /// Whether it is the scope's shard's.
+    mine: bool,
 }
 
-/// What one shard examines: its places; and shard 0 what lies in no place
-/// and in places the plan gave to no shard (a mirror that grew since it
-/// was planned), so that every object is some shard's.
+impl Holding {
+    fn holds(&self, day: Date) -> bool {
+        self.from.is_none_or(|f| day >= f) && self.until.is_none_or(|u| day < u)
+    }
+}
+
+/// Every shard's windows, by account, then region, then first day.
+type Holdings = BTreeMap<String, BTreeMap<String, Vec<Holding>>>;
+
+/// What one shard examines: its places (or windows of days of them); and
+/// shard 0 what lies in no place and in places the plan gave to no shard
+/// (a mirror that grew since it was planned), so that every object is some
+/// shard's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardScope {
     /// SHA-256 of the plan file.
@@ -487,28 +674,50 @@ pub struct ShardScope {
     pub index: usize,
     /// How many shards the plan has.
     pub shards: usize,
-    /// Its places.
-    places: Places,
-    /// The other shards' places.
-    others: Places,
+    /// Its places, as [`Place::label`] names them.
+    labels: Vec<String>,
+    /// Every shard's places.
+    holdings: Holdings,
     /// Whether it judges objects in no place (and in places of no shard).
     pub outside: bool,
 }
 
 impl ShardScope {
-    /// Whether the place `(account, region)` is this shard's: one of its
-    /// places, or (shard 0) one the plan gave to no shard.
-    #[must_use]
-    pub fn has_place(&self, account: &str, region: &str) -> bool {
-        holds(&self.places, account, region)
-            || (self.outside && !holds(&self.others, account, region))
+    fn holdings(&self, account: &str, region: &str) -> Option<&[Holding]> {
+        self.holdings
+            .get(account)
+            .and_then(|r| r.get(region))
+            .map(Vec::as_slice)
+            .filter(|h| !h.is_empty())
     }
 
-    /// Its places, `(account, region)`, as the plan lists them.
-    pub fn places(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.places
-            .iter()
-            .flat_map(|(a, regions)| regions.iter().map(move |r| (a.as_str(), r.as_str())))
+    /// Whether the place `(account, region)`'s digests and chains are this
+    /// shard's to judge: it holds the place, or its first window, or
+    /// (shard 0) the plan gave it to no shard.
+    #[must_use]
+    pub fn owns_place(&self, account: &str, region: &str) -> bool {
+        self.holdings(account, region)
+            .map_or(self.outside, |h| h.first().is_some_and(|w| w.mine))
+    }
+
+    /// Whether the shard reads the place's digests to judge some of its
+    /// days: it owns the place, or holds a window of it.
+    #[must_use]
+    pub fn reads_place(&self, account: &str, region: &str) -> bool {
+        self.holdings(account, region)
+            .map_or(self.outside, |h| h.iter().any(|w| w.mine))
+    }
+
+    /// Whether the log folder of `day` at the place is this shard's.
+    #[must_use]
+    pub fn has_day(&self, account: &str, region: &str, day: Date) -> bool {
+        match self.holdings(account, region) {
+            None => self.outside,
+            Some(h) => h
+                .iter()
+                .find(|w| w.holds(day))
+                .map_or_else(|| self.owns_place(account, region), |w| w.mine),
+        }
     }
 
     /// What the report says of it.
@@ -518,7 +727,7 @@ impl ShardScope {
             plan_sha256: self.plan_sha256.clone(),
             shard: self.index,
             shards: self.shards,
-            places: self.places().map(|(a, r)| format!("{a}/{r}")).collect(),
+            places: self.labels.clone(),
             outside: self.outside,
         }
     }
@@ -534,10 +743,24 @@ pub struct ShardUsed {
     pub shard: usize,
     /// How many shards the plan has.
     pub shards: usize,
-    /// Its places, `account/region`.
+    /// Its places, `account/region`, with their windows of days when cut
+    /// between shards (`account/region from DAY until DAY`).
     pub places: Vec<String>,
     /// Whether it judged what lies in no place.
     pub outside: bool,
+}
+
+impl ShardUsed {
+    /// Whether the shard judged the digests and chains of the place: it
+    /// held it whole, or its first window.
+    #[must_use]
+    pub fn owns_place(&self, account: &str, region: &str) -> bool {
+        let place = format!("{account}/{region}");
+        self.places.iter().any(|p| {
+            p.strip_prefix(place.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(" until "))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -676,14 +899,14 @@ mod tests {
         let a = read.scope(0, &sha).unwrap();
         let b = read.scope(1, &sha).unwrap();
         assert!(
-            a.has_place("111111111111", "us-east-1") && !b.has_place("111111111111", "us-east-1")
+            a.owns_place("111111111111", "us-east-1") && !b.owns_place("111111111111", "us-east-1")
         );
         assert!(
-            b.has_place("111111111111", "eu-west-1") && !a.has_place("111111111111", "eu-west-1")
+            b.owns_place("111111111111", "eu-west-1") && !a.owns_place("111111111111", "eu-west-1")
         );
         // A place the plan gave to no shard (the mirror grew) is shard 0's.
         assert!(
-            a.has_place("999999999999", "us-east-1") && !b.has_place("999999999999", "us-east-1")
+            a.owns_place("999999999999", "us-east-1") && !b.owns_place("999999999999", "us-east-1")
         );
         assert!(matches!(
             read.scope(2, &sha),
@@ -700,6 +923,179 @@ mod tests {
         assert!(matches!(Plan::load(&path), Err(PlanError::Invalid { .. })));
         std::fs::write(&path, b"{\"format\":\"other\"}").unwrap();
         assert!(matches!(Plan::load(&path), Err(PlanError::Invalid { .. })));
+    }
+
+    fn day_log(account: &str, region: &str, day: &str) -> String {
+        let compact = day.replace('-', "");
+        format!(
+            "AWSLogs/{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{compact}T0000Z_abcdefghijklmnop.json.gz",
+            day.replace('-', "/")
+        )
+    }
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    /// One place over six days (two in March, four in April) and a small one.
+    fn long_place() -> Sizes {
+        let mut s = Sizes::default();
+        for d in [
+            "2026-03-30",
+            "2026-03-31",
+            "2026-04-01",
+            "2026-04-02",
+            "2026-04-03",
+            "2026-04-04",
+        ] {
+            s.add(B, &day_log("111111111111", "us-east-1", d), 100);
+        }
+        s.add(B, &digest("111111111111", "us-east-1"), 4);
+        s.add(B, &log("222222222222", "us-east-1"), 50);
+        s
+    }
+
+    #[test]
+    fn a_place_larger_than_half_a_share_is_cut_into_windows_of_days() {
+        let plan = Plan::make(long_place(), 3);
+        // 654 bytes, 3 shards: pieces of at most 109 bytes; the long place
+        // (604) is cut into 6 windows (one per day), the small one is whole.
+        let windows: Vec<&Place> = plan
+            .shards
+            .iter()
+            .flat_map(|s| &s.places)
+            .filter(|p| p.account == "111111111111")
+            .collect();
+        assert_eq!(windows.len(), 6, "{windows:#?}");
+        let mut bounds: Vec<(Option<Date>, Option<Date>)> =
+            windows.iter().map(|p| (p.from, p.until)).collect();
+        bounds.sort();
+        assert_eq!(bounds.first().unwrap(), &(None, Some(day("2026-03-31"))));
+        assert_eq!(bounds.last().unwrap(), &(Some(day("2026-04-04")), None));
+        assert!(windows_divide_time(&mut bounds));
+        // The first window also holds the digest's bytes.
+        let first = windows.iter().find(|p| p.from.is_none()).unwrap();
+        assert_eq!(
+            first.load,
+            Load {
+                bytes: 104,
+                files: 2
+            }
+        );
+        assert_eq!(first.label(), "111111111111/us-east-1 until 2026-03-31");
+        assert_eq!(
+            plan.total,
+            Load {
+                bytes: 654,
+                files: 8
+            }
+        );
+        let loads: Vec<u64> = plan.shards.iter().map(|s| s.load.bytes).collect();
+        assert!(loads.iter().all(|&b| b <= 254), "{loads:?}");
+        // Day folders where a window cuts a month, the month's folder where it holds it all.
+        let all: BTreeSet<&String> = plan.shards.iter().flat_map(|s| &s.prefixes).collect();
+        assert!(all.contains(
+            &"s3://bucket/AWSLogs/111111111111/CloudTrail/us-east-1/2026/03/30/".to_owned()
+        ));
+        assert!(
+            !all.contains(&"s3://bucket/AWSLogs/111111111111/CloudTrail/us-east-1/".to_owned())
+        );
+        assert!(all.contains(&"s3://bucket/AWSLogs/222222222222/CloudTrail/us-east-1/".to_owned()));
+        // Two shards: pieces of at most 164 bytes, 4 windows.
+        let two = Plan::make(long_place(), 2);
+        let count = two.shards.iter().flat_map(|s| &s.places).count();
+        assert_eq!(count, 5);
+        // One shard: nothing is cut.
+        let one = Plan::make(long_place(), 1);
+        assert!(
+            one.shards[0]
+                .places
+                .iter()
+                .all(|p| p.from.is_none() && p.until.is_none())
+        );
+    }
+
+    #[test]
+    fn a_window_holding_a_whole_month_fetches_the_month() {
+        let mut place = PlaceSizes::default();
+        place
+            .log_prefixes
+            .insert("s3://b/AWSLogs/1/CloudTrail/r/".to_owned());
+        for d in ["2026-03-30", "2026-03-31", "2026-04-01"] {
+            place.days.insert(day(d), Load { bytes: 1, files: 1 });
+        }
+        let april = window_prefixes(&place, |d| *d >= day("2026-03-31"));
+        assert_eq!(
+            april.into_iter().collect::<Vec<_>>(),
+            [
+                "s3://b/AWSLogs/1/CloudTrail/r/2026/03/31/",
+                "s3://b/AWSLogs/1/CloudTrail/r/2026/04/"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_shard_of_the_first_window_owns_the_place_and_each_day_has_one_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = Plan::make(long_place(), 3);
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, serde_json::to_vec(&plan).unwrap()).unwrap();
+        let (plan, sha) = Plan::load(&path).unwrap();
+        let scopes: Vec<ShardScope> = (0..3).map(|k| plan.scope(k, &sha).unwrap()).collect();
+        let (a, r) = ("111111111111", "us-east-1");
+        let owners = scopes.iter().filter(|s| s.owns_place(a, r)).count();
+        assert_eq!(owners, 1);
+        assert!(scopes.iter().all(|s| s.reads_place(a, r)));
+        for d in [
+            "2026-03-01",
+            "2026-03-30",
+            "2026-04-02",
+            "2026-04-04",
+            "2027-01-01",
+        ] {
+            let holders: Vec<usize> = scopes
+                .iter()
+                .filter(|s| s.has_day(a, r, day(d)))
+                .map(|s| s.index)
+                .collect();
+            assert_eq!(holders.len(), 1, "{d}: {holders:?}");
+        }
+        // Days before the first window's cut are the owner's.
+        let owner = scopes.iter().find(|s| s.owns_place(a, r)).unwrap();
+        assert!(owner.has_day(a, r, day("2020-01-01")));
+        let used = owner.used();
+        assert!(used.owns_place(a, r), "{:?}", used.places);
+        let other = scopes.iter().find(|s| !s.owns_place(a, r)).unwrap();
+        assert!(!other.used().owns_place(a, r));
+        // Windows that overlap, or leave days to no shard, are refused.
+        for (from, until) in [(None, None), (Some(day("2026-04-03")), None)] {
+            let mut bad = plan.clone();
+            let window = bad
+                .shards
+                .iter_mut()
+                .flat_map(|s| &mut s.places)
+                .find(|p| p.account == a && p.from.is_some() && p.until.is_some())
+                .unwrap();
+            window.from = from;
+            window.until = until;
+            std::fs::write(&path, serde_json::to_vec(&bad).unwrap()).unwrap();
+            assert!(
+                matches!(Plan::load(&path), Err(PlanError::Invalid { .. })),
+                "{from:?} {until:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_folder_date_is_the_last_three_folders() {
+        use crate::layout::folder_date;
+        assert_eq!(
+            folder_date(&day_log("1", "r", "2026-04-02")),
+            Some(day("2026-04-02"))
+        );
+        assert_eq!(folder_date("a/2026/02/30/x"), None);
+        assert_eq!(folder_date("a/2026/2/03/x"), None);
+        assert_eq!(folder_date("2026/02/03"), None);
     }
 
     #[test]

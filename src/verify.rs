@@ -271,7 +271,7 @@ fn prove_digests(records: &[DigestRecord], findings: &[Finding], progress: &dyn 
         .filter(|f| f.severity == crate::finding::Severity::Error)
         .map(|f| f.object.as_str())
         .collect();
-    for record in records.iter().filter(|r| r.in_range) {
+    for record in records.iter().filter(|r| r.reported) {
         let url = record.url();
         if record.is_authentic() && !record.contradicted && !wrong.contains(url.as_str()) {
             let kind = if record.is_backfill() {
@@ -961,6 +961,7 @@ fn read_all(
                 trusted: false,
                 in_range: true,
                 deselected: false,
+                reported: true,
                 dropped_listing: None,
                 routes,
                 listed,
@@ -1070,9 +1071,23 @@ fn complete_record(
         .map(|d| d.end_time)
         .or_else(|| name.as_ref().map(|n| n.time));
     let in_time = time.is_none_or(|t| range.admits_digest(t));
-    let selected = selection.admits_key(&key);
-    let in_range = in_time && selected;
-    record.deselected = in_time && !selected;
+    let reported = selection.admits_key(&key);
+    // A shard also reads a digest that lists a file in one of its days
+    // (a digest copied into another shard's place): it judges those files.
+    let lists_here = || {
+        selection.scope.is_some()
+            && record.routes.iter().any(|route| match route {
+                crate::record::Route::Day(at, day) => {
+                    selection.admits_day(&at.account, &at.region, *day)
+                }
+                crate::record::Route::Misc => false,
+            })
+    };
+    let read = crate::chain::ChainKey::of_key(&key).map_or(reported, |c| selection.reads_chain(&c))
+        || lists_here();
+    let in_range = in_time && read;
+    record.deselected = in_time && !read;
+    record.reported = in_range && reported;
     record.claimed_metadata = parsed
         .filter(|_| moved)
         .and_then(|d| inventory.resolve(&d.bucket, &d.object).ok())

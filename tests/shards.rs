@@ -150,8 +150,13 @@ fn sharded_after(case: &Case, shards: usize, after_planning: impl FnOnce()) -> S
 
 /// Asserts that splitting `case` into 1, 2 and 3 shards gives the single run's report.
 fn assert_same_as_single(case: &Case) -> serde_json::Value {
+    assert_same_as_single_in(case, &[1, 2, 3])
+}
+
+/// Asserts that splitting `case` into each of `counts` shards gives the single run's report.
+fn assert_same_as_single_in(case: &Case, counts: &[usize]) -> serde_json::Value {
     let (code, json) = single(case);
-    for shards in [1, 2, 3] {
+    for &shards in counts {
         let merged = sharded(case, shards);
         let (want, got) = (common::comparable(&json), common::comparable(&merged.json));
         if want != got {
@@ -174,12 +179,27 @@ fn assert_same_as_single(case: &Case) -> serde_json::Value {
             single_markdown(case),
             "{shards} shards: Markdown"
         );
-        let named: usize = merged
+        // Every place is named, whole by one shard or in windows of days.
+        let mut named: Vec<&str> = merged
             .parts
             .iter()
-            .map(|p| p["inputs"]["shard"]["places"].as_array().unwrap().len())
-            .sum();
-        assert_eq!(named, 2 * case.mirror_accounts(), "{shards} shards: places");
+            .flat_map(|p| p["inputs"]["shard"]["places"].as_array().unwrap())
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let whole = named.iter().filter(|p| !p.contains(' ')).count();
+        named = named.iter().map(|p| p.split(' ').next().unwrap()).collect();
+        named.sort_unstable();
+        let windowed = named.len() - whole;
+        named.dedup();
+        assert_eq!(
+            named.len(),
+            2 * case.mirror_accounts(),
+            "{shards} shards: places"
+        );
+        assert!(
+            whole + windowed >= named.len(),
+            "{shards} shards: places {named:?}"
+        );
     }
     serde_json::from_str(&json).unwrap()
 }
@@ -422,14 +442,12 @@ fn a_shard_with_no_place_of_its_own_is_an_empty_part() {
     assert_eq!(empty["findings"], serde_json::json!([]));
 }
 
-/// A digest copied into another shard's place: each shard judges what lies
-/// in its places; the merged verdict, findings, counts and exit status are
-/// the single run's. (Known differences of this case: the chain's coverage
-/// timeline is the shard's that holds the chain's place, which does not see
-/// the copy's trouble, and the copy is not counted among the digests of the
-/// partition it lists, which another shard reads.)
+/// A digest copied into another shard's place: the shard of the place it
+/// was copied to judges it; the shard whose days it lists reads it too, to
+/// judge those files as a single run does. Reports, verdict and exit status
+/// are the single run's.
 #[test]
-fn a_digest_copied_into_another_shards_place_gives_the_single_runs_verdict_and_findings() {
+fn a_digest_copied_into_another_shards_place_merges_into_the_single_run() {
     let case = Case::new(two_accounts(1509));
     let digest = &case.chain("us-east-1")[2];
     let elsewhere = digest
@@ -437,15 +455,123 @@ fn a_digest_copied_into_another_shards_place_gives_the_single_runs_verdict_and_f
         .replace("AWSLogs/111122223333/", "AWSLogs/444455556666/")
         .replace("us-east-1/", "eu-west-1/");
     case.mirror.copy_file(&digest.key, &elsewhere);
-    let (code, json) = single(&case);
-    let single: serde_json::Value = serde_json::from_str(&json).unwrap();
-    for shards in [2, 3] {
-        let merged = sharded(&case, shards);
-        let report: serde_json::Value = serde_json::from_str(&merged.json).unwrap();
-        assert_eq!(merged.code, code, "{shards} shards");
-        for field in ["verdict", "findings", "summary", "manifest"] {
-            assert_eq!(report[field], single[field], "{shards} shards: {field}");
-        }
-    }
+    let single = assert_same_as_single_in(&case, &[2, 3]);
     assert_eq!(single["verdict"], "fail");
+}
+
+/// A spec whose two places span four days (from 20:17 on 1 March for 60
+/// hours), so that a plan of 3 shards cuts each into windows of days.
+fn four_days(seed: u64) -> TrailSpec {
+    let mut spec = small(seed);
+    spec.start = "2026-03-01T20:17:28Z".parse().unwrap();
+    spec.hours = 60;
+    spec
+}
+
+/// The first days of the windows the plan of `shards` shards cuts `region`'s place into.
+fn window_starts(case: &Case, shards: usize, region: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let roots = case.roots();
+    let mut args = vec![os("plan")];
+    args.extend(roots.iter().map(|r| r.as_os_str()));
+    let n = shards.to_string();
+    args.extend([os("--shards"), os(&n), os("--output"), plan.as_os_str()]);
+    assert!(trailproof(&args).status.success());
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(plan).unwrap()).unwrap();
+    let mut starts: Vec<String> = plan["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["places"].as_array().unwrap())
+        .filter(|p| p["region"] == region)
+        .filter_map(|p| p["from"].as_str().map(str::to_owned))
+        .collect();
+    starts.sort();
+    starts
+}
+
+/// The day folder (`YYYY/MM/DD`) of a `YYYY-MM-DD` day.
+fn folder(day: &str) -> String {
+    day.replace('-', "/")
+}
+
+#[test]
+fn a_large_place_is_cut_into_windows_of_days_that_merge_into_the_single_run() {
+    let case = Case::new(four_days(1510));
+    let starts = window_starts(&case, 3, "eu-west-1");
+    assert!(starts.len() >= 2, "windows: {starts:?}");
+    let report = assert_same_as_single_in(&case, &[2, 3, 5]);
+    assert_eq!(report["verdict"], "pass");
+    let merged = sharded(&case, 3);
+    let windows: Vec<&str> = merged
+        .parts
+        .iter()
+        .flat_map(|p| p["inputs"]["shard"]["places"].as_array().unwrap())
+        .filter_map(|p| p.as_str().filter(|p| p.contains(" from ")))
+        .collect();
+    assert!(!windows.is_empty(), "{:#}", merged.parts[0]["inputs"]);
+}
+
+/// The first digest of a window's first day lists the log files of the
+/// window before it (delivered before midnight): deleted, it is missing
+/// once, and those files are unlisted once, as in a single run.
+#[test]
+fn a_digest_deleted_at_a_window_edge_is_found_once() {
+    let case = Case::new(four_days(1511));
+    let starts = window_starts(&case, 3, "eu-west-1");
+    let edge = folder(starts.first().unwrap());
+    let chain = case.chain("eu-west-1");
+    let first = chain.iter().find(|d| d.key.contains(&edge)).unwrap();
+    case.mirror.delete(&first.key);
+    let report = assert_same_as_single_in(&case, &[3]);
+    assert!(
+        codes(&report).contains(&"digest.missing".to_owned()),
+        "{:#}",
+        report["findings"]
+    );
+}
+
+/// Tampering on both sides of window edges: a log modified on a window's
+/// last day, one injected on the next window's first, one moved across
+/// the edge, and a fork whose forged link reaches into another window.
+#[test]
+fn logs_tampered_and_a_fork_across_window_edges_are_found_as_a_single_run_finds_them() {
+    let case = Case::new(four_days(1512));
+    let starts = window_starts(&case, 3, "us-east-1");
+    let edge = starts.first().unwrap().clone();
+    let edge_folder = format!("/{}/", folder(&edge));
+    let logs = &case.mirror.logs;
+    let east: Vec<_> = logs.iter().filter(|l| l.region == "us-east-1").collect();
+    let first_after = east
+        .iter()
+        .position(|l| l.key.contains(&edge_folder))
+        .unwrap();
+    let before = east[first_after - 1];
+    case.mirror.modify_log(&before.key);
+    let moved = east[first_after - 2];
+    let moved_to = {
+        let parts: Vec<&str> = moved.key.split('/').collect();
+        let n = parts.len();
+        let mut parts: Vec<String> = parts.iter().map(|s| (*s).to_owned()).collect();
+        let ymd: Vec<&str> = edge.split('-').collect();
+        parts[n - 4] = ymd[0].to_owned();
+        parts[n - 3] = ymd[1].to_owned();
+        parts[n - 2] = ymd[2].to_owned();
+        parts.join("/")
+    };
+    case.mirror.move_file(&moved.key, &moved_to);
+    let chain = case.chain("us-east-1");
+    let after = chain.iter().find(|d| d.key.contains(&edge_folder)).unwrap();
+    case.mirror
+        .inject_log("111122223333", "us-east-1", after.end_time);
+    let here = case.chain("eu-west-1");
+    let last = here.len() - 2;
+    let end = Timestamp::from_second(here[last].end_time.as_second() + 1800).unwrap();
+    case.mirror
+        .forge_digest(&here[last].key, end, Some(&here[1].key), &[], None);
+    let report = assert_same_as_single_in(&case, &[3]);
+    assert_eq!(report["verdict"], "fail");
+    let codes = codes(&report);
+    assert!(codes.contains(&"log.modified".to_owned()), "{codes:?}");
 }

@@ -136,13 +136,21 @@ fn an_array_job_of_shards_and_a_dependent_merge_give_the_single_runs_report() {
     ) {
         return;
     }
-    // Two accounts × two regions, tampered across shard edges.
+    // Two accounts × two regions over three days (each place is cut into
+    // windows of days), tampered across shard and window edges.
     let mut spec = small(1601);
     spec.accounts = vec!["111122223333".to_owned(), "444455556666".to_owned()];
+    spec.start = "2026-03-01T20:17:28Z".parse().unwrap();
+    spec.hours = 30;
     let case = Case::new(spec);
     let west = case.chain("eu-west-1");
     let east = case.chain("us-east-1");
-    case.mirror.delete(&west[2].key);
+    // The first digest of the last day (it lists the files delivered before midnight).
+    let edge = west
+        .iter()
+        .find(|d| d.key.contains("/2026/03/03/"))
+        .unwrap();
+    case.mirror.delete(&edge.key);
     let end = Timestamp::from_second(east[3].end_time.as_second() + 1800).unwrap();
     case.mirror
         .forge_digest(&west[4].key, end, Some(&east[3].key), &[], None);
@@ -169,6 +177,16 @@ fn an_array_job_of_shards_and_a_dependent_merge_give_the_single_runs_report() {
         .status()
         .unwrap();
     assert!(status.success());
+    let planned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    let windows = planned["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["places"].as_array().unwrap())
+        .filter(|p| p["from"] == "2026-03-03")
+        .count();
+    assert_eq!(windows, 4, "every place cut at 3 March: {planned:#}");
     let parts = work.path().join("parts");
     std::fs::create_dir(&parts).unwrap();
     let roots: Vec<String> = case.roots().iter().map(|r| quoted(r)).collect();

@@ -71,7 +71,7 @@ impl KeyFilter {
             }
             ObjectKey::Log(log) => {
                 if self.place(&log.layout.account, &log.layout.region)
-                    && self.log_place(&log.layout.account, &log.layout.region)
+                    && self.log_place(key, &log.layout.account, &log.layout.region)
                     && self.within(log.delivered, HOUR, HOUR)
                 {
                     Take::Object
@@ -102,10 +102,14 @@ impl KeyFilter {
             && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
     }
 
-    fn log_place(&self, account: &str, region: &str) -> bool {
-        self.shard
-            .as_ref()
-            .is_none_or(|shard| shard.has_place(account, region))
+    /// Whether the shard (if any) holds the log folder of `key`.
+    fn log_place(&self, key: &str, account: &str, region: &str) -> bool {
+        self.shard.as_ref().is_none_or(|shard| {
+            crate::layout::folder_date(key).map_or_else(
+                || shard.owns_place(account, region),
+                |day| shard.has_day(account, region, day),
+            )
+        })
     }
 
     fn within(&self, t: Timestamp, before: SignedDuration, after: SignedDuration) -> bool {
@@ -198,6 +202,31 @@ mod tests {
         for k in [0, 1] {
             assert!(matches!(shard(k).take(DIGEST), Take::Digest { .. }));
         }
+        // One place over two days, two shards: a window of one day each.
+        let next_day = LOG
+            .replace("/03/01/", "/03/02/")
+            .replace("20260301T", "20260302T");
+        let mut sizes = crate::shard::Sizes::default();
+        sizes.add(Some("b"), LOG, 10);
+        sizes.add(Some("b"), &next_day, 10);
+        let plan = crate::shard::Plan::make(sizes, 2);
+        std::fs::write(&path, serde_json::to_vec(&plan).unwrap()).unwrap();
+        let (plan, sha) = crate::shard::Plan::load(&path).unwrap();
+        let takes = |key: &str| -> Vec<bool> {
+            (0..2)
+                .map(|k| {
+                    let f = KeyFilter {
+                        shard: Some(plan.scope(k, &sha).unwrap()),
+                        ..KeyFilter::default()
+                    };
+                    f.take(key) == Take::Object
+                })
+                .collect()
+        };
+        let (first, second) = (takes(LOG), takes(&next_day));
+        assert_eq!(first.iter().filter(|t| **t).count(), 1, "{first:?}");
+        assert_eq!(second.iter().filter(|t| **t).count(), 1, "{second:?}");
+        assert_ne!(first, second);
     }
 
     #[test]

@@ -256,17 +256,18 @@ fn merged_report(first: &Part, parts: &[Part], fail_on: FailOn, run: crate::repo
 }
 
 /// Every part's chains in a single run's order. A chain is in the part of
-/// each shard that holds one of its digests (a digest moved into another
-/// shard's place is that shard's): its timeline is taken from the shard
-/// holding its place, its counts added up over the parts.
+/// each shard that reads one of its digests (a digest moved into another
+/// shard's place is that shard's; a shard holding days of a place reads
+/// all its digests): its fields are taken from the shard owning its place,
+/// its counts added up over the parts, its timelines laid over each other.
 fn merged_chains(parts: &[Part]) -> Vec<crate::report::ChainReport> {
     let mut all: Vec<(&crate::report::ChainReport, bool)> = parts
         .iter()
         .flat_map(|p| {
-            p.report.chains.iter().map(move |c| {
-                let place = format!("{}/{}", c.account, c.region);
-                (c, p.shard.places.contains(&place))
-            })
+            p.report
+                .chains
+                .iter()
+                .map(move |c| (c, p.shard.owns_place(&c.account, &c.region)))
         })
         .collect();
     // By key, the owner's first.
@@ -277,6 +278,17 @@ fn merged_chains(parts: &[Part]) -> Vec<crate::report::ChainReport> {
             Some(last) if last.id == chain.id => {
                 last.digests.add(&chain.digests);
                 last.logs.add(&chain.logs);
+                // Each part marks what it found (a log file tampered in
+                // its days, a digest it judges); where they overlap the
+                // worst status wins, as in a single run's timeline.
+                let mut marks = std::mem::take(&mut last.timeline);
+                marks.extend_from_slice(&chain.timeline);
+                last.timeline = crate::report::timeline::build(&marks);
+                last.gaps = last
+                    .timeline
+                    .iter()
+                    .filter(|s| s.status == crate::report::timeline::CoverageStatus::NotCovered)
+                    .count();
             }
             _ => chains.push(chain.clone()),
         }

@@ -138,7 +138,7 @@ pub(crate) fn tally(
         .enumerate()
         .map(|(i, c)| (c.key.id(), i))
         .collect();
-    for (index, record) in records.iter().enumerate().filter(|(_, r)| r.in_range) {
+    for (index, record) in records.iter().enumerate().filter(|(_, r)| r.reported) {
         let counts = slot(&mut tally, membership.index(index));
         counts.digests.total += 1;
         if errors.contains(record.url().as_str()) {
