@@ -17,7 +17,8 @@
 #
 #   LOGS=400000        tiny one-record log files (trailproof-testgen tiny), the many-small-files
 #                      case of real archives
-#   ACCOUNTS=8         accounts (each with two regions: 2 x ACCOUNTS places to shard)
+#   ACCOUNTS=8         accounts (each with two regions: 2 x ACCOUNTS places to shard; with
+#                      ACCOUNTS=1 each place is larger than a shard and is cut into windows of days)
 #   SHARDS="2 4"       shard counts
 #   CACHE_DIR=/tmp/trailproof-bench
 #
