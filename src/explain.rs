@@ -118,6 +118,15 @@ fn texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
         | FindingCode::CollectionConflict
         | FindingCode::CollectionIncomplete
         | FindingCode::CollectionRecordInvalid => collection_texts(code),
+        FindingCode::QuerySignFileMissing
+        | FindingCode::QuerySignFileMalformed
+        | FindingCode::QuerySignatureInvalid
+        | FindingCode::QueryKeyNotValid
+        | FindingCode::QueryFileMissing
+        | FindingCode::QueryFileModified
+        | FindingCode::QueryFileNotRegular
+        | FindingCode::QueryUnsafeName
+        | FindingCode::QueryFileUnlisted => query_texts(code),
         FindingCode::MirrorUnreadable
         | FindingCode::MirrorNotRegular
         | FindingCode::MirrorInvalidName
@@ -280,6 +289,57 @@ fn collection_texts(code: FindingCode) -> (&'static str, &'static str, &'static 
             "The record or its object list was edited, truncated or replaced after collection, or written by another tool.",
             "The collection record cannot vouch for this folder: it is unreadable, or its object list's SHA-256 differs from the one the record holds.",
             "That the evidence files themselves were changed: the digests still prove or disprove them.",
+        ),
+        _ => ("", "", ""),
+    }
+}
+
+fn query_texts(code: FindingCode) -> (&'static str, &'static str, &'static str) {
+    match code {
+        FindingCode::QuerySignFileMissing => (
+            "The query was run without signing, the sign file was not copied with the results, or it was removed.",
+            "Nothing vouches for the result files: their content cannot be proven to be what CloudTrail Lake returned.",
+            "That the results were altered: only that they cannot be proven.",
+        ),
+        FindingCode::QuerySignFileMalformed => (
+            "The sign file was truncated or edited, or written by something other than CloudTrail Lake.",
+            "The export's proof cannot be read: no result file can be proven by it.",
+            "Which result file, if any, was changed.",
+        ),
+        FindingCode::QuerySignatureInvalid => (
+            "A result file's hash in the sign file, the order of the files, or the signature itself was changed; or the sign file was forged.",
+            "The list of result files and hashes is not the one CloudTrail signed.",
+            "That the result files differ from what CloudTrail returned: their own findings say that.",
+        ),
+        FindingCode::QueryKeyNotValid => (
+            "The sign file's queryCompleteTime or publicKeyFingerprint was changed, or a key list of another time was supplied.",
+            "CloudTrail did not publish the named key as valid when the query completed (nor in the 20 days after).",
+            "That the signature is forged: it may verify with the key, which would then be used outside its published window.",
+        ),
+        FindingCode::QueryFileMissing => (
+            "The file was not copied with the export, or was deleted or renamed since.",
+            "A result CloudTrail Lake signed for is absent: the results are incomplete.",
+            "What it held, or that it was removed on purpose.",
+        ),
+        FindingCode::QueryFileModified => (
+            "The file was edited, truncated, re-compressed or replaced after CloudTrail Lake wrote it.",
+            "Its stored bytes are not those CloudTrail signed for (SHA-256 of the stored, compressed bytes, as the AWS CLI compares).",
+            "What changed inside it: re-compressing the same rows changes the bytes too.",
+        ),
+        FindingCode::QueryFileNotRegular => (
+            "The export was copied with links kept, or a link, FIFO or device was put in place of a result file.",
+            "The listed result is not a file in the export; trailproof did not follow or open it.",
+            "What the link points to, nor that it is malicious.",
+        ),
+        FindingCode::QueryUnsafeName => (
+            "The sign file was edited to point at a file outside the export (an absolute path, `..`), or was not written by CloudTrail Lake.",
+            "The sign file names something no export holds; it was not opened (the AWS CLI would open it).",
+            "Anything about the other result files.",
+        ),
+        FindingCode::QueryFileUnlisted => (
+            "Other files were copied into the export folder (keys, notes, another query's results), or a result file was added.",
+            "The signature does not cover this file: it is not part of the signed results.",
+            "That the listed results were changed.",
         ),
         _ => ("", "", ""),
     }

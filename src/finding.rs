@@ -217,6 +217,33 @@ finding_codes! {
     /// The collection record cannot be read or was changed after collection.
     CollectionRecordInvalid => "collection.record_invalid", Error,
         "the collection record (.trailproof-collection/record.json, objects.jsonl) cannot be read, is malformed, or was changed after collection";
+    /// A CloudTrail Lake export holds result files but no sign file.
+    QuerySignFileMissing => "query.sign_file_missing", Error,
+        "a CloudTrail Lake query export holds result files but no result_sign.json: nothing proves them";
+    /// The sign file of a Lake export cannot be read as CloudTrail writes it.
+    QuerySignFileMalformed => "query.sign_file_malformed", Error,
+        "result_sign.json of a CloudTrail Lake export is not what CloudTrail writes (not JSON, a field missing or of the wrong form, no file listed)";
+    /// The sign file's signature does not verify.
+    QuerySignatureInvalid => "query.signature_invalid", Error,
+        "the RSA signature of result_sign.json does not verify with the CloudTrail key it names: the list of result files and hashes was altered or forged";
+    /// The key the sign file names was not valid when the query completed.
+    QueryKeyNotValid => "query.key_not_valid", Error,
+        "the CloudTrail key that result_sign.json names was not valid when the query completed (nor in the 20 days after, where the AWS CLI looks)";
+    /// A result file the sign file lists is absent.
+    QueryFileMissing => "query.file_missing", Error,
+        "a result file that result_sign.json lists is not in the export folder";
+    /// A result file differs from the hash the sign file lists.
+    QueryFileModified => "query.file_modified", Error,
+        "a result file's stored bytes do not have the SHA-256 that result_sign.json lists: the file was changed";
+    /// A listed result file is a link, FIFO, device or folder.
+    QueryFileNotRegular => "query.file_not_regular", Error,
+        "a result file that result_sign.json lists is a symbolic link, FIFO, socket, device or folder, not a file; it was not followed or opened";
+    /// The sign file names a result file outside the export folder.
+    QueryUnsafeName => "query.unsafe_name", Error,
+        "result_sign.json names a result file by an absolute path, with `..`, or with characters no export file name has: it was not opened";
+    /// A file in the export folder that the sign file does not list.
+    QueryFileUnlisted => "query.file_unlisted", Warning,
+        "a file in the CloudTrail Lake export folder that result_sign.json does not list: the signature says nothing about it";
 }
 
 impl FindingCode {
@@ -535,6 +562,15 @@ pub fn default_help(code: FindingCode) -> &'static str {
             "The digest names a key that cannot be a plain file in the mirror; the file was not opened. Inspect the digest."
         }
         // Every other code: a collected folder's, or its bucket's history.
+        FindingCode::QuerySignFileMissing
+        | FindingCode::QuerySignFileMalformed
+        | FindingCode::QuerySignatureInvalid
+        | FindingCode::QueryKeyNotValid
+        | FindingCode::QueryFileMissing
+        | FindingCode::QueryFileModified
+        | FindingCode::QueryFileNotRegular
+        | FindingCode::QueryUnsafeName
+        | FindingCode::QueryFileUnlisted => query_help(code),
         _ => custody_help(code),
     }
 }
@@ -600,6 +636,40 @@ fn custody_help(code: FindingCode) -> &'static str {
     }
 }
 
+/// What to do about the findings of a CloudTrail Lake query export.
+fn query_help(code: FindingCode) -> &'static str {
+    match code {
+        FindingCode::QuerySignFileMissing => {
+            "Get the export again from its S3 location with result_sign.json (the query must have been run with signing on); without it the results prove nothing."
+        }
+        FindingCode::QuerySignFileMalformed => {
+            "Compare result_sign.json with the copy in S3; if that one is the same, the export was not written by CloudTrail Lake: preserve it and ask who produced it."
+        }
+        FindingCode::QuerySignatureInvalid => {
+            "Treat the export as altered: get it again from S3 (or CloudTrail Lake, by the query id), compare, and preserve this copy as evidence."
+        }
+        FindingCode::QueryKeyNotValid => {
+            "Check that the key file is CloudTrail's list for the export's region and time (`aws cloudtrail list-public-keys --start-time QUERY_COMPLETE_TIME`); if it is, the sign file's time or key was forged."
+        }
+        FindingCode::QueryFileMissing => {
+            "Get the file again from the export's S3 location; if it is gone there too, the results are incomplete: preserve what is left."
+        }
+        FindingCode::QueryFileModified => {
+            "Get the file again from the export's S3 location and compare; preserve this copy as evidence of the change."
+        }
+        FindingCode::QueryFileNotRegular => {
+            "Replace the link or special file by the file itself (copy the export with a tool that copies files, not links) and run again."
+        }
+        FindingCode::QueryUnsafeName => {
+            "Preserve the export as evidence: CloudTrail Lake names result files result_N.csv.gz inside the export; a sign file that points elsewhere was not written by it."
+        }
+        FindingCode::QueryFileUnlisted => {
+            "Keep the file apart from the results: nothing proves where it came from. An export copied together with other files (keys, notes) shows them here too."
+        }
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,6 +722,15 @@ mod tests {
                 "collection.conflict",
                 "collection.incomplete",
                 "collection.record_invalid",
+                "query.sign_file_missing",
+                "query.sign_file_malformed",
+                "query.signature_invalid",
+                "query.key_not_valid",
+                "query.file_missing",
+                "query.file_modified",
+                "query.file_not_regular",
+                "query.unsafe_name",
+                "query.file_unlisted",
             ]
         );
         let mut sorted = codes.clone();

@@ -6,7 +6,11 @@
 //!   `Value` base64 DER (PKCS#1, or SubjectPublicKeyInfo as in one AWS
 //!   sample), validity times as CLI v1 epoch numbers or CLI v2 ISO 8601
 //!   strings with an offset. Each `Fingerprint` must be the MD5 of its DER
-//!   bytes, or the file is rejected;
+//!   bytes, or the file is rejected ([`FingerprintRule::Md5`], for digests);
+//!   CloudTrail Lake's keys carry a fingerprint the service assigns, which
+//!   is no hash of the key, so for sign files the stated `Fingerprint` is
+//!   taken as the key's name, as the AWS CLI takes it
+//!   ([`FingerprintRule::Stated`]);
 //! - PEM files with `RSA PUBLIC KEY`, `PUBLIC KEY` or `CERTIFICATE` blocks
 //!   (any number), and the same three as raw DER. Such keys carry no
 //!   fingerprint, so they are filed under the MD5 of both their PKCS#1 and
@@ -130,6 +134,18 @@ pub struct KeyRing {
     files: Vec<KeyFileSummary>,
 }
 
+/// How a key list's `Fingerprint` is checked and filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintRule {
+    /// It must be the MD5 of the key's DER bytes, as for every CloudTrail
+    /// digest key (a list whose fingerprints do not match was altered or
+    /// mixed up); lookups ignore case.
+    Md5,
+    /// It is an identifier the service assigned (CloudTrail Lake's sign
+    /// keys), filed as written and matched exactly, as the AWS CLI does.
+    Stated,
+}
+
 impl KeyRing {
     /// Loads every file; keys from all regions may be mixed.
     ///
@@ -137,13 +153,21 @@ impl KeyRing {
     /// [`Error::KeyFileUnreadable`], [`Error::KeyFileInvalid`] naming the
     /// file, or [`Error::NoPublicKeys`] when the files hold no key at all.
     pub fn load(paths: &[PathBuf]) -> Result<KeyRing, Error> {
+        KeyRing::load_as(paths, FingerprintRule::Md5)
+    }
+
+    /// Loads every file, checking key lists' fingerprints by `rule`.
+    ///
+    /// # Errors
+    /// As [`KeyRing::load`].
+    pub fn load_as(paths: &[PathBuf], rule: FingerprintRule) -> Result<KeyRing, Error> {
         let mut ring = KeyRing::default();
         for path in &key_files(paths)? {
             let bytes = read_limited(path).map_err(|source| Error::KeyFileUnreadable {
                 path: path.clone(),
                 source,
             })?;
-            let keys = parse_key_file(path, &bytes).map_err(|reason| Error::KeyFileInvalid {
+            let keys = parse_key_file_as(path, &bytes, rule).map_err(|reason| Error::KeyFileInvalid {
                 path: path.clone(),
                 reason,
             })?;
@@ -183,6 +207,14 @@ impl KeyRing {
             return KeyLookup::Found(entry);
         }
         KeyLookup::OutsideValidity(entries.iter().filter_map(|e| e.validity).collect())
+    }
+
+    /// The keys filed under `fingerprint` (matched exactly).
+    #[must_use]
+    pub fn entries(&self, fingerprint: &str) -> &[PublicKeyEntry] {
+        self.by_fingerprint
+            .get(fingerprint)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Whether any supplied key has this fingerprint (at any time).
@@ -271,9 +303,21 @@ const JSON_STARTS: [char; 2] = ['\u{7b}', '['];
 /// # Errors
 /// A sentence saying what is wrong, for [`Error::KeyFileInvalid`].
 pub fn parse_key_file(path: &Path, bytes: &[u8]) -> Result<Vec<FiledKey>, String> {
+    parse_key_file_as(path, bytes, FingerprintRule::Md5)
+}
+
+/// Parses one key file's bytes, checking a key list's fingerprints by `rule`.
+///
+/// # Errors
+/// A sentence saying what is wrong, for [`Error::KeyFileInvalid`].
+pub fn parse_key_file_as(
+    path: &Path,
+    bytes: &[u8],
+    rule: FingerprintRule,
+) -> Result<Vec<FiledKey>, String> {
     let text = std::str::from_utf8(bytes).ok().map(str::trim_start);
     match text {
-        Some(t) if t.starts_with(JSON_STARTS) => parse_key_list_json(path, t),
+        Some(t) if t.starts_with(JSON_STARTS) => parse_key_list_json(path, t, rule),
         Some(t) if t.starts_with("-----BEGIN") => parse_pem(path, t),
         _ => parse_der(path, bytes, None).map(|k| vec![k]),
     }
@@ -329,7 +373,11 @@ pub(crate) fn validity_time(json: &str) -> Option<Timestamp> {
         .ok()
 }
 
-fn parse_key_list_json(path: &Path, text: &str) -> Result<Vec<FiledKey>, String> {
+fn parse_key_list_json(
+    path: &Path,
+    text: &str,
+    rule: FingerprintRule,
+) -> Result<Vec<FiledKey>, String> {
     let list: KeyListJson = serde_json::from_str(text).map_err(|e| {
         format!(
             "not the JSON `aws cloudtrail list-public-keys` prints ({{\"PublicKeyList\": [...]}}): {e}"
@@ -340,11 +388,14 @@ fn parse_key_list_json(path: &Path, text: &str) -> Result<Vec<FiledKey>, String>
         let der = base64::engine::general_purpose::STANDARD
             .decode(item.value.trim())
             .map_err(|e| format!("PublicKeyList[{index}].Value is not base64: {e}"))?;
-        let actual = md5_hex(&der);
-        if !actual.eq_ignore_ascii_case(item.fingerprint.trim()) {
+        let actual = match rule {
+            FingerprintRule::Md5 => md5_hex(&der),
+            FingerprintRule::Stated => item.fingerprint.clone(),
+        };
+        if rule == FingerprintRule::Md5 && !actual.eq_ignore_ascii_case(item.fingerprint.trim()) {
             return Err(format!(
                 "PublicKeyList[{index}].Fingerprint is {} but the MD5 of its key is {actual}: the file was altered or mixed up",
-                item.fingerprint
+                crate::text::escape_control(&item.fingerprint)
             ));
         }
         let key = decode_der_key(&der)

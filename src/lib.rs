@@ -61,6 +61,7 @@ pub(crate) mod options;
 pub mod output;
 pub(crate) mod partition;
 pub mod progress;
+pub mod query;
 pub(crate) mod record;
 pub mod report;
 pub mod selection;

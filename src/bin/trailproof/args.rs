@@ -111,6 +111,21 @@ evidence excerpts: the merge reads no evidence).
 Exit status: 0 pass, 1 the evidence is not intact (as --fail-on says), 2 incomplete, or the
 parts could not be merged (a part missing, given twice, of another plan or run).")]
     Merge(MergeArgs),
+    /// Verify a CloudTrail Lake query export (result files and their signed
+    /// result_sign.json) offline, like `aws cloudtrail verify-query-results`.
+    #[command(after_help = "\
+Examples:
+  trailproof verify-query-results lake-export/ --public-keys lake-keys.json
+  trailproof verify-query-results lake-export/ --public-keys lake-keys.json --format json --output report.json
+
+The key file is what `aws cloudtrail list-public-keys --start-time QUERY_COMPLETE_TIME` prints
+for the export's region: a Lake key's Fingerprint is assigned by CloudTrail (no hash of the key),
+so it is matched as written, as the AWS CLI matches it. Formats: human, json.
+
+Exit status: 0 the results are intact, 1 they are not (as --fail-on says), 2 the export
+could not be checked (no such folder, no key with the sign file's fingerprint, a file this user
+cannot read).")]
+    VerifyQueryResults(QueryArgs),
     /// Explain a finding code: what it means, its causes, what it proves, what to do.
     #[command(after_help = "\
 Examples:
@@ -360,6 +375,29 @@ pub(crate) struct PlanArgs {
     /// Where to write the plan (JSON).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub(crate) output: PathBuf,
+}
+
+/// `verify-query-results`' arguments.
+#[derive(clap::Args)]
+pub(crate) struct QueryArgs {
+    /// The export folder: result_sign.json and the result files it lists.
+    #[arg(value_name = "EXPORT_DIR")]
+    pub(crate) export: PathBuf,
+    /// Public key files: `aws cloudtrail list-public-keys` output (repeatable).
+    #[arg(long = "public-keys", value_name = "FILE", required = true, num_args = 1..)]
+    pub(crate) public_keys: Vec<PathBuf>,
+    /// Report format on stdout (or --output): human or json.
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = format_parser())]
+    pub(crate) format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Also write the report as FORMAT to PATH (repeatable), e.g. --report json=report.json.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub(crate) reports: Vec<(ReportFormat, PathBuf)>,
+    /// Which findings make the exit status 1: error (default), warning or never.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub(crate) fail_on: FailOn,
 }
 
 /// `merge`'s arguments.

@@ -10,6 +10,7 @@ mod failure;
 mod merge;
 mod plan;
 mod progress;
+mod query;
 mod run;
 mod version;
 
@@ -44,6 +45,10 @@ fn main() -> ExitCode {
             Err(failure) => failure::cannot_run(vec![failure], false),
         },
         Command::Merge(args) => match merge::run(&args) {
+            Ok(status) => ExitCode::from(status),
+            Err(failures) => failure::cannot_run(failures, false),
+        },
+        Command::VerifyQueryResults(args) => match query::run(&args) {
             Ok(status) => ExitCode::from(status),
             Err(failures) => failure::cannot_run(failures, false),
         },

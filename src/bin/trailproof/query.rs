@@ -1,0 +1,95 @@
+//! `trailproof verify-query-results`: checks a CloudTrail Lake query export
+//! and writes its reports.
+
+use crate::args::{FailOn, QueryArgs};
+use crate::failure::CannotRun;
+use std::io::Write as _;
+use trailproof::query::{QueryError, QueryReport};
+use trailproof::report::ReportFormat;
+use trailproof::text::escape_control;
+
+/// Checks the export, writes every report asked for, and returns the exit
+/// status the report's gate decides.
+pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
+    let started = jiff::Timestamp::now();
+    let mut wanted: Vec<(ReportFormat, Option<&std::path::Path>)> =
+        vec![(args.format, args.output.as_deref())];
+    wanted.extend(args.reports.iter().map(|(f, p)| (*f, Some(p.as_path()))));
+    if let Some((format, _)) = wanted
+        .iter()
+        .find(|(f, _)| !matches!(f, ReportFormat::Json | ReportFormat::Human))
+    {
+        return Err(vec![CannotRun {
+            message: format!("verify-query-results does not write the {} report", format.name()),
+            help: "verify-query-results writes human and json reports",
+        }]);
+    }
+    let inputs =
+        trailproof::output::Inputs::new(std::slice::from_ref(&args.export), &args.public_keys);
+    let named: Vec<(&'static str, &std::path::Path)> = wanted
+        .iter()
+        .filter_map(|(f, p)| Some((f.name(), (*p)?)))
+        .collect();
+    let targets = trailproof::output::check_all(&named, &inputs)
+        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
+    let fail_on = match args.fail_on {
+        FailOn::Error => trailproof::report::FailOn::Error,
+        FailOn::Warning => trailproof::report::FailOn::Warning,
+        FailOn::Never => trailproof::report::FailOn::Never,
+    };
+    let (checked, keys) =
+        trailproof::query::verify_export(&args.export, &args.public_keys).map_err(|e| {
+            vec![CannotRun {
+                message: escape_control(&e.to_string()).into_owned(),
+                help: help(&e),
+            }]
+        })?;
+    let report = QueryReport::new(checked, keys, fail_on, started);
+    let render = |format: ReportFormat, out: &mut dyn std::io::Write| match format {
+        ReportFormat::Json => report.write_json(out),
+        _ => report.write_human(out),
+    };
+    let mut failures = Vec::new();
+    let mut targets = targets.into_iter();
+    for (format, path) in &wanted {
+        let result = match path {
+            Some(_) => match targets.next() {
+                Some(target) => target
+                    .write(|out| render(*format, out))
+                    .map_err(CannotRun::from),
+                None => Ok(()),
+            },
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                render(*format, &mut stdout)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| CannotRun {
+                        message: format!("cannot write to stdout: {e}"),
+                        help: "check where stdout goes",
+                    })
+            }
+        };
+        if let Err(failure) = result {
+            failures.push(failure);
+        }
+    }
+    if failures.is_empty() {
+        Ok(report.exit_status())
+    } else {
+        Err(failures)
+    }
+}
+
+fn help(error: &QueryError) -> &'static str {
+    match error {
+        QueryError::KeyNotSupplied { .. } => {
+            "pass the key list of the export's region and time: aws cloudtrail list-public-keys --region REGION --start-time QUERY_COMPLETE_TIME > lake-keys.json (on a machine with network), then --public-keys lake-keys.json"
+        }
+        QueryError::Keys(_) => {
+            "give the JSON `aws cloudtrail list-public-keys` prints for the export's region"
+        }
+        QueryError::Unreadable { .. } | QueryError::NotAnExport { .. } => {
+            "give the folder that holds result_sign.json and the result files (a copy of the query's S3 export location)"
+        }
+    }
+}
