@@ -167,10 +167,11 @@ impl KeyRing {
                 path: path.clone(),
                 source,
             })?;
-            let keys = parse_key_file_as(path, &bytes, rule).map_err(|reason| Error::KeyFileInvalid {
-                path: path.clone(),
-                reason,
-            })?;
+            let keys =
+                parse_key_file_as(path, &bytes, rule).map_err(|reason| Error::KeyFileInvalid {
+                    path: path.clone(),
+                    reason,
+                })?;
             let stored = crate::gzip::StoredHash::of(&bytes);
             ring.files.push(KeyFileSummary {
                 path: path.to_string_lossy().into_owned(),

@@ -77,7 +77,8 @@ impl QueryReport {
         fail_on: FailOn,
         started: jiff::Timestamp,
     ) -> QueryReport {
-        let count = |status: FileStatus| checked.files.iter().filter(|f| f.status == status).count();
+        let count =
+            |status: FileStatus| checked.files.iter().filter(|f| f.status == status).count();
         let errors = checked
             .findings
             .iter()
@@ -125,7 +126,9 @@ impl QueryReport {
     pub fn headline(&self) -> String {
         let s = &self.summary;
         match (self.verdict, self.gate.exit_status) {
-            (Verdict::Pass, 0) if s.warnings == 0 => "PASS: the query results are intact".to_owned(),
+            (Verdict::Pass, 0) if s.warnings == 0 => {
+                "PASS: the query results are intact".to_owned()
+            }
             (Verdict::Pass, 0) => format!(
                 "PASS: the query results are intact ({} warning(s): files the signature does not cover)",
                 s.warnings
@@ -199,7 +202,14 @@ impl QueryReport {
         writeln!(
             out,
             "Result files: {} listed, {} valid, {} modified, {} missing, {} not regular, {} unsafe names, {} unreadable; {} unlisted",
-            s.listed, s.valid, s.modified, s.missing, s.not_regular, s.unsafe_names, s.unreadable, s.unlisted
+            s.listed,
+            s.valid,
+            s.modified,
+            s.missing,
+            s.not_regular,
+            s.unsafe_names,
+            s.unreadable,
+            s.unlisted
         )?;
         for key in &self.public_keys {
             writeln!(

@@ -20,7 +20,10 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
         .find(|(f, _)| !matches!(f, ReportFormat::Json | ReportFormat::Human))
     {
         return Err(vec![CannotRun {
-            message: format!("verify-query-results does not write the {} report", format.name()),
+            message: format!(
+                "verify-query-results does not write the {} report",
+                format.name()
+            ),
             help: "verify-query-results writes human and json reports",
         }]);
     }
@@ -37,8 +40,8 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
         FailOn::Warning => trailproof::report::FailOn::Warning,
         FailOn::Never => trailproof::report::FailOn::Never,
     };
-    let (checked, keys) =
-        trailproof::query::verify_export(&args.export, &args.public_keys).map_err(|e| {
+    let (checked, keys) = trailproof::query::verify_export(&args.export, &args.public_keys)
+        .map_err(|e| {
             vec![CannotRun {
                 message: escape_control(&e.to_string()).into_owned(),
                 help: help(&e),

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod build;
+pub mod lake;
 mod mirror;
 mod records;
 mod spec;
