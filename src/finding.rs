@@ -485,6 +485,12 @@ fn lossy_path<S: serde::Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::O
 /// The help text a finding of `code` gets unless a check gives a more precise one.
 #[must_use]
 pub fn default_help(code: FindingCode) -> &'static str {
+    if code.as_str().starts_with("query.") {
+        return query_help(code);
+    }
+    if code.as_str().starts_with("mirror.") {
+        return mirror_help(code);
+    }
     match code {
         FindingCode::CheckpointHeadMissing
         | FindingCode::CheckpointHeadModified
@@ -540,18 +546,6 @@ pub fn default_help(code: FindingCode) -> &'static str {
         FindingCode::LogUnverified => {
             "Fix the findings on the digest(s) listing this file (signature, key, metadata) to prove the file."
         }
-        FindingCode::MirrorNotRegular => {
-            "A bucket mirror holds only regular files: replace the link with the object itself (re-download it) and find out who placed the link."
-        }
-        FindingCode::MirrorUnreadable => {
-            "Run as a user who can read the whole mirror (or give this user read access to a copy, never by changing the evidence itself) and re-run; nothing here was found to be tampered with."
-        }
-        FindingCode::MirrorInvalidName => {
-            "No S3 key has such a name, so this file was placed in the mirror from elsewhere (or a copy tool broke its name): find out where it came from; it was not examined."
-        }
-        FindingCode::MirrorStrayFile => {
-            "Not a CloudTrail object (a desktop's metadata file or an interrupted download, for example): remove it from a copy of the mirror, or find out where it came from."
-        }
         FindingCode::LogMoved => {
             "The log file's content is intact but it lies at another key: move it back (or find out who moved it); the evidence at its key was changed."
         }
@@ -562,15 +556,6 @@ pub fn default_help(code: FindingCode) -> &'static str {
             "The digest names a key that cannot be a plain file in the mirror; the file was not opened. Inspect the digest."
         }
         // Every other code: a collected folder's, or its bucket's history.
-        FindingCode::QuerySignFileMissing
-        | FindingCode::QuerySignFileMalformed
-        | FindingCode::QuerySignatureInvalid
-        | FindingCode::QueryKeyNotValid
-        | FindingCode::QueryFileMissing
-        | FindingCode::QueryFileModified
-        | FindingCode::QueryFileNotRegular
-        | FindingCode::QueryUnsafeName
-        | FindingCode::QueryFileUnlisted => query_help(code),
         _ => custody_help(code),
     }
 }
@@ -631,6 +616,25 @@ fn custody_help(code: FindingCode) -> &'static str {
         }
         FindingCode::CollectionRecordInvalid => {
             "Do not rely on this folder's chain of custody: collect again into a new folder, and keep this one as evidence of the change."
+        }
+        _ => "",
+    }
+}
+
+/// What to do about what the mirror itself holds (links, names, permissions).
+fn mirror_help(code: FindingCode) -> &'static str {
+    match code {
+        FindingCode::MirrorNotRegular => {
+            "A bucket mirror holds only regular files: replace the link with the object itself (re-download it) and find out who placed the link."
+        }
+        FindingCode::MirrorUnreadable => {
+            "Run as a user who can read the whole mirror (or give this user read access to a copy, never by changing the evidence itself) and re-run; nothing here was found to be tampered with."
+        }
+        FindingCode::MirrorInvalidName => {
+            "No S3 key has such a name, so this file was placed in the mirror from elsewhere (or a copy tool broke its name): find out where it came from; it was not examined."
+        }
+        FindingCode::MirrorStrayFile => {
+            "Not a CloudTrail object (a desktop's metadata file or an interrupted download, for example): remove it from a copy of the mirror, or find out where it came from."
         }
         _ => "",
     }
@@ -759,7 +763,8 @@ mod tests {
                 "chain.stopped",
                 "chain.starts_late",
                 "chain.started",
-                "collection.incomplete"
+                "collection.incomplete",
+                "query.file_unlisted"
             ]
         );
     }

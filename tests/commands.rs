@@ -205,9 +205,9 @@ fn man_pages_render_without_warnings_and_document_every_option() {
     let out = trailproof(&["man", "nosuch"]);
     assert_eq!(out.status.code(), Some(2));
     let commands = if cfg!(feature = "collect") {
-        "commands: verify, collect, plan, merge, explain, completions, man"
+        "commands: verify, collect, plan, merge, verify-query-results, explain, completions, man"
     } else {
-        "commands: verify, plan, merge, explain, completions, man"
+        "commands: verify, plan, merge, verify-query-results, explain, completions, man"
     };
     assert!(stderr(&out).contains(commands), "{}", stderr(&out));
 }

@@ -429,7 +429,9 @@ fn nothing_is_written_but_the_reports_asked_for_and_never_over_an_input() {
 #[test]
 fn the_aws_cli_v2_logic_agrees_on_every_case() {
     type Tamper = fn(&Case);
-    let cases: Vec<(&str, Tamper, Option<(&str, &str)>)> = vec![
+    /// The CLI's message and trailproof's finding code, or none when both pass.
+    type Expected = Option<(&'static str, &'static str)>;
+    let cases: Vec<(&str, Tamper, Expected)> = vec![
         ("intact", |_| {}, None),
         (
             "modified",
@@ -554,4 +556,57 @@ fn the_aws_cli_v2_logic_agrees_on_every_case() {
             .contains("No public keys found for key with fingerprint")
     );
     assert_eq!(case.run(&[]).code, 2);
+}
+
+/// A result file this user cannot read (run as `nobody`, privileges dropped
+/// with `setpriv` under root): incomplete (exit 2), the file never called
+/// missing or modified.
+#[test]
+fn a_file_this_user_cannot_read_leaves_the_check_incomplete_and_accuses_no_one() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let case = Case::new();
+    let root = case._dir.path();
+    let binary = root.join("trailproof");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("trailproof"), &binary).unwrap();
+    for path in [root, case.export.dir.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in std::fs::read_dir(&case.export.dir).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(&case.keys, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(case.file(1), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    let root_user = std::os::unix::fs::MetadataExt::uid(&probe.as_file().metadata().unwrap()) == 0;
+    let mut command = if root_user {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        c.arg(&binary);
+        c
+    } else {
+        std::process::Command::new(&binary)
+    };
+    let out = command
+        .arg("verify-query-results")
+        .arg(&case.export.dir)
+        .arg("--public-keys")
+        .arg(&case.keys)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(report["verdict"], "incomplete");
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["mirror.unreadable"]);
+    assert_eq!(report["summary"]["unreadable"], 1);
+    assert_eq!(report["summary"]["valid"], 2);
 }
