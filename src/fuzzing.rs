@@ -132,6 +132,33 @@ pub fn sidecar(data: &[u8]) {
     );
 }
 
+/// A CloudTrail Lake sign file (`result_sign.json`), as
+/// `verify-query-results` parses it: what parses signs exactly the listed
+/// hashes joined by spaces, and parses again from the same bytes.
+pub fn lake_sign_file(data: &[u8]) {
+    let path = std::path::Path::new("result_sign.json");
+    let Ok(sign) = crate::query::parse_sign_file(path, data) else {
+        return;
+    };
+    assert!(!sign.files.is_empty(), "a sign file listing nothing parsed");
+    let signed = sign.signed_data();
+    let spaces = signed.iter().filter(|&&b| b == b' ').count();
+    let in_hashes: usize = sign
+        .files
+        .iter()
+        .map(|f| f.sha256.bytes().filter(|&b| b == b' ').count())
+        .sum();
+    assert_eq!(
+        spaces,
+        sign.files.len() - 1 + in_hashes,
+        "the signed data is not the listed hashes joined by one space"
+    );
+    assert!(
+        crate::query::parse_sign_file(path, data).as_ref() == Ok(&sign),
+        "a sign file parses differently twice"
+    );
+}
+
 /// A public-key file (list-public-keys JSON, PEM, DER, X.509), as
 /// `keys::KeyRing::load` parses it.
 pub fn key_file(data: &[u8]) {

@@ -35,6 +35,7 @@ fn parsers(data: &[u8]) {
     fuzzing::digest_file(data);
     fuzzing::gzip_log(data);
     fuzzing::sidecar(data);
+    fuzzing::lake_sign_file(data);
     fuzzing::key_file(data);
     fuzzing::key_names(data);
 }
