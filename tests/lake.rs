@@ -610,3 +610,51 @@ fn a_file_this_user_cannot_read_leaves_the_check_incomplete_and_accuses_no_one()
     assert_eq!(report["summary"]["unreadable"], 1);
     assert_eq!(report["summary"]["valid"], 2);
 }
+
+/// Every format `verify` writes but HTML: SARIF (one result per finding),
+/// Markdown, JUnit (a failed case per file with an error), and a manifest
+/// that `sha256sum -c` checks.
+#[test]
+fn every_report_format_is_written_and_the_manifest_checks_with_sha256sum() {
+    let case = Case::new();
+    std::fs::write(case.file(0), b"changed").unwrap();
+    let dir = case.export.dir.parent().unwrap();
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let reports: Vec<String> = ["sarif", "markdown", "junit", "manifest"]
+        .iter()
+        .map(|f| format!("{f}={}", path(&format!("report.{f}"))))
+        .collect();
+    let mut args = vec!["--fail-on", "never"];
+    for r in &reports {
+        args.extend(["--report", r.as_str()]);
+    }
+    let out = case.run(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let read = |f: &str| std::fs::read_to_string(path(&format!("report.{f}"))).unwrap();
+    let sarif: Value = serde_json::from_str(&read("sarif")).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "query.file_modified");
+    assert!(read("markdown").contains("| error | `query.file_modified` | `result_1.csv.gz` |"));
+    let junit = read("junit");
+    assert!(junit.contains("tests=\"4\" failures=\"1\""), "{junit}");
+    assert!(
+        junit.contains("<failure type=\"query.file_modified\""),
+        "{junit}"
+    );
+    let manifest = read("manifest");
+    assert_eq!(manifest.lines().filter(|l| !l.starts_with('#')).count(), 5);
+    let check = std::process::Command::new("sha256sum")
+        .arg("-c")
+        .arg(path("report.manifest"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let html = case.run(&["--report", &format!("html={}", path("report.html"))]);
+    assert_eq!(html.code, 2);
+    assert!(!dir.join("report.html").exists());
+}

@@ -161,6 +161,187 @@ impl QueryReport {
         out.write_all(b"\n")
     }
 
+    /// Writes the report as `format`: human, json, sarif, markdown, junit
+    /// or manifest (`sha256sum` lines of every file read).
+    ///
+    /// # Errors
+    /// When writing fails, or the format is one this report has not (html).
+    pub fn write(
+        &self,
+        format: crate::report::ReportFormat,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        use crate::report::ReportFormat as F;
+        match format {
+            F::Json => self.write_json(out),
+            F::Human => self.write_human(out),
+            F::Sarif => {
+                crate::report::sarif::write_findings(&self.tool, &self.run, &self.findings, out)
+            }
+            F::Markdown => self.write_markdown(out),
+            F::Junit => self.write_junit(out),
+            F::Manifest => self.write_manifest(out),
+            other => Err(io::Error::other(format!(
+                "verify-query-results does not write the {} report",
+                other.name()
+            ))),
+        }
+    }
+
+    /// Writes a Markdown summary (for a CI job's summary page).
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        let cell = |s: &str| {
+            crate::text::escape_control(s)
+                .replace('|', "\\|")
+                .replace('`', "'")
+        };
+        writeln!(
+            out,
+            "## trailproof verify-query-results: {}",
+            self.headline()
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Export `{}`; signature: {}; {} result files listed, {} valid, {} unlisted.",
+            cell(&self.export),
+            signature_text(self.signature),
+            self.summary.listed,
+            self.summary.valid,
+            self.summary.unlisted
+        )?;
+        if self.findings.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "| severity | code | object | what | what to do |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for f in &self.findings {
+            writeln!(
+                out,
+                "| {} | `{}` | `{}` | {} | {} |",
+                f.severity,
+                f.code,
+                cell(&f.object),
+                cell(&f.message),
+                cell(&f.help)
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes JUnit XML: one test case for the sign file, one per listed
+    /// result file, one per unlisted file; a finding fails its case.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn write_junit(&self, out: &mut dyn Write) -> io::Result<()> {
+        use crate::report::junit::escape;
+        let mut cases: Vec<(String, Vec<&Finding>)> =
+            vec![(super::SIGN_FILE.to_owned(), Vec::new())];
+        cases.extend(self.files.iter().map(|f| (f.name.clone(), Vec::new())));
+        cases.extend(self.unlisted.iter().map(|n| (n.clone(), Vec::new())));
+        for f in &self.findings {
+            match cases.iter_mut().find(|(name, _)| *name == f.object) {
+                Some((_, list)) => list.push(f),
+                None => cases.push((f.object.clone(), vec![f])),
+            }
+        }
+        let failures = cases
+            .iter()
+            .filter(|(_, l)| l.iter().any(|f| f.severity == Severity::Error))
+            .count();
+        writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+        writeln!(
+            out,
+            "<testsuites name=\"trailproof verify-query-results\" tests=\"{}\" failures=\"{failures}\">",
+            cases.len()
+        )?;
+        writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
+            escape(&self.export),
+            cases.len()
+        )?;
+        for (name, findings) in &cases {
+            write!(
+                out,
+                "    <testcase classname=\"query\" name=\"{}\"",
+                escape(name)
+            )?;
+            if findings.is_empty() {
+                writeln!(out, "/>")?;
+                continue;
+            }
+            writeln!(out, ">")?;
+            for f in findings {
+                let tag = if f.severity == Severity::Error {
+                    "failure"
+                } else {
+                    "system-out"
+                };
+                if tag == "failure" {
+                    writeln!(
+                        out,
+                        "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                        f.code,
+                        escape(&f.message),
+                        escape(&f.help)
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "      <system-out>{}: {}</system-out>",
+                        f.code,
+                        escape(&f.message)
+                    )?;
+                }
+            }
+            writeln!(out, "    </testcase>")?;
+        }
+        writeln!(out, "  </testsuite>")?;
+        writeln!(out, "</testsuites>")
+    }
+
+    /// Writes `sha256sum` lines for every file read: the sign file, each
+    /// listed result file read, and the key files (absolute paths).
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn write_manifest(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut header = Vec::new();
+        crate::report::manifest::write_sha256sum_header(&mut header);
+        out.write_all(&header)?;
+        let mut line = |sha256: &str, path: &str| -> io::Result<()> {
+            let absolute = std::path::absolute(path)
+                .map_or_else(|_| path.to_owned(), |p| p.to_string_lossy().into_owned());
+            if absolute.contains(['\\', '\n', '\r']) {
+                let escaped = absolute
+                    .replace('\\', "\\\\")
+                    .replace('\n', "\\n")
+                    .replace('\r', "\\r");
+                writeln!(out, "\\{sha256}  {escaped}")
+            } else {
+                writeln!(out, "{sha256}  {absolute}")
+            }
+        };
+        if let Some(sign) = &self.sign_file {
+            line(&sign.sha256, &sign.path.to_string_lossy())?;
+        }
+        for file in &self.files {
+            if let (Some(sha256), Some(path)) = (&file.sha256, &file.path) {
+                line(sha256, path)?;
+            }
+        }
+        for key in &self.public_keys {
+            line(&hex::encode(key.sha256), &key.path)?;
+        }
+        Ok(())
+    }
+
     /// Writes the human report (control characters of the evidence escaped).
     ///
     /// # Errors
@@ -191,13 +372,7 @@ impl QueryReport {
             }
             None => writeln!(out, "Sign file: none could be read")?,
         }
-        let signature = match self.signature {
-            SignatureStatus::Valid => "valid",
-            SignatureStatus::KeyNotValid => "verifies, but the key was not valid at the time",
-            SignatureStatus::Invalid => "INVALID",
-            SignatureStatus::NotChecked => "not checked",
-        };
-        writeln!(out, "Signature: {signature}")?;
+        writeln!(out, "Signature: {}", signature_text(self.signature))?;
         let s = &self.summary;
         writeln!(
             out,
@@ -238,5 +413,14 @@ impl QueryReport {
             writeln!(out, "      what to do: {}", f.help)?;
         }
         Ok(())
+    }
+}
+
+fn signature_text(status: SignatureStatus) -> &'static str {
+    match status {
+        SignatureStatus::Valid => "valid",
+        SignatureStatus::KeyNotValid => "verifies, but the key was not valid at the time",
+        SignatureStatus::Invalid => "INVALID",
+        SignatureStatus::NotChecked => "not checked",
     }
 }

@@ -196,7 +196,7 @@ fn describe(findings: &[&Finding]) -> String {
 /// Text for XML attributes and content: markup characters escaped, and
 /// characters XML 1.0 cannot hold (control characters but tab, newline and
 /// carriage return) left out.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     escape_into(&mut out, text);
     out

@@ -25,46 +25,70 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Writes one SARIF 2.1.0 log of `findings` (of a run other than `verify`'s,
+/// e.g. `verify-query-results`).
+///
+/// # Errors
+/// Only when writing to `out` fails.
+pub fn write_findings(
+    tool: &super::Tool,
+    run: &super::Run,
+    findings: &[Finding],
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let sarif = sarif_of(tool, run, findings, None);
+    serde_json::to_writer_pretty(&mut *out, &sarif).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 fn build(report: &Report) -> Sarif {
-    let rules: Vec<ReportingDescriptor> = FindingCode::ALL.iter().map(|&c| rule(c)).collect();
-    let driver = ToolComponent::builder()
-        .name(report.tool.name)
-        .version(report.tool.version)
-        .semantic_version(report.tool.version)
-        .full_name(format!("{} {}", report.tool.name, report.tool.version))
-        .rules(rules)
-        .build();
-    let results: Vec<SarifResult> = report.findings.iter().map(result).collect();
-    let mut invocation = Invocation::builder()
-        .execution_successful(true)
-        .start_time_utc(report.run.started_at.to_string())
-        .end_time_utc(report.run.finished_at.to_string())
-        .arguments(report.run.command_line.clone())
-        .build();
-    invocation.machine.clone_from(&report.run.host);
-    invocation.account.clone_from(&report.run.user);
-    let mut run = Run::builder()
-        .tool(Tool::builder().driver(driver).build())
-        .invocations(vec![invocation])
-        .results(results)
-        .build();
     let trusted: Vec<_> = report
         .chains
         .iter()
         .filter_map(|c| c.trusted.as_ref())
         .collect();
-    if !trusted.is_empty() {
-        // The verdict never hides what was taken from earlier audits.
+    // The verdict never hides what was taken from earlier audits.
+    let properties = (!trusted.is_empty()).then(|| {
         let value = serde_json::to_value(&trusted).unwrap_or_default();
-        run.properties = Some(
-            PropertyBag::builder()
-                .additional_properties(BTreeMap::from([(
-                    "trailproofTrustedFromCheckpoints".to_owned(),
-                    value,
-                )]))
-                .build(),
-        );
-    }
+        PropertyBag::builder()
+            .additional_properties(BTreeMap::from([(
+                "trailproofTrustedFromCheckpoints".to_owned(),
+                value,
+            )]))
+            .build()
+    });
+    sarif_of(&report.tool, &report.run, &report.findings, properties)
+}
+
+fn sarif_of(
+    tool: &super::Tool,
+    run_of: &super::Run,
+    findings: &[Finding],
+    properties: Option<PropertyBag>,
+) -> Sarif {
+    let rules: Vec<ReportingDescriptor> = FindingCode::ALL.iter().map(|&c| rule(c)).collect();
+    let driver = ToolComponent::builder()
+        .name(tool.name)
+        .version(tool.version)
+        .semantic_version(tool.version)
+        .full_name(format!("{} {}", tool.name, tool.version))
+        .rules(rules)
+        .build();
+    let results: Vec<SarifResult> = findings.iter().map(result).collect();
+    let mut invocation = Invocation::builder()
+        .execution_successful(true)
+        .start_time_utc(run_of.started_at.to_string())
+        .end_time_utc(run_of.finished_at.to_string())
+        .arguments(run_of.command_line.clone())
+        .build();
+    invocation.machine.clone_from(&run_of.host);
+    invocation.account.clone_from(&run_of.user);
+    let mut run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .invocations(vec![invocation])
+        .results(results)
+        .build();
+    run.properties = properties;
     Sarif::builder()
         .schema(SCHEMA_URI)
         .version(serde_json::Value::String("2.1.0".to_owned()))

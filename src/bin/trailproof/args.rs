@@ -120,7 +120,8 @@ Examples:
 
 The key file is what `aws cloudtrail list-public-keys --start-time QUERY_COMPLETE_TIME` prints
 for the export's region: a Lake key's Fingerprint is assigned by CloudTrail (no hash of the key),
-so it is matched as written, as the AWS CLI matches it. Formats: human, json.
+so it is matched as written, as the AWS CLI matches it. Formats: human, json, sarif, markdown,
+junit, manifest.
 
 Exit status: 0 the results are intact, 1 they are not (as --fail-on says), 2 the export
 could not be checked (no such folder, no key with the sign file's fingerprint, a file this user
@@ -386,13 +387,13 @@ pub(crate) struct QueryArgs {
     /// Public key files: `aws cloudtrail list-public-keys` output (repeatable).
     #[arg(long = "public-keys", value_name = "FILE", required = true, num_args = 1..)]
     pub(crate) public_keys: Vec<PathBuf>,
-    /// Report format on stdout (or --output): human or json.
+    /// Report format on stdout (or --output): human, json, sarif, markdown, junit or manifest.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = format_parser())]
     pub(crate) format: ReportFormat,
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
-    /// Also write the report as FORMAT to PATH (repeatable), e.g. --report json=report.json.
+    /// Also write the report as FORMAT to PATH (repeatable), e.g. --report sarif=report.sarif.
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub(crate) reports: Vec<(ReportFormat, PathBuf)>,
     /// Which findings make the exit status 1: error (default), warning or never.

@@ -15,16 +15,13 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
     let mut wanted: Vec<(ReportFormat, Option<&std::path::Path>)> =
         vec![(args.format, args.output.as_deref())];
     wanted.extend(args.reports.iter().map(|(f, p)| (*f, Some(p.as_path()))));
-    if let Some((format, _)) = wanted
-        .iter()
-        .find(|(f, _)| !matches!(f, ReportFormat::Json | ReportFormat::Human))
-    {
+    if let Some((format, _)) = wanted.iter().find(|(f, _)| *f == ReportFormat::Html) {
         return Err(vec![CannotRun {
             message: format!(
                 "verify-query-results does not write the {} report",
                 format.name()
             ),
-            help: "verify-query-results writes human and json reports",
+            help: "verify-query-results writes human, json, sarif, markdown, junit and manifest reports",
         }]);
     }
     let inputs =
@@ -48,10 +45,7 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
             }]
         })?;
     let report = QueryReport::new(checked, keys, fail_on, started);
-    let render = |format: ReportFormat, out: &mut dyn std::io::Write| match format {
-        ReportFormat::Json => report.write_json(out),
-        _ => report.write_human(out),
-    };
+    let render = |format: ReportFormat, out: &mut dyn std::io::Write| report.write(format, out);
     let mut failures = Vec::new();
     let mut targets = targets.into_iter();
     for (format, path) in &wanted {
