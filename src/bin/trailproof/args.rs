@@ -387,7 +387,27 @@ pub(crate) struct QueryArgs {
     /// Public key files: `aws cloudtrail list-public-keys` output (repeatable).
     #[arg(long = "public-keys", value_name = "FILE", required = true, num_args = 1..)]
     pub(crate) public_keys: Vec<PathBuf>,
-    /// Report format on stdout (or --output): human, json, sarif, markdown, junit or manifest.
+    /// Where the reports go, and the exit status.
+    #[command(flatten)]
+    pub(crate) reports: ReportArgs,
+}
+
+/// `merge`'s arguments.
+#[derive(clap::Args)]
+pub(crate) struct MergeArgs {
+    /// Partial JSON reports: `verify --plan PLAN --shard K --format json` of every shard.
+    #[arg(value_name = "PART", required = true)]
+    pub(crate) parts: Vec<PathBuf>,
+    /// Where the reports go, and the exit status.
+    #[command(flatten)]
+    pub(crate) reports: ReportArgs,
+}
+
+/// The report options `merge` and `verify-query-results` share with `verify`.
+#[derive(clap::Args)]
+pub(crate) struct ReportArgs {
+    /// Report format on stdout (or --output): human (default), json, sarif, markdown, and for
+    /// verify-query-results junit or manifest.
     #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = format_parser())]
     pub(crate) format: ReportFormat,
     /// Write the report to FILE instead of stdout.
@@ -401,24 +421,22 @@ pub(crate) struct QueryArgs {
     pub(crate) fail_on: FailOn,
 }
 
-/// `merge`'s arguments.
-#[derive(clap::Args)]
-pub(crate) struct MergeArgs {
-    /// Partial JSON reports: `verify --plan PLAN --shard K --format json` of every shard.
-    #[arg(value_name = "PART", required = true)]
-    pub(crate) parts: Vec<PathBuf>,
-    /// Report format on stdout (or --output): json, human, sarif or markdown.
-    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = format_parser())]
-    pub(crate) format: ReportFormat,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
-    /// Also write the report as FORMAT to PATH (repeatable), e.g. --report sarif=report.sarif.
-    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
-    pub(crate) reports: Vec<(ReportFormat, PathBuf)>,
-    /// Which findings make the exit status 1: error (default), warning or never.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
-    pub(crate) fail_on: FailOn,
+impl ReportArgs {
+    /// Every report asked for: `--format` (to `--output` or stdout), then each `--report`.
+    pub(crate) fn wanted(&self) -> Vec<(ReportFormat, Option<&std::path::Path>)> {
+        let mut wanted = vec![(self.format, self.output.as_deref())];
+        wanted.extend(self.reports.iter().map(|(f, p)| (*f, Some(p.as_path()))));
+        wanted
+    }
+
+    /// `--fail-on` as the library takes it.
+    pub(crate) fn fail_on(&self) -> trailproof::report::FailOn {
+        match self.fail_on {
+            FailOn::Error => trailproof::report::FailOn::Error,
+            FailOn::Warning => trailproof::report::FailOn::Warning,
+            FailOn::Never => trailproof::report::FailOn::Never,
+        }
+    }
 }
 
 /// Which findings fail the run (exit status 1).

@@ -4,6 +4,7 @@
 use miette::Diagnostic;
 use std::borrow::Cow;
 use std::process::ExitCode;
+use trailproof::report::ReportFormat;
 use trailproof::report::failure::{FailureEntry, FailureReport};
 use trailproof::text::escape_control;
 
@@ -96,4 +97,43 @@ pub(crate) fn usage_failure(error: &clap::Error) -> ExitCode {
         let _ = error.print();
     }
     ExitCode::from(code)
+}
+
+/// Writes each wanted report with `render`: to its checked target (in the
+/// order of `wanted`'s paths), or to stdout; every failure is returned.
+pub(crate) fn write_reports(
+    wanted: &[(ReportFormat, Option<&std::path::Path>)],
+    targets: Vec<trailproof::output::ReportTarget>,
+    render: &dyn Fn(ReportFormat, &mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Vec<CannotRun>> {
+    use std::io::Write as _;
+    let mut failures = Vec::new();
+    let mut targets = targets.into_iter();
+    for (format, path) in wanted {
+        let result = match path {
+            Some(_) => match targets.next() {
+                Some(target) => target
+                    .write(|out| render(*format, out))
+                    .map_err(CannotRun::from),
+                None => Ok(()),
+            },
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                render(*format, &mut stdout)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| CannotRun {
+                        message: format!("cannot write to stdout: {e}"),
+                        help: "check where stdout goes",
+                    })
+            }
+        };
+        if let Err(failure) = result {
+            failures.push(failure);
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
+    }
 }

@@ -1,18 +1,15 @@
 //! `trailproof merge`: joins the shards' partial reports and writes the
 //! reports a single run gives.
 
-use crate::args::{FailOn, MergeArgs};
+use crate::args::MergeArgs;
 use crate::failure::CannotRun;
-use std::io::Write as _;
 use trailproof::report::ReportFormat;
 use trailproof::text::escape_control;
 
 /// Merges, writes every report asked for, and returns the exit status the
 /// merged report's gate decides.
 pub(crate) fn run(args: &MergeArgs) -> Result<u8, Vec<CannotRun>> {
-    let mut wanted: Vec<(ReportFormat, Option<&std::path::Path>)> =
-        vec![(args.format, args.output.as_deref())];
-    wanted.extend(args.reports.iter().map(|(f, p)| (*f, Some(p.as_path()))));
+    let wanted = args.reports.wanted();
     if let Some((format, _)) = wanted.iter().find(|(f, _)| {
         !matches!(
             f,
@@ -31,11 +28,7 @@ pub(crate) fn run(args: &MergeArgs) -> Result<u8, Vec<CannotRun>> {
         .collect();
     let targets = trailproof::output::check_all(&named, &inputs)
         .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
-    let fail_on = match args.fail_on {
-        FailOn::Error => trailproof::report::FailOn::Error,
-        FailOn::Warning => trailproof::report::FailOn::Warning,
-        FailOn::Never => trailproof::report::FailOn::Never,
-    };
+    let fail_on = args.reports.fail_on();
     let run = trailproof::report::Run::this(jiff::Timestamp::now());
     let merged = trailproof::merge::merge(&args.parts, fail_on, run).map_err(|e| {
         vec![CannotRun {
@@ -55,33 +48,6 @@ pub(crate) fn run(args: &MergeArgs) -> Result<u8, Vec<CannotRun>> {
         ReportFormat::Json => merged.write_json(out),
         other => merged.report.write(other, out),
     };
-    let mut failures = Vec::new();
-    let mut targets = targets.into_iter();
-    for (format, path) in &wanted {
-        let result = match path {
-            Some(_) => match targets.next() {
-                Some(target) => target
-                    .write(|out| render(*format, out))
-                    .map_err(CannotRun::from),
-                None => Ok(()),
-            },
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                render(*format, &mut stdout)
-                    .and_then(|()| stdout.flush())
-                    .map_err(|e| CannotRun {
-                        message: format!("cannot write to stdout: {e}"),
-                        help: "check where stdout goes",
-                    })
-            }
-        };
-        if let Err(failure) = result {
-            failures.push(failure);
-        }
-    }
-    if failures.is_empty() {
-        Ok(merged.report.gate.exit_status)
-    } else {
-        Err(failures)
-    }
+    crate::failure::write_reports(&wanted, targets, &render)?;
+    Ok(merged.report.gate.exit_status)
 }

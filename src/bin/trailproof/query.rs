@@ -1,9 +1,8 @@
 //! `trailproof verify-query-results`: checks a CloudTrail Lake query export
 //! and writes its reports.
 
-use crate::args::{FailOn, QueryArgs};
+use crate::args::QueryArgs;
 use crate::failure::CannotRun;
-use std::io::Write as _;
 use trailproof::query::{QueryError, QueryReport};
 use trailproof::report::ReportFormat;
 use trailproof::text::escape_control;
@@ -12,9 +11,7 @@ use trailproof::text::escape_control;
 /// status the report's gate decides.
 pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
     let started = jiff::Timestamp::now();
-    let mut wanted: Vec<(ReportFormat, Option<&std::path::Path>)> =
-        vec![(args.format, args.output.as_deref())];
-    wanted.extend(args.reports.iter().map(|(f, p)| (*f, Some(p.as_path()))));
+    let wanted = args.reports.wanted();
     if let Some((format, _)) = wanted.iter().find(|(f, _)| *f == ReportFormat::Html) {
         return Err(vec![CannotRun {
             message: format!(
@@ -32,11 +29,7 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
         .collect();
     let targets = trailproof::output::check_all(&named, &inputs)
         .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
-    let fail_on = match args.fail_on {
-        FailOn::Error => trailproof::report::FailOn::Error,
-        FailOn::Warning => trailproof::report::FailOn::Warning,
-        FailOn::Never => trailproof::report::FailOn::Never,
-    };
+    let fail_on = args.reports.fail_on();
     let (checked, keys) = trailproof::query::verify_export(&args.export, &args.public_keys)
         .map_err(|e| {
             vec![CannotRun {
@@ -46,35 +39,8 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
         })?;
     let report = QueryReport::new(checked, keys, fail_on, started);
     let render = |format: ReportFormat, out: &mut dyn std::io::Write| report.write(format, out);
-    let mut failures = Vec::new();
-    let mut targets = targets.into_iter();
-    for (format, path) in &wanted {
-        let result = match path {
-            Some(_) => match targets.next() {
-                Some(target) => target
-                    .write(|out| render(*format, out))
-                    .map_err(CannotRun::from),
-                None => Ok(()),
-            },
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                render(*format, &mut stdout)
-                    .and_then(|()| stdout.flush())
-                    .map_err(|e| CannotRun {
-                        message: format!("cannot write to stdout: {e}"),
-                        help: "check where stdout goes",
-                    })
-            }
-        };
-        if let Err(failure) = result {
-            failures.push(failure);
-        }
-    }
-    if failures.is_empty() {
-        Ok(report.exit_status())
-    } else {
-        Err(failures)
-    }
+    crate::failure::write_reports(&wanted, targets, &render)?;
+    Ok(report.exit_status())
 }
 
 fn help(error: &QueryError) -> &'static str {
