@@ -422,6 +422,18 @@ fn nothing_is_written_but_the_reports_asked_for_and_never_over_an_input() {
     assert_eq!(written["verdict"], "pass");
 }
 
+/// The AWS CLI v2's logic (`--local-export-path`) on `dir` with `keys`.
+fn cli_v2(dir: &Path, keys: &Path) -> std::process::Output {
+    std::process::Command::new("python3")
+        .arg("tests/conformance/verify_query_results_cli_v2.py")
+        .arg("--local-export-path")
+        .arg(dir)
+        .arg("--public-key-file")
+        .arg(keys)
+        .output()
+        .unwrap()
+}
+
 /// The AWS CLI v2's verification (re-implemented from its code, local mode)
 /// on the same exports: it succeeds exactly where trailproof passes, and
 /// its first error is one trailproof reports. (It stops at its first error
@@ -499,14 +511,7 @@ fn the_aws_cli_v2_logic_agrees_on_every_case() {
         let case = Case::new();
         tamper(&case);
         let ours = case.run(&[]);
-        let cli = std::process::Command::new("python3")
-            .arg("tests/conformance/verify_query_results_cli_v2.py")
-            .arg("--local-export-path")
-            .arg(&case.export.dir)
-            .arg("--public-key-file")
-            .arg(&case.keys)
-            .output()
-            .unwrap();
+        let cli = cli_v2(&case.export.dir, &case.keys);
         let cli_err = String::from_utf8_lossy(&cli.stderr);
         match expected {
             None => {
@@ -526,16 +531,7 @@ fn the_aws_cli_v2_logic_agrees_on_every_case() {
         }
     }
     // The real export, and a key not supplied (the CLI: no key found; trailproof: exit 2).
-    let cli = std::process::Command::new("python3")
-        .args([
-            "tests/conformance/verify_query_results_cli_v2.py",
-            "--local-export-path",
-            AWS_EXPORT,
-            "--public-key-file",
-            AWS_KEYS,
-        ])
-        .output()
-        .unwrap();
+    let cli = cli_v2(Path::new(AWS_EXPORT), Path::new(AWS_KEYS));
     assert_eq!(cli.status.code(), Some(0));
     let case = Case::new();
     std::fs::write(
@@ -543,14 +539,7 @@ fn the_aws_cli_v2_logic_agrees_on_every_case() {
         keys_json(&[KeyId::Two], case.export.completed, case.export.completed),
     )
     .unwrap();
-    let cli = std::process::Command::new("python3")
-        .arg("tests/conformance/verify_query_results_cli_v2.py")
-        .arg("--local-export-path")
-        .arg(&case.export.dir)
-        .arg("--public-key-file")
-        .arg(&case.keys)
-        .output()
-        .unwrap();
+    let cli = cli_v2(&case.export.dir, &case.keys);
     assert!(
         String::from_utf8_lossy(&cli.stderr)
             .contains("No public keys found for key with fingerprint")
