@@ -321,9 +321,21 @@ pub fn check(dir: &Path, keys: &KeyRing) -> Result<QueryCheck, QueryError> {
     let key = find_key(&sign, keys)?;
     out.key_source = Some(key.source.to_string_lossy().into_owned());
     out.signature = judge_signature(&sign, key, &mut out.findings);
-    for listed in &sign.files {
-        out.files
-            .push(judge_file(dir, listed, &found, &mut out.findings));
+    // Files are hashed in parallel; results and findings keep list order.
+    let judged: Vec<(ResultFile, Vec<Finding>)> = {
+        use rayon::prelude::*;
+        sign.files
+            .par_iter()
+            .map(|listed| {
+                let mut findings = Vec::new();
+                let file = judge_file(dir, listed, &found, &mut findings);
+                (file, findings)
+            })
+            .collect()
+    };
+    for (file, mut findings) in judged {
+        out.files.push(file);
+        out.findings.append(&mut findings);
     }
     out.unlisted = unlisted(&found, &sign.files, &mut out.findings, dir);
     out.sign_file = Some(sign);
