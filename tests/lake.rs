@@ -298,6 +298,35 @@ fn a_key_published_as_valid_only_long_after_the_query_is_an_error() {
         [finding("query.key_not_valid", "result_sign.json")]
     );
     assert_eq!(out.report["signature"], "key_not_valid");
+    // Valid from 19 days after the query: inside the 20 days the AWS CLI looks.
+    let soon = case.export.completed + jiff::SignedDuration::from_hours(24 * 19);
+    std::fs::write(
+        &case.keys,
+        keys_json(
+            &[KeyId::One],
+            soon,
+            soon + jiff::SignedDuration::from_hours(24),
+        ),
+    )
+    .unwrap();
+    let out = case.run(&[]);
+    assert_eq!(out.code, 0, "{:?}", out.findings());
+    assert_eq!(out.report["signature"], "valid");
+    // Valid only until an hour before the query completed.
+    let before = case.export.completed - jiff::SignedDuration::from_hours(1);
+    std::fs::write(
+        &case.keys,
+        keys_json(
+            &[KeyId::One],
+            before - jiff::SignedDuration::from_hours(24),
+            before,
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        case.run(&[]).findings(),
+        [finding("query.key_not_valid", "result_sign.json")]
+    );
 }
 
 #[test]
