@@ -312,6 +312,34 @@ fn a_key_published_as_valid_only_long_after_the_query_is_an_error() {
     let out = case.run(&[]);
     assert_eq!(out.code, 0, "{:?}", out.findings());
     assert_eq!(out.report["signature"], "valid");
+    // Exactly at the window's edges: from 20 days after, or until the completion.
+    let edge = case.export.completed + jiff::SignedDuration::from_hours(24 * 20);
+    for (start, end) in [
+        (edge, edge + jiff::SignedDuration::from_hours(1)),
+        (
+            case.export.completed - jiff::SignedDuration::from_hours(1),
+            case.export.completed,
+        ),
+    ] {
+        std::fs::write(&case.keys, keys_json(&[KeyId::One], start, end)).unwrap();
+        assert_eq!(case.run(&[]).code, 0, "{start}..{end}");
+    }
+    // Two entries under the fingerprint: the one valid at the time is taken,
+    // wherever it stands in the list.
+    let mut list: Value = serde_json::from_str(&keys_json(
+        &[KeyId::Attacker],
+        later,
+        later + jiff::SignedDuration::from_hours(24),
+    ))
+    .unwrap();
+    list["PublicKeyList"][0]["Fingerprint"] = json!(lake_fingerprint(KeyId::One));
+    let real: Value = serde_json::from_str(&case.export.keys_json()).unwrap();
+    list["PublicKeyList"]
+        .as_array_mut()
+        .unwrap()
+        .push(real["PublicKeyList"][0].clone());
+    std::fs::write(&case.keys, list.to_string()).unwrap();
+    assert_eq!(case.run(&[]).code, 0);
     // Valid only until an hour before the query completed.
     let before = case.export.completed - jiff::SignedDuration::from_hours(1);
     std::fs::write(
@@ -424,6 +452,26 @@ fn a_sign_file_missing_or_malformed_is_found_and_an_empty_folder_is_no_export() 
         "{:?}",
         out.findings()
     );
+    let message = out.report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("{} holds files", case.export.dir.display())),
+        "{message}"
+    );
+    // A sign file over 64 MiB is not read; one of 64 MiB is (and is no JSON).
+    for (size, refused) in [((64 << 20) + 1, true), (64 << 20, false)] {
+        std::fs::write(&sign, vec![b' '; size]).unwrap();
+        let out = case.run(&[]);
+        let message = out.report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            message.contains("larger than 64 MiB"),
+            refused,
+            "{size}: {message}"
+        );
+    }
+    std::fs::remove_file(&sign).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let out = run(empty.path(), &case.keys, &[]);
     assert_eq!(out.code, 2);
@@ -627,6 +675,17 @@ fn a_file_this_user_cannot_read_leaves_the_check_incomplete_and_accuses_no_one()
     assert_eq!(codes, ["mirror.unreadable"]);
     assert_eq!(report["summary"]["unreadable"], 1);
     assert_eq!(report["summary"]["valid"], 2);
+    // The sign file itself unreadable: incomplete too, never called malformed.
+    std::fs::set_permissions(
+        case.export.sign_path(),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let out = command.output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(report["findings"][0]["code"], "mirror.unreadable");
+    assert_eq!(report["findings"][0]["object"], "result_sign.json");
 }
 
 /// Every format `verify` writes but HTML: SARIF (one result per finding),
