@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -60,9 +62,11 @@ fn run(dir: &Path, keys: &Path, extra: &[&str]) -> Outcome {
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
+    // Every JSON report is valid against the committed schema.
+    let report = serde_json::from_str(&stdout).map_or(Value::Null, common::checked);
     Outcome {
         code: out.status.code().unwrap(),
-        report: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        report,
         stdout,
         stderr: String::from_utf8(out.stderr).unwrap(),
     }

@@ -22,6 +22,7 @@ fn the_committed_schema_is_the_generated_one() {
     for (kind, schema) in [
         ("report", trailproof::report::json_schema()),
         ("error", trailproof::report::failure::json_schema()),
+        ("query-report", trailproof::query::json_schema()),
     ] {
         let path = schema_path(kind);
         let mut generated = serde_json::to_string_pretty(&schema).unwrap();

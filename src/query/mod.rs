@@ -15,7 +15,7 @@
 
 mod report;
 
-pub use report::{QueryReport, QuerySummary};
+pub use report::{QueryReport, QuerySummary, json_schema};
 
 use crate::finding::{Finding, FindingCode, STORED_SHA256};
 use crate::keys::{KeyRing, PublicKeyEntry};
@@ -90,13 +90,15 @@ struct SignedFileJson {
 }
 
 /// What the sign file says, once read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SignFile {
     /// Its local path.
-    pub path: PathBuf,
+    pub path: String,
     /// SHA-256 of its bytes (hex).
     pub sha256: String,
     /// `queryCompleteTime`.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub query_complete_time: Timestamp,
     /// `publicKeyFingerprint`, as written.
     pub public_key_fingerprint: String,
@@ -106,11 +108,13 @@ pub struct SignFile {
     pub files: Vec<Listed>,
     /// `hashSignature`, decoded from hex.
     #[serde(skip)]
+    #[schemars(skip)]
     signature: Vec<u8>,
 }
 
 /// One listed result file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Listed {
     /// `fileName`, as written.
     pub name: String,
@@ -155,7 +159,7 @@ pub fn parse_sign_file(path: &Path, bytes: &[u8]) -> Result<SignFile, String> {
     let signature = hex::decode(json.hash_signature.trim())
         .map_err(|e| format!("hashSignature is not hexadecimal ({e})"))?;
     Ok(SignFile {
-        path: path.to_path_buf(),
+        path: path.to_string_lossy().into_owned(),
         sha256: hex::encode(crate::gzip::StoredHash::of(bytes).sha256),
         query_complete_time,
         public_key_fingerprint: json.public_key_fingerprint,
@@ -184,7 +188,7 @@ fn parse_time(text: &str) -> Option<Timestamp> {
 }
 
 /// What became of one listed result file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     /// Its stored bytes have the listed SHA-256.
@@ -202,7 +206,8 @@ pub enum FileStatus {
 }
 
 /// One listed result file, judged.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ResultFile {
     /// `fileName`, as listed (control characters escaped).
     pub name: String,
@@ -219,7 +224,7 @@ pub struct ResultFile {
 }
 
 /// The signature's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureStatus {
     /// It verifies with the named key, valid when the query completed.
@@ -463,7 +468,7 @@ fn judge_signature(
     key: &PublicKeyEntry,
     findings: &mut Vec<Finding>,
 ) -> SignatureStatus {
-    let at = Some(sign.path.clone());
+    let at = Some(PathBuf::from(&sign.path));
     if key
         .key
         .pkcs1v15_verify::<Sha256>(&sign.signed_data(), &sign.signature)

@@ -10,8 +10,22 @@ use std::io::{self, Write};
 /// The `format` of the JSON report.
 pub const FORMAT: &str = "trailproof-query-report/1";
 
+/// The `$id` of the JSON report's schema (`schemas/trailproof-query-report.schema.json`).
+pub const SCHEMA_ID: &str = "urn:trailproof:query-report:format-1";
+
+/// The JSON Schema (draft 2020-12) of the JSON report of `verify-query-results`.
+#[must_use]
+pub fn json_schema() -> serde_json::Value {
+    crate::report::json::root_schema::<QueryReport>(
+        SCHEMA_ID,
+        "trailproof verify-query-results JSON report",
+        "What `trailproof verify-query-results --format json` (or `--report json=FILE`) writes: format trailproof-query-report/1.",
+    )
+}
+
 /// Counts of an export's files and findings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct QuerySummary {
     /// Result files the sign file lists.
     pub listed: usize,
@@ -36,9 +50,11 @@ pub struct QuerySummary {
 }
 
 /// The report of one export.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct QueryReport {
-    /// Always [`FORMAT`].
+    /// Always `trailproof-query-report/1`.
+    #[schemars(extend("const" = FORMAT))]
     pub format: &'static str,
     /// The tool.
     pub tool: Tool,
@@ -329,7 +345,7 @@ impl QueryReport {
             }
         };
         if let Some(sign) = &self.sign_file {
-            line(&sign.sha256, &sign.path.to_string_lossy())?;
+            line(&sign.sha256, &sign.path)?;
         }
         for file in &self.files {
             if let (Some(sha256), Some(path)) = (&file.sha256, &file.path) {
@@ -356,7 +372,7 @@ impl QueryReport {
                 writeln!(
                     out,
                     "Sign file: {} (SHA-256 {})",
-                    esc(&sign.path.to_string_lossy()),
+                    esc(&sign.path),
                     sign.sha256
                 )?;
                 writeln!(out, "Query completed: {}", sign.query_complete_time)?;

@@ -243,11 +243,15 @@ pub fn run_json(args: &[String]) -> Outcome {
 pub const SCHEMAS: &[(&str, &str)] = &[
     ("report", "trailproof-report.schema.json"),
     ("error", "trailproof-error.schema.json"),
+    ("query-report", "trailproof-query-report.schema.json"),
 ];
 
 /// The kind of a JSON document trailproof printed: its top-level `kind`, or
 /// `report` (the report has no top-level `kind`).
 pub fn document_kind(doc: &Value) -> &str {
+    if doc.get("format").and_then(Value::as_str) == Some("trailproof-query-report/1") {
+        return "query-report";
+    }
     doc.get("kind").and_then(Value::as_str).unwrap_or("report")
 }
 
