@@ -474,6 +474,11 @@ fn a_sign_file_missing_or_malformed_is_found_and_an_empty_folder_is_no_export() 
             refused,
             "{size}: {message}"
         );
+        // Not a permission problem: the sign file is what is wrong.
+        assert_eq!(
+            out.report["findings"][0]["code"],
+            "query.sign_file_malformed"
+        );
     }
     std::fs::remove_file(&sign).unwrap();
     let empty = tempfile::tempdir().unwrap();
