@@ -1060,6 +1060,24 @@ mod tests {
                 .collect();
             assert_eq!(holders.len(), 1, "{d}: {holders:?}");
         }
+        // Each window's days are the days of the shard that holds it.
+        for shard in &plan.shards {
+            for p in shard.places.iter().filter(|p| p.account == a) {
+                for d in [p.from, p.until.and_then(|u| u.yesterday().ok())]
+                    .into_iter()
+                    .flatten()
+                {
+                    assert!(scopes[shard.index].has_day(a, r, d), "{} {d}", p.label());
+                }
+            }
+        }
+        // Only the shard of the small place reads its digests.
+        let small = ("222222222222", "us-east-1");
+        let readers = scopes
+            .iter()
+            .filter(|s| s.reads_place(small.0, small.1))
+            .count();
+        assert_eq!(readers, 1);
         // Days before the first window's cut are the owner's.
         let owner = scopes.iter().find(|s| s.owns_place(a, r)).unwrap();
         assert!(owner.has_day(a, r, day("2020-01-01")));
@@ -1084,6 +1102,47 @@ mod tests {
                 "{from:?} {until:?}"
             );
         }
+    }
+
+    #[test]
+    fn windows_are_cut_by_bytes_never_more_than_asked_and_never_empty() {
+        let mut place = PlaceSizes::default();
+        let mut put = |d: &str, bytes: u64| {
+            place.days.insert(day(d), Load { bytes, files: 1 });
+        };
+        for d in [
+            "2026-04-01",
+            "2026-04-02",
+            "2026-04-03",
+            "2026-04-04",
+            "2026-04-05",
+            "2026-04-06",
+        ] {
+            put(d, 10);
+        }
+        let starts = |place: &PlaceSizes, pieces: usize| -> Vec<Option<Date>> {
+            cut_place("1", "r", place, pieces)
+                .into_iter()
+                .map(|(p, _)| p.from)
+                .collect()
+        };
+        // 60 bytes in 3: cut where 20 and 40 bytes are reached.
+        assert_eq!(
+            starts(&place, 3),
+            [None, Some(day("2026-04-03")), Some(day("2026-04-05"))]
+        );
+        // Days of no bytes at the end add no window past the number asked.
+        let mut tail = PlaceSizes::default();
+        for (d, bytes) in [("2026-04-01", 10), ("2026-04-02", 0), ("2026-04-03", 0)] {
+            tail.days.insert(day(d), Load { bytes, files: 1 });
+        }
+        assert_eq!(starts(&tail, 2), [None, Some(day("2026-04-02"))]);
+        // Windows must follow each other and hold at least a day.
+        let (a, b) = (Some(day("2026-04-01")), Some(day("2026-04-02")));
+        assert!(windows_divide_time(&mut [(None, a), (a, b), (b, None)]));
+        assert!(!windows_divide_time(&mut [(None, a), (a, a), (a, None)]));
+        assert!(!windows_divide_time(&mut [(None, a), (b, None)]));
+        assert!(!windows_divide_time(&mut []));
     }
 
     #[test]
