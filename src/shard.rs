@@ -1140,7 +1140,12 @@ mod tests {
         // Windows must follow each other and hold at least a day.
         let (a, b) = (Some(day("2026-04-01")), Some(day("2026-04-02")));
         assert!(windows_divide_time(&mut [(None, a), (a, b), (b, None)]));
-        assert!(!windows_divide_time(&mut [(None, a), (a, a), (a, None)]));
+        assert!(!windows_divide_time(&mut [
+            (None, a),
+            (a, a),
+            (a, b),
+            (b, None)
+        ]));
         assert!(!windows_divide_time(&mut [(None, a), (b, None)]));
         assert!(!windows_divide_time(&mut []));
     }
