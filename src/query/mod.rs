@@ -8,7 +8,7 @@
 //! in list order, joined by one space; the signature is hex SHA256withRSA
 //! (PKCS#1 v1.5); the key is the one whose stated `Fingerprint` equals the
 //! sign file's `publicKeyFingerprint` (Lake fingerprints are assigned by the
-//! service, no hash of the key: see [`crate::keys::FingerprintRule::Stated`]).
+//! service, no hash of the key: see `FingerprintRule::Stated` in `src/keys.rs`).
 //! Unlike the CLI, every listed file is judged (not only up to the first
 //! failure), files the sign file does not list are reported, names that
 //! leave the folder are not opened, and the key's validity is checked.
@@ -265,7 +265,7 @@ enum Found {
 }
 
 /// Loads `key_files` (a key list's fingerprints taken as stated, see
-/// [`crate::keys::FingerprintRule::Stated`]) and checks the export in `dir`.
+/// `FingerprintRule::Stated` in `src/keys.rs`) and checks the export in `dir`.
 ///
 /// # Errors
 /// As [`check`], and when a key file cannot be read or holds no key.
