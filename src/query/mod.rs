@@ -123,6 +123,15 @@ pub struct Listed {
 }
 
 impl SignFile {
+    /// The end of the time the AWS CLI asks for the key: 20 days after the
+    /// query completed.
+    #[must_use]
+    pub fn key_search_end(&self) -> Timestamp {
+        self.query_complete_time
+            .checked_add(KEY_SEARCH)
+            .unwrap_or(self.query_complete_time)
+    }
+
     /// The bytes CloudTrail signs: the listed hashes as written, in list
     /// order, joined by one space.
     #[must_use]
@@ -444,10 +453,7 @@ fn find_key<'k>(sign: &SignFile, keys: &'k KeyRing) -> Result<&'k PublicKeyEntry
     let entries = keys.entries(&sign.public_key_fingerprint);
     let in_window = |e: &&PublicKeyEntry| {
         e.validity.is_none_or(|v| {
-            let end = sign
-                .query_complete_time
-                .checked_add(KEY_SEARCH)
-                .unwrap_or(sign.query_complete_time);
+            let end = sign.key_search_end();
             v.start <= end && sign.query_complete_time <= v.end
         })
     };
@@ -489,10 +495,7 @@ fn judge_signature(
         );
         return SignatureStatus::Invalid;
     }
-    let end = sign
-        .query_complete_time
-        .checked_add(KEY_SEARCH)
-        .unwrap_or(sign.query_complete_time);
+    let end = sign.key_search_end();
     match key.validity {
         Some(v) if v.start > end || v.end < sign.query_complete_time => {
             findings.push(

@@ -137,3 +137,17 @@ pub(crate) fn write_reports(
         Err(failures)
     }
 }
+
+/// Checks where the wanted reports go (never over an input, a link or a
+/// device), in the order of `wanted`'s paths.
+pub(crate) fn report_targets(
+    wanted: &[(ReportFormat, Option<&std::path::Path>)],
+    inputs: &trailproof::output::Inputs,
+) -> Result<Vec<trailproof::output::ReportTarget>, Vec<CannotRun>> {
+    let named: Vec<(&'static str, &std::path::Path)> = wanted
+        .iter()
+        .filter_map(|(f, p)| Some((f.name(), (*p)?)))
+        .collect();
+    trailproof::output::check_all(&named, inputs)
+        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect())
+}

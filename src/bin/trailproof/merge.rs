@@ -22,12 +22,7 @@ pub(crate) fn run(args: &MergeArgs) -> Result<u8, Vec<CannotRun>> {
         }]);
     }
     let inputs = trailproof::output::Inputs::new(&[], &args.parts);
-    let named: Vec<(&'static str, &std::path::Path)> = wanted
-        .iter()
-        .filter_map(|(f, p)| Some((f.name(), (*p)?)))
-        .collect();
-    let targets = trailproof::output::check_all(&named, &inputs)
-        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
+    let targets = crate::failure::report_targets(&wanted, &inputs)?;
     let fail_on = args.reports.fail_on();
     let run = trailproof::report::Run::this(jiff::Timestamp::now());
     let merged = trailproof::merge::merge(&args.parts, fail_on, run).map_err(|e| {

@@ -23,12 +23,7 @@ pub(crate) fn run(args: &QueryArgs) -> Result<u8, Vec<CannotRun>> {
     }
     let inputs =
         trailproof::output::Inputs::new(std::slice::from_ref(&args.export), &args.public_keys);
-    let named: Vec<(&'static str, &std::path::Path)> = wanted
-        .iter()
-        .filter_map(|(f, p)| Some((f.name(), (*p)?)))
-        .collect();
-    let targets = trailproof::output::check_all(&named, &inputs)
-        .map_err(|errors| errors.into_iter().map(CannotRun::from).collect::<Vec<_>>())?;
+    let targets = crate::failure::report_targets(&wanted, &inputs)?;
     let fail_on = args.reports.fail_on();
     let (checked, keys) = trailproof::query::verify_export(&args.export, &args.public_keys)
         .map_err(|e| {
